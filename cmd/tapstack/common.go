@@ -1,0 +1,146 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/tapstack/tapstack/pkg/config"
+	"github.com/tapstack/tapstack/pkg/rules"
+	"github.com/tapstack/tapstack/pkg/stack"
+	"github.com/tapstack/tapstack/pkg/versions"
+)
+
+// listFlag is a repeatable, comma-separable flag.
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error {
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			*l = append(*l, p)
+		}
+	}
+	return nil
+}
+
+// stackFlags are the flags of every command that builds the stack.
+type stackFlags struct {
+	fs         *flag.FlagSet
+	configFile string
+	values     map[string]*string
+	allow      listFlag
+	date       string
+	out        string
+	adopt      bool
+}
+
+func newFlagSet(name string, s stdio) *flag.FlagSet {
+	fs := flag.NewFlagSet("tapstack "+name, flag.ContinueOnError)
+	fs.SetOutput(s.err)
+	return fs
+}
+
+func addStackFlags(fs *flag.FlagSet) *stackFlags {
+	sf := &stackFlags{fs: fs, values: map[string]*string{}}
+	fs.StringVar(&sf.configFile, "config", "", "YAML configuration file")
+	for _, s := range config.Settings {
+		if s.Flag != "" {
+			sf.values[s.Flag] = fs.String(s.Flag, "", s.Usage+" (env "+envOrNone(s.Env)+")")
+		}
+	}
+	fs.Var(&sf.allow, "allow", "rule ID of a would-fail finding to overrule knowingly (repeatable)")
+	fs.StringVar(&sf.date, "date", "", "day the date-based rules are checked on, YYYY-MM-DD (default today, UTC)")
+	fs.StringVar(&sf.out, "out", "cdktf.out", "root of the synthesized output")
+	return sf
+}
+
+func envOrNone(e string) string {
+	if e == "" {
+		return "none"
+	}
+	return e
+}
+
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return &exitError{code: exitOK}
+		}
+		return &exitError{code: exitInvalid}
+	}
+	if fs.NArg() > 0 {
+		return fail(exitInvalid, "unexpected argument %q", fs.Arg(0))
+	}
+	return nil
+}
+
+func parseDate(s string) (versions.Date, error) {
+	if s == "" {
+		return versions.ParseDate(time.Now().UTC().Format(time.DateOnly))
+	}
+	d, err := versions.ParseDate(s)
+	if err != nil {
+		return d, fail(exitInvalid, "--date: %v", err)
+	}
+	return d, nil
+}
+
+// prepared is a loaded configuration, its stack and every finding.
+type prepared struct {
+	cfg      *config.Config
+	stack    *stack.Stack
+	findings []rules.Finding
+	date     versions.Date
+}
+
+// dir is the stack's output directory, as CDKTF laid it out.
+func (p *prepared) dir(out string) string {
+	return filepath.Join(out, "stacks", p.cfg.StackName())
+}
+
+// prepare loads the configuration, builds the stack and runs every rule.
+func (sf *stackFlags) prepare(s stdio) (*prepared, error) {
+	date, err := parseDate(sf.date)
+	if err != nil {
+		return nil, err
+	}
+	src := config.Sources{LookupEnv: os.LookupEnv, File: sf.configFile, Flags: map[string]string{}}
+	sf.fs.Visit(func(f *flag.Flag) {
+		if v, ok := sf.values[f.Name]; ok {
+			src.Flags[f.Name] = *v
+		}
+	})
+	cfg, notices, err := config.Load(src)
+	for _, n := range notices {
+		fmt.Fprintf(s.err, "notice: %s\n", n)
+	}
+	if err != nil {
+		return nil, fail(exitInvalid, "%v", err)
+	}
+	cfg.Allow = append(cfg.Allow, sf.allow...)
+	st := stack.Build(cfg, stack.Options{ImportLogGroup: sf.adopt})
+	fs := rules.Run(rules.Input{Config: cfg, Doc: st.Doc, Date: date})
+	return &prepared{cfg: cfg, stack: st, findings: fs, date: date}, nil
+}
+
+// refuse prints the findings and returns exit 2 when any has one of the refused kinds at error severity.
+func refuse(s stdio, fs []rules.Finding, kinds ...rules.Kind) error {
+	var bad []rules.Finding
+	for _, f := range rules.Only(fs, kinds...) {
+		if f.Severity == rules.Error {
+			bad = append(bad, f)
+		}
+	}
+	if len(bad) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	rules.WriteFindings(&b, bad)
+	fmt.Fprint(s.err, b.String())
+	return fail(exitInvalid, "%d error(s); nothing was written or changed", len(bad))
+}

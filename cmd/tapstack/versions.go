@@ -1,0 +1,68 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"text/tabwriter"
+
+	"github.com/tapstack/tapstack/pkg/versions"
+)
+
+func init() {
+	register(&command{name: "versions", summary: "print the EKS version calendar and each version's status", run: runVersions})
+}
+
+func runVersions(args []string, s stdio) error {
+	fs := newFlagSet("versions", s)
+	date := fs.String("date", "", "day to report the status on, YYYY-MM-DD (default today, UTC)")
+	format := fs.String("format", "text", "text or json")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	day, err := parseDate(*date)
+	if err != nil {
+		return err
+	}
+	d := versions.Get()
+	type row struct {
+		versions.Kubernetes
+		Status versions.Status `json:"status"`
+	}
+	rows := make([]row, 0, len(d.Kubernetes))
+	for _, k := range d.Kubernetes {
+		rows = append(rows, row{k, d.StatusOn(k.Version, day)})
+	}
+	if *format == "json" {
+		enc := json.NewEncoder(s.out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(map[string]any{
+			"date": day.String(), "checked": d.Checked, "default": d.DefaultKubernetesVersion, "kubernetes": rows,
+			"vpcCni": d.VPCCNI, "sources": d.Sources,
+		})
+	}
+	if *format != "text" {
+		return fail(exitInvalid, "--format: %q is not text or json", *format)
+	}
+	fmt.Fprintf(s.out, "EKS Kubernetes versions on %s (data checked %s; default %s)\n\n", day, d.Checked, d.DefaultKubernetesVersion)
+	tw := tabwriter.NewWriter(s.out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "VERSION\tRELEASED\tEND OF STANDARD\tEND OF EXTENDED\tSTATUS")
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Version, r.Released, r.EndOfStandard, r.EndOfExtended, r.Status)
+	}
+	_ = tw.Flush()
+	fmt.Fprintf(s.out, "\nvpc-cni: latest upstream %s (seen %s); recommended minimum per Kubernetes version:\n", d.VPCCNI.LatestUpstream, d.VPCCNI.LatestUpstreamSeen)
+	for _, m := range d.VPCCNI.RecommendedMinimum {
+		fmt.Fprintf(s.out, "  %s: %s or newer\n", m.Kubernetes, m.Version)
+	}
+	fmt.Fprintln(s.out, "\nsources:")
+	keys := make([]string, 0, len(d.Sources))
+	for k := range d.Sources {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(s.out, "  %s: %s\n", k, d.Sources[k])
+	}
+	return nil
+}

@@ -1,0 +1,165 @@
+// Package config is tapstack's configuration: the typed model, its defaults and profiles, the names derived
+// from it, and loading with precedence (flags, then the file, then the environment, then defaults). It makes no
+// AWS calls and holds no validation rules: those live in package rules, so one report holds every finding.
+package config
+
+// Config is everything a TapStack environment is built from. YAML keys are the json tags' camelCase names.
+type Config struct {
+	// Profile names the preset the defaults come from: default, original or hardened.
+	Profile string `yaml:"profile" json:"profile"`
+	// EnvironmentSuffix makes names unique per environment (ENVIRONMENT_SUFFIX).
+	EnvironmentSuffix string `yaml:"environmentSuffix" json:"environmentSuffix"`
+	// Region is the AWS region of the stack (AWS_REGION).
+	Region     string     `yaml:"region" json:"region"`
+	State      State      `yaml:"state" json:"state"`
+	Tags       Tags       `yaml:"tags" json:"tags"`
+	Network    Network    `yaml:"network" json:"network"`
+	Cluster    Cluster    `yaml:"cluster" json:"cluster"`
+	NodeGroups NodeGroups `yaml:"nodeGroups" json:"nodeGroups"`
+	Addons     Addons     `yaml:"addons" json:"addons"`
+	// Compat reproduces choices of the original stack that tapstack otherwise corrects (profile original).
+	Compat Compat `yaml:"compat" json:"compat"`
+	// Allow lists the IDs of would-fail rules the user knowingly overrules; their errors become warnings.
+	Allow []string `yaml:"allow" json:"allow"`
+}
+
+// State is the S3 backend.
+type State struct {
+	Bucket string `yaml:"bucket" json:"bucket"` // TERRAFORM_STATE_BUCKET
+	Region string `yaml:"region" json:"region"` // TERRAFORM_STATE_BUCKET_REGION
+	// Key defaults to TapStack<suffix>/<suffix>/terraform.tfstate, the original's layout.
+	Key         string `yaml:"key" json:"key"`
+	Encrypt     bool   `yaml:"encrypt" json:"encrypt"`
+	UseLockfile bool   `yaml:"useLockfile" json:"useLockfile"`
+}
+
+// Tags are the provider's default tags (from the pipeline) and tags set on each resource.
+type Tags struct {
+	Repository   string `yaml:"repository" json:"repository"`     // REPOSITORY
+	CommitAuthor string `yaml:"commitAuthor" json:"commitAuthor"` // COMMIT_AUTHOR
+	PRNumber     string `yaml:"prNumber" json:"prNumber"`         // PR_NUMBER
+	Team         string `yaml:"team" json:"team"`                 // TEAM
+	// ManagedBy is the default tag ManagedBy; empty leaves it out.
+	ManagedBy string `yaml:"managedBy" json:"managedBy"`
+	// Default adds provider default tags.
+	Default map[string]string `yaml:"default" json:"default"`
+	// Resource tags are set on every taggable resource (the original set Environment and ManagedBy this way).
+	Resource map[string]string `yaml:"resource" json:"resource"`
+}
+
+// Network is the VPC and its public subnets.
+type Network struct {
+	VPCCIDR           string   `yaml:"vpcCIDR" json:"vpcCIDR"`
+	PublicSubnetCIDRs []string `yaml:"publicSubnetCIDRs" json:"publicSubnetCIDRs"`
+	// AvailabilityZones pins the subnets' zones by name; empty picks them at plan time.
+	AvailabilityZones []string `yaml:"availabilityZones" json:"availabilityZones"`
+	// ExcludeAvoidedZones leaves out, when zones are picked at plan time, opt-in zones and the zone IDs where
+	// EKS cannot place a control plane.
+	ExcludeAvoidedZones bool `yaml:"excludeAvoidedZones" json:"excludeAvoidedZones"`
+}
+
+// Cluster is the EKS control plane.
+type Cluster struct {
+	KubernetesVersion     string   `yaml:"kubernetesVersion" json:"kubernetesVersion"`
+	EndpointPrivateAccess bool     `yaml:"endpointPrivateAccess" json:"endpointPrivateAccess"`
+	EndpointPublicAccess  bool     `yaml:"endpointPublicAccess" json:"endpointPublicAccess"`
+	PublicAccessCIDRs     []string `yaml:"publicAccessCIDRs" json:"publicAccessCIDRs"`
+	LogTypes              []string `yaml:"logTypes" json:"logTypes"`
+	LogRetentionDays      int      `yaml:"logRetentionDays" json:"logRetentionDays"`
+	// OIDCThumbprints pins the OIDC provider's thumbprints; empty lets IAM fetch them itself.
+	OIDCThumbprints []string `yaml:"oidcThumbprints" json:"oidcThumbprints"`
+}
+
+// NodeGroups are the two managed node groups the original had.
+type NodeGroups struct {
+	OnDemand NodeGroup `yaml:"onDemand" json:"onDemand"`
+	Spot     NodeGroup `yaml:"spot" json:"spot"`
+}
+
+// NodeGroup is one managed node group's size and instance types.
+type NodeGroup struct {
+	InstanceTypes []string `yaml:"instanceTypes" json:"instanceTypes"`
+	MinSize       int      `yaml:"minSize" json:"minSize"`
+	DesiredSize   int      `yaml:"desiredSize" json:"desiredSize"`
+	MaxSize       int      `yaml:"maxSize" json:"maxSize"`
+}
+
+// Addons are the EKS add-ons.
+type Addons struct {
+	VPCCNI VPCCNI `yaml:"vpcCni" json:"vpcCni"`
+}
+
+// VPCCNI is the vpc-cni add-on.
+type VPCCNI struct {
+	// Version pins an add-on build such as v1.18.1-eksbuild.3; empty lets EKS install its default.
+	Version          string `yaml:"version" json:"version"`
+	PrefixDelegation bool   `yaml:"prefixDelegation" json:"prefixDelegation"`
+	WarmPrefixTarget int    `yaml:"warmPrefixTarget" json:"warmPrefixTarget"`
+	ResolveOnCreate  string `yaml:"resolveConflictsOnCreate" json:"resolveConflictsOnCreate"`
+	ResolveOnUpdate  string `yaml:"resolveConflictsOnUpdate" json:"resolveConflictsOnUpdate"`
+}
+
+// Compat holds the original stack's choices that tapstack corrects unless asked to keep them.
+type Compat struct {
+	// LegacyLogGroup keeps the original's log group /aws/eks/<cluster> (which EKS never writes to) at
+	// aws_cloudwatch_log_group.eks_log_group instead of the real /aws/eks/<cluster>/cluster.
+	LegacyLogGroup bool `yaml:"legacyLogGroup" json:"legacyLogGroup"`
+	// AddonAfterNodeGroups creates vpc-cni after the node groups, as the original did (nodes may then join
+	// before the CNI is configured).
+	AddonAfterNodeGroups bool `yaml:"addonAfterNodeGroups" json:"addonAfterNodeGroups"`
+}
+
+// Profiles lists the profile names in the order the README presents them.
+var Profiles = []string{"default", "original"}
+
+// Defaults returns the configuration of a profile before any source is applied. ok is false for an unknown
+// profile, in which case the default profile's values are returned.
+func Defaults(profile string) (Config, bool) {
+	c := Config{
+		Profile:           "default",
+		EnvironmentSuffix: "dev",
+		Region:            "us-east-1",
+		State: State{
+			Bucket: "iac-rlhf-tf-states", Region: "us-east-1", Encrypt: true, UseLockfile: true,
+		},
+		Tags: Tags{
+			Repository: "unknown", CommitAuthor: "unknown", PRNumber: "unknown", Team: "unknown",
+			ManagedBy: "tapstack",
+		},
+		Network: Network{
+			VPCCIDR:             "10.0.0.0/16",
+			PublicSubnetCIDRs:   []string{"10.0.1.0/24", "10.0.2.0/24"},
+			ExcludeAvoidedZones: true,
+		},
+		Cluster: Cluster{
+			KubernetesVersion:     DefaultKubernetesVersion(),
+			EndpointPrivateAccess: true,
+			EndpointPublicAccess:  true,
+			PublicAccessCIDRs:     []string{"0.0.0.0/0"},
+			LogTypes:              []string{"api", "audit", "authenticator", "controllerManager", "scheduler"},
+			LogRetentionDays:      30,
+		},
+		NodeGroups: NodeGroups{
+			OnDemand: NodeGroup{InstanceTypes: []string{"t3.medium"}, MinSize: 2, DesiredSize: 2, MaxSize: 5},
+			Spot:     NodeGroup{InstanceTypes: []string{"t3.medium"}, MinSize: 3, DesiredSize: 3, MaxSize: 10},
+		},
+		Addons: Addons{VPCCNI: VPCCNI{
+			PrefixDelegation: true, WarmPrefixTarget: 1, ResolveOnCreate: "OVERWRITE", ResolveOnUpdate: "OVERWRITE",
+		}},
+	}
+	switch profile {
+	case "", "default":
+		return c, true
+	case "original":
+		c.Profile = "original"
+		c.Cluster.KubernetesVersion = "1.29"
+		c.Cluster.OIDCThumbprints = []string{"9e99a48a9960b14926bb7f3b02e22da2b0ab7280"}
+		c.Addons.VPCCNI.Version = "v1.18.1-eksbuild.3"
+		c.Tags.ManagedBy = ""
+		c.Tags.Resource = map[string]string{"Environment": "Production", "ManagedBy": "CDKTF"}
+		c.Network.ExcludeAvoidedZones = false
+		c.Compat = Compat{LegacyLogGroup: true, AddonAfterNodeGroups: true}
+		return c, true
+	}
+	return c, false
+}

@@ -1,0 +1,71 @@
+package config
+
+import (
+	"strconv"
+
+	"github.com/tapstack/tapstack/pkg/versions"
+)
+
+// DefaultKubernetesVersion comes from the dated version data, never from the clock.
+func DefaultKubernetesVersion() string { return versions.Get().DefaultKubernetesVersion }
+
+// StackName is TapStack<suffix>, the original's stack name.
+func (c *Config) StackName() string { return "TapStack" + c.EnvironmentSuffix }
+
+// StateKey is the backend key.
+func (c *Config) StateKey() string {
+	if c.State.Key != "" {
+		return c.State.Key
+	}
+	return c.StackName() + "/" + c.EnvironmentSuffix + "/terraform.tfstate"
+}
+
+func (c *Config) name(kind string) string { return kind + "-v1-" + c.EnvironmentSuffix }
+
+func (c *Config) ClusterName() string        { return c.name("eks-cluster") }
+func (c *Config) ClusterRoleName() string    { return c.name("eks-cluster-role") }
+func (c *Config) NodeRoleName() string       { return c.name("eks-node-role") }
+func (c *Config) OnDemandGroupName() string  { return c.name("node-group-od") }
+func (c *Config) SpotGroupName() string      { return c.name("node-group-spot") }
+func (c *Config) VPCName() string            { return c.name("eks-vpc") }
+func (c *Config) IGWName() string            { return c.name("eks-igw") }
+func (c *Config) RouteTableName() string     { return c.name("eks-public-rt") }
+func (c *Config) SubnetName(i int) string    { return c.name("eks-public-subnet-" + strconv.Itoa(i)) }
+func (c *Config) LogGroupName() string       { return "/aws/eks/" + c.ClusterName() + "/cluster" }
+func (c *Config) LegacyLogGroupName() string { return "/aws/eks/" + c.ClusterName() }
+
+// NameKind is a kind of AWS name with its own limits.
+type NameKind string
+
+const (
+	KindCluster   NameKind = "EKS cluster"
+	KindNodeGroup NameKind = "EKS node group"
+	KindIAMRole   NameKind = "IAM role"
+	KindLogGroup  NameKind = "CloudWatch log group"
+	KindTag       NameKind = "tag value"
+)
+
+// Name is one derived name, with the resource it names.
+type Name struct {
+	Kind     NameKind
+	Resource string
+	Value    string
+}
+
+// Names lists every name derived from the configuration that AWS limits.
+func (c *Config) Names() []Name {
+	ns := []Name{
+		{KindCluster, "aws_eks_cluster.eks_cluster", c.ClusterName()},
+		{KindIAMRole, "aws_iam_role.eks_cluster_role", c.ClusterRoleName()},
+		{KindIAMRole, "aws_iam_role.eks_node_role", c.NodeRoleName()},
+		{KindNodeGroup, "aws_eks_node_group.on_demand_node_group", c.OnDemandGroupName()},
+		{KindNodeGroup, "aws_eks_node_group.spot_node_group", c.SpotGroupName()},
+		{KindLogGroup, "aws_cloudwatch_log_group.eks_cluster_log_group", c.LogGroupName()},
+		{KindTag, "aws_vpc.vpc (tag Name)", c.VPCName()},
+		{KindTag, "aws_subnet.public_subnet_1 (tag Name)", c.SubnetName(1)},
+	}
+	if c.Compat.LegacyLogGroup {
+		ns[5] = Name{KindLogGroup, "aws_cloudwatch_log_group.eks_log_group", c.LegacyLogGroupName()}
+	}
+	return ns
+}

@@ -1,0 +1,87 @@
+package rules
+
+import (
+	"fmt"
+
+	"github.com/tapstack/tapstack/pkg/config"
+	"github.com/tapstack/tapstack/pkg/versions"
+)
+
+// CostItem is one line of the estimate. Low and High differ for spot capacity, which is shown as a range up to
+// the on-demand price: no sourced spot figure exists.
+type CostItem struct {
+	Item        string  `json:"item"`
+	Quantity    int     `json:"quantity"`
+	HourlyPrice float64 `json:"hourlyPrice,omitempty"`
+	MonthlyLow  float64 `json:"monthlyLow"`
+	MonthlyHigh float64 `json:"monthlyHigh"`
+	Priced      bool    `json:"priced"`
+	// Source is a key of the version data's sources (tapstack versions lists them).
+	Source    string `json:"source,omitempty"`
+	PriceDate string `json:"priceDate,omitempty"`
+	Note      string `json:"note,omitempty"`
+}
+
+// Cost is the monthly estimate of an environment.
+type Cost struct {
+	Currency      string     `json:"currency"`
+	HoursPerMonth float64    `json:"hoursPerMonth"`
+	Items         []CostItem `json:"items"`
+	MonthlyLow    float64    `json:"monthlyLow"`
+	MonthlyHigh   float64    `json:"monthlyHigh"`
+	// Unpriced lists items left out of the totals because the data has no sourced price for them.
+	Unpriced []string `json:"unpriced,omitempty"`
+}
+
+// Estimate prices the environment at the node groups' desired sizes, on the given day's support status.
+func Estimate(c *config.Config, d *versions.Data, day versions.Date) Cost {
+	p := d.Prices
+	out := Cost{Currency: p.Currency, HoursPerMonth: p.HoursPerMonth}
+	cp, label := p.ControlPlaneStandardHourly, "EKS control plane (standard support)"
+	if d.StatusOn(c.Cluster.KubernetesVersion, day) == versions.StatusExtended {
+		cp, label = p.ControlPlaneExtendedHourly, "EKS control plane (extended support)"
+	}
+	out.add(CostItem{Item: label, Quantity: 1, HourlyPrice: cp.Value, MonthlyLow: cp.Value * p.HoursPerMonth,
+		MonthlyHigh: cp.Value * p.HoursPerMonth, Priced: true, Source: cp.Source, PriceDate: cp.Date})
+
+	for _, g := range []struct {
+		name string
+		ng   config.NodeGroup
+		spot bool
+	}{{c.OnDemandGroupName(), c.NodeGroups.OnDemand, false}, {c.SpotGroupName(), c.NodeGroups.Spot, true}} {
+		typ := ""
+		if len(g.ng.InstanceTypes) > 0 {
+			typ = g.ng.InstanceTypes[0]
+		}
+		capacity := "on-demand"
+		if g.spot {
+			capacity = "spot"
+		}
+		it := CostItem{Item: fmt.Sprintf("%s: %d x %s %s", g.name, g.ng.DesiredSize, typ, capacity), Quantity: g.ng.DesiredSize}
+		price, ok := d.OnDemandPrice(c.Region, typ)
+		if !ok {
+			it.Note = fmt.Sprintf("no sourced price for %s in %s", typ, c.Region)
+			out.Unpriced = append(out.Unpriced, it.Item)
+			out.Items = append(out.Items, it)
+			continue
+		}
+		it.Priced, it.HourlyPrice, it.Source, it.PriceDate = true, price.Value, price.Source, price.Date
+		month := price.Value * p.HoursPerMonth * float64(g.ng.DesiredSize)
+		it.MonthlyLow, it.MonthlyHigh = month, month
+		if g.spot {
+			it.MonthlyLow = 0
+			it.Note = "spot: no sourced spot price; shown as a range up to the on-demand price"
+		}
+		if len(g.ng.InstanceTypes) > 1 {
+			it.Note += fmt.Sprintf("; priced as %s, the first listed type", typ)
+		}
+		out.add(it)
+	}
+	return out
+}
+
+func (c *Cost) add(it CostItem) {
+	c.Items = append(c.Items, it)
+	c.MonthlyLow += it.MonthlyLow
+	c.MonthlyHigh += it.MonthlyHigh
+}

@@ -1,0 +1,104 @@
+// Package stack builds the TapStack Terraform document from a configuration. It is pure: no I/O, no AWS calls,
+// no clock. Every resource the original CDKTF stack had keeps the original's Terraform address, so state that the
+// original wrote carries over; one file per concern (network, iam, cluster, nodegroups, addons, outputs).
+package stack
+
+import (
+	"github.com/tapstack/tapstack/pkg/config"
+	"github.com/tapstack/tapstack/pkg/tfdoc"
+)
+
+const (
+	// RequiredVersion is the oldest Terraform with S3-native state locking (use_lockfile).
+	RequiredVersion = ">= 1.11"
+	// ProviderVersion pins the tested provider line, so an online init cannot pull an untested major version.
+	ProviderVersion = "~> 5.100"
+)
+
+// Options change how a configuration is rendered for a particular run, not what the environment is.
+type Options struct {
+	// ImportLogGroup adds an import block that adopts an existing control-plane log group (--adopt-existing).
+	ImportLogGroup bool
+}
+
+// Stack is a built document with the handles other packages need.
+type Stack struct {
+	Config *config.Config
+	Doc    *tfdoc.Document
+}
+
+// Build renders the whole environment. It never fails on a bad configuration: the rules report those.
+func Build(cfg *config.Config, opts Options) *Stack {
+	d := tfdoc.New()
+	s := &Stack{Config: cfg, Doc: d}
+	d.Meta = tfdoc.Body{"metadata": tfdoc.Body{
+		"backend": "s3", "generator": "tapstack", "profile": cfg.Profile, "stackName": cfg.StackName(),
+	}}
+	d.RequiredVersion = RequiredVersion
+	d.RequiredProviders["aws"] = tfdoc.ProviderRequirement{Source: "hashicorp/aws", Version: ProviderVersion}
+	d.Backend = &tfdoc.Backend{Type: "s3", Config: tfdoc.Body{
+		"bucket":       cfg.State.Bucket,
+		"key":          cfg.StateKey(),
+		"region":       cfg.State.Region,
+		"encrypt":      cfg.State.Encrypt,
+		"use_lockfile": cfg.State.UseLockfile,
+	}}
+	d.Providers["aws"] = []tfdoc.Body{{
+		"region":       cfg.Region,
+		"default_tags": []tfdoc.Body{{"tags": defaultTags(cfg)}},
+	}}
+
+	net := buildNetwork(d, cfg)
+	iam := buildIAM(d, cfg)
+	cl := buildCluster(d, cfg, net, iam, opts)
+	cni := buildAddons(d, cfg, cl)
+	ngs := buildNodeGroups(d, cfg, net, iam, cl, cni)
+	if cfg.Compat.AddonAfterNodeGroups {
+		cni.vpcCNI.DependOn(ngs...)
+	}
+	buildOutputs(d, cfg, net, iam, cl, ngs)
+	return s
+}
+
+func defaultTags(cfg *config.Config) map[string]string {
+	t := map[string]string{
+		"Environment": cfg.EnvironmentSuffix,
+		"Repository":  cfg.Tags.Repository,
+		"Author":      cfg.Tags.CommitAuthor,
+		"PRNumber":    cfg.Tags.PRNumber,
+		"Team":        cfg.Tags.Team,
+	}
+	if cfg.Tags.ManagedBy != "" {
+		t["ManagedBy"] = cfg.Tags.ManagedBy
+	}
+	for k, v := range cfg.Tags.Default {
+		t[k] = v
+	}
+	return t
+}
+
+// tags returns the per-resource tags, with a Name tag when name is not empty; nil when there are none.
+func tags(cfg *config.Config, name string, extra ...string) map[string]string {
+	t := map[string]string{}
+	for k, v := range cfg.Tags.Resource {
+		t[k] = v
+	}
+	if name != "" {
+		t["Name"] = name
+	}
+	for i := 0; i+1 < len(extra); i += 2 {
+		t[extra[i]] = extra[i+1]
+	}
+	if len(t) == 0 {
+		return nil
+	}
+	return t
+}
+
+// setTags sets "tags" on a body only when there are any, so untagged resources stay as the original wrote them.
+func setTags(b tfdoc.Body, t map[string]string) tfdoc.Body {
+	if t != nil {
+		b["tags"] = t
+	}
+	return b
+}

@@ -1,0 +1,85 @@
+package versions
+
+import "testing"
+
+func day(t *testing.T, s string) Date {
+	t.Helper()
+	d, err := ParseDate(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func TestEmbeddedDataIsComplete(t *testing.T) {
+	d := Get()
+	if d.Checked.IsZero() {
+		t.Fatal("data has no checked date")
+	}
+	if _, ok := d.Lookup(d.DefaultKubernetesVersion); !ok {
+		t.Fatalf("default version %s is not in the calendar", d.DefaultKubernetesVersion)
+	}
+	for _, k := range d.Kubernetes {
+		if _, ok := d.Sources[k.Source]; !ok {
+			t.Errorf("%s: source %q is not listed in sources", k.Version, k.Source)
+		}
+		if !k.Released.Before(k.EndOfStandard.Time) || !k.EndOfStandard.Before(k.EndOfExtended.Time) {
+			t.Errorf("%s: dates out of order", k.Version)
+		}
+	}
+	for _, p := range d.Prices.OnDemandHourly {
+		if _, ok := d.Sources[p.Source]; !ok || p.Date == "" {
+			t.Errorf("price %s/%s lacks a source or date", p.Region, p.InstanceType)
+		}
+	}
+}
+
+func TestStatusOn(t *testing.T) {
+	d := Get()
+	cases := []struct {
+		v, day string
+		want   Status
+	}{
+		{"1.29", "2026-11-25", StatusEnded},
+		{"1.29", "2026-03-22", StatusExtended},
+		{"1.29", "2026-03-23", StatusEnded},
+		{"1.31", "2026-11-25", StatusExtended},
+		{"1.34", "2026-11-25", StatusStandard},
+		{"1.36", "2026-06-01", StatusUnreleased},
+		{"1.36", "2026-11-25", StatusStandard},
+		{"1.99", "2026-11-25", StatusUnknown},
+	}
+	for _, c := range cases {
+		if got := d.StatusOn(c.v, day(t, c.day)); got != c.want {
+			t.Errorf("StatusOn(%s, %s) = %s, want %s", c.v, c.day, got, c.want)
+		}
+	}
+}
+
+func TestCNIRecommendedMinimum(t *testing.T) {
+	d := Get()
+	for k8s, want := range map[string]string{"1.29": "v1.14.1", "1.30": "v1.14.1", "1.31": "v1.16.4", "1.36": "v1.17.1"} {
+		m, ok := d.CNIRecommendedMinimum(k8s)
+		if !ok || m.Version != want {
+			t.Errorf("minimum for %s = %v %v, want %s", k8s, m.Version, ok, want)
+		}
+	}
+	if _, ok := d.CNIRecommendedMinimum("1.20"); ok {
+		t.Error("1.20 has no sourced minimum")
+	}
+}
+
+func TestCompare(t *testing.T) {
+	if CompareMinor("1.9", "1.10") >= 0 || CompareMinor("1.30", "1.30") != 0 || CompareMinor("2.0", "1.99") <= 0 {
+		t.Error("CompareMinor orders by number, not text")
+	}
+	if CompareSemver("v1.18.1-eksbuild.3", "v1.17.1") <= 0 || CompareSemver("v1.9.0", "v1.10.0") >= 0 {
+		t.Error("CompareSemver orders by number")
+	}
+	if NextMinor("1.30") != "1.31" {
+		t.Error("NextMinor")
+	}
+	if _, _, ok := ParseMinor("1.x"); ok {
+		t.Error("ParseMinor accepted 1.x")
+	}
+}

@@ -37,6 +37,7 @@ type stackFlags struct {
 	date       string
 	out        string
 	adopt      bool
+	engine     string
 }
 
 func newFlagSet(name string, s stdio) *flag.FlagSet {
@@ -56,6 +57,8 @@ func addStackFlags(fs *flag.FlagSet) *stackFlags {
 	fs.Var(&sf.allow, "allow", "rule ID of a would-fail finding to overrule knowingly (repeatable)")
 	fs.StringVar(&sf.date, "date", "", "day the date-based rules are checked on, YYYY-MM-DD (default today, UTC)")
 	fs.StringVar(&sf.out, "out", "cdktf.out", "root of the synthesized output")
+	fs.BoolVar(&sf.adopt, "adopt-existing", false, "adopt an existing control-plane log group with an import block")
+	fs.StringVar(&sf.engine, "engine", "", "terraform (default) or tofu (env TAPSTACK_ENGINE)")
 	return sf
 }
 
@@ -123,7 +126,11 @@ func (sf *stackFlags) prepare(s stdio) (*prepared, error) {
 		return nil, fail(exitInvalid, "%v", err)
 	}
 	cfg.Allow = append(cfg.Allow, sf.allow...)
-	st := stack.Build(cfg, stack.Options{ImportLogGroup: sf.adopt})
+	engine, err := sf.engineName()
+	if err != nil {
+		return nil, err
+	}
+	st := stack.Build(cfg, stack.Options{ImportLogGroup: sf.adopt, Engine: engine})
 	fs := rules.Run(rules.Input{Config: cfg, Doc: st.Doc, Date: date})
 	return &prepared{cfg: cfg, stack: st, findings: fs, date: date}, nil
 }
@@ -143,4 +150,19 @@ func refuse(s stdio, fs []rules.Finding, kinds ...rules.Kind) error {
 	rules.WriteFindings(&b, bad)
 	fmt.Fprint(s.err, b.String())
 	return fail(exitInvalid, "%d error(s); nothing was written or changed", len(bad))
+}
+
+// engineName resolves --engine, then TAPSTACK_ENGINE, then terraform.
+func (sf *stackFlags) engineName() (string, error) {
+	e := sf.engine
+	if e == "" {
+		e = os.Getenv("TAPSTACK_ENGINE")
+	}
+	switch e {
+	case "", "terraform":
+		return "terraform", nil
+	case "tofu", "opentofu":
+		return "tofu", nil
+	}
+	return "", fail(exitInvalid, "--engine: %q is not terraform or tofu", e)
 }

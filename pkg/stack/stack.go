@@ -11,6 +11,8 @@ import (
 const (
 	// RequiredVersion is the oldest Terraform with S3-native state locking (use_lockfile).
 	RequiredVersion = ">= 1.11"
+	// RequiredVersionTofu is the same for OpenTofu, which checks required_version against its own version.
+	RequiredVersionTofu = ">= 1.10"
 	// ProviderVersion pins the tested provider line, so an online init cannot pull an untested major version.
 	ProviderVersion = "~> 5.100"
 )
@@ -19,6 +21,8 @@ const (
 type Options struct {
 	// ImportLogGroup adds an import block that adopts an existing control-plane log group (--adopt-existing).
 	ImportLogGroup bool
+	// Engine is "terraform" (default) or "tofu"; it decides required_version.
+	Engine string
 }
 
 // Stack is a built document with the handles other packages need.
@@ -35,6 +39,9 @@ func Build(cfg *config.Config, opts Options) *Stack {
 		"backend": "s3", "generator": "tapstack", "profile": cfg.Profile, "stackName": cfg.StackName(),
 	}}
 	d.RequiredVersion = RequiredVersion
+	if opts.Engine == "tofu" {
+		d.RequiredVersion = RequiredVersionTofu
+	}
 	d.RequiredProviders["aws"] = tfdoc.ProviderRequirement{Source: "hashicorp/aws", Version: ProviderVersion}
 	d.Backend = &tfdoc.Backend{Type: "s3", Config: tfdoc.Body{
 		"bucket":       cfg.State.Bucket,

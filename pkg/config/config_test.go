@@ -1,0 +1,254 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func env(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+func writeFile(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "tapstack.yaml")
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestDefaultsAreTheDevEnvironment(t *testing.T) {
+	c, _, err := Load(Sources{LookupEnv: env(nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.EnvironmentSuffix != "dev" || c.Region != "us-east-1" || c.State.Bucket != "iac-rlhf-tf-states" ||
+		c.State.Region != "us-east-1" || !c.State.Encrypt || !c.State.UseLockfile {
+		t.Errorf("defaults: %+v", c)
+	}
+	if c.Cluster.KubernetesVersion != "1.36" {
+		t.Errorf("default Kubernetes version %s, want 1.36 from the version data", c.Cluster.KubernetesVersion)
+	}
+	if c.StackName() != "TapStackdev" || c.StateKey() != "TapStackdev/dev/terraform.tfstate" {
+		t.Errorf("stack %s key %s", c.StackName(), c.StateKey())
+	}
+	if c.Tags.Repository != "unknown" || c.Tags.Team != "unknown" || c.Tags.ManagedBy != "tapstack" {
+		t.Errorf("tags %+v", c.Tags)
+	}
+}
+
+func TestPipelineEnvironment(t *testing.T) {
+	c, _, err := Load(Sources{LookupEnv: env(map[string]string{
+		"ENVIRONMENT_SUFFIX": "pr7107", "TERRAFORM_STATE_BUCKET": "states-b", "TERRAFORM_STATE_BUCKET_REGION": "eu-west-1",
+		"AWS_REGION": "eu-central-1", "REPOSITORY": "org/repo", "COMMIT_AUTHOR": "ana", "PR_NUMBER": "7107", "TEAM": "plat",
+	})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := []string{c.EnvironmentSuffix, c.State.Bucket, c.State.Region, c.Region, c.Tags.Repository, c.Tags.CommitAuthor, c.Tags.PRNumber, c.Tags.Team}
+	want := []string{"pr7107", "states-b", "eu-west-1", "eu-central-1", "org/repo", "ana", "7107", "plat"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+	if c.ClusterName() != "eks-cluster-v1-pr7107" || c.StateKey() != "TapStackpr7107/pr7107/terraform.tfstate" {
+		t.Errorf("names %s %s", c.ClusterName(), c.StateKey())
+	}
+}
+
+func TestEmptyEnvironmentValuesAreUnset(t *testing.T) {
+	c, _, err := Load(Sources{LookupEnv: env(map[string]string{"ENVIRONMENT_SUFFIX": "", "TEAM": ""})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.EnvironmentSuffix != "dev" || c.Tags.Team != "unknown" {
+		t.Errorf("empty values must fall back to defaults: %q %q", c.EnvironmentSuffix, c.Tags.Team)
+	}
+}
+
+// Flags beat the file, the file beats the environment, the environment beats defaults.
+func TestPrecedence(t *testing.T) {
+	f := writeFile(t, "region: eu-west-1\nenvironmentSuffix: fromfile\nstate:\n  bucket: file-bucket\n")
+	c, notices, err := Load(Sources{
+		LookupEnv: env(map[string]string{"AWS_REGION": "us-west-2", "ENVIRONMENT_SUFFIX": "fromenv", "TERRAFORM_STATE_BUCKET": "env-bucket", "TEAM": "envteam"}),
+		File:      f,
+		Flags:     map[string]string{"environment-suffix": "fromflag"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.EnvironmentSuffix != "fromflag" {
+		t.Errorf("flag lost: %s", c.EnvironmentSuffix)
+	}
+	if c.Region != "eu-west-1" || c.State.Bucket != "file-bucket" {
+		t.Errorf("file lost to env: region %s bucket %s", c.Region, c.State.Bucket)
+	}
+	if c.Tags.Team != "envteam" {
+		t.Errorf("env lost to defaults: %s", c.Tags.Team)
+	}
+	joined := ""
+	for _, n := range notices {
+		joined += string(n) + "\n"
+	}
+	for _, want := range []string{"AWS_REGION=us-west-2 in the environment is overridden by region: eu-west-1", "TERRAFORM_STATE_BUCKET=env-bucket"} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("notices lack %q:\n%s", want, joined)
+		}
+	}
+	if strings.Contains(joined, "TEAM") {
+		t.Error("no notice when the file does not set the field")
+	}
+}
+
+func TestFileSetsEveryKnob(t *testing.T) {
+	f := writeFile(t, `
+profile: default
+environmentSuffix: stage
+region: eu-west-1
+state: {bucket: b-1, region: eu-west-1, key: custom/key.tfstate, encrypt: false, useLockfile: false}
+tags:
+  repository: r
+  commitAuthor: a
+  prNumber: "12"
+  team: t
+  managedBy: me
+  default: {CostCenter: "42"}
+  resource: {Owner: ops}
+network:
+  vpcCIDR: 10.20.0.0/16
+  publicSubnetCIDRs: [10.20.0.0/20, 10.20.16.0/20, 10.20.32.0/20]
+  availabilityZones: [eu-west-1a, eu-west-1b, eu-west-1c]
+  excludeAvoidedZones: false
+cluster:
+  kubernetesVersion: "1.35"
+  endpointPrivateAccess: true
+  endpointPublicAccess: false
+  publicAccessCIDRs: [203.0.113.0/24]
+  logTypes: [api, audit]
+  logRetentionDays: 90
+  oidcThumbprints: [abc]
+nodeGroups:
+  onDemand: {instanceTypes: [m6i.large], minSize: 1, desiredSize: 1, maxSize: 3}
+  spot: {instanceTypes: [m6i.large, m5.large], minSize: 0, desiredSize: 2, maxSize: 4}
+addons:
+  vpcCni: {version: v1.20.0-eksbuild.1, prefixDelegation: false, warmPrefixTarget: 0, resolveConflictsOnCreate: NONE, resolveConflictsOnUpdate: PRESERVE}
+compat: {legacyLogGroup: true, addonAfterNodeGroups: true}
+allow: [TS202]
+`)
+	c, _, err := Load(Sources{LookupEnv: env(nil), File: f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Config{
+		Profile: "default", EnvironmentSuffix: "stage", Region: "eu-west-1",
+		State: State{Bucket: "b-1", Region: "eu-west-1", Key: "custom/key.tfstate"},
+		Tags: Tags{Repository: "r", CommitAuthor: "a", PRNumber: "12", Team: "t", ManagedBy: "me",
+			Default: map[string]string{"CostCenter": "42"}, Resource: map[string]string{"Owner": "ops"}},
+		Network: Network{VPCCIDR: "10.20.0.0/16", PublicSubnetCIDRs: []string{"10.20.0.0/20", "10.20.16.0/20", "10.20.32.0/20"},
+			AvailabilityZones: []string{"eu-west-1a", "eu-west-1b", "eu-west-1c"}},
+		Cluster: Cluster{KubernetesVersion: "1.35", EndpointPrivateAccess: true, PublicAccessCIDRs: []string{"203.0.113.0/24"},
+			LogTypes: []string{"api", "audit"}, LogRetentionDays: 90, OIDCThumbprints: []string{"abc"}},
+		NodeGroups: NodeGroups{
+			OnDemand: NodeGroup{InstanceTypes: []string{"m6i.large"}, MinSize: 1, DesiredSize: 1, MaxSize: 3},
+			Spot:     NodeGroup{InstanceTypes: []string{"m6i.large", "m5.large"}, DesiredSize: 2, MaxSize: 4},
+		},
+		Addons: Addons{VPCCNI: VPCCNI{Version: "v1.20.0-eksbuild.1", ResolveOnCreate: "NONE", ResolveOnUpdate: "PRESERVE"}},
+		Compat: Compat{LegacyLogGroup: true, AddonAfterNodeGroups: true},
+		Allow:  []string{"TS202"},
+	}
+	if !reflect.DeepEqual(*c, want) {
+		t.Errorf("got  %+v\nwant %+v", *c, want)
+	}
+}
+
+func TestEveryFlagReachesItsField(t *testing.T) {
+	flags := map[string]string{
+		"environment-suffix": "x1", "region": "eu-north-1", "state-bucket": "sb", "state-bucket-region": "eu-north-1",
+		"kubernetes-version": "1.34", "availability-zones": "eu-north-1a, eu-north-1b", "vpc-cni-version": "v1.20.0-eksbuild.1",
+		"profile": "original",
+	}
+	c, _, err := Load(Sources{LookupEnv: env(nil), Flags: flags})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.EnvironmentSuffix != "x1" || c.Region != "eu-north-1" || c.State.Bucket != "sb" || c.State.Region != "eu-north-1" ||
+		c.Cluster.KubernetesVersion != "1.34" || !reflect.DeepEqual(c.Network.AvailabilityZones, []string{"eu-north-1a", "eu-north-1b"}) ||
+		c.Addons.VPCCNI.Version != "v1.20.0-eksbuild.1" || c.Profile != "original" {
+		t.Errorf("flags not applied: %+v", c)
+	}
+	for _, s := range Settings {
+		if s.Flag != "" {
+			if _, ok := flags[s.Flag]; !ok {
+				t.Errorf("flag --%s is not covered by this test", s.Flag)
+			}
+		}
+	}
+}
+
+func TestProfiles(t *testing.T) {
+	c, _, err := Load(Sources{LookupEnv: env(map[string]string{"TAPSTACK_PROFILE": "original"})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Profile != "original" || c.Cluster.KubernetesVersion != "1.29" || c.Addons.VPCCNI.Version != "v1.18.1-eksbuild.3" ||
+		!c.Compat.LegacyLogGroup || c.Tags.Resource["ManagedBy"] != "CDKTF" || len(c.Cluster.OIDCThumbprints) != 1 {
+		t.Errorf("original profile: %+v", c)
+	}
+	// A knob set on top of a profile wins over the profile.
+	f := writeFile(t, "profile: original\ncluster:\n  kubernetesVersion: \"1.30\"\n")
+	c, _, err = Load(Sources{LookupEnv: env(nil), File: f})
+	if err != nil || c.Cluster.KubernetesVersion != "1.30" || c.Profile != "original" {
+		t.Errorf("knob over profile: %v %+v", err, c)
+	}
+}
+
+func TestLoadErrorsListEveryProblem(t *testing.T) {
+	f := writeFile(t, "region: [a]\nnodeGroups:\n  spot:\n    maxSize: ten\nbogus: 1\n")
+	_, _, err := Load(Sources{LookupEnv: env(nil), File: f, Flags: map[string]string{"profile": "nope", "not-a-flag": "x"}})
+	le, ok := err.(*LoadError)
+	if !ok {
+		t.Fatalf("err = %v", err)
+	}
+	joined := strings.Join(le.Problems, "\n")
+	for _, want := range []string{"unknown profile \"nope\"", "line 1", "ten", "field bogus not found", "--not-a-flag"} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("problems lack %q:\n%s", want, joined)
+		}
+	}
+	if len(le.Problems) < 5 {
+		t.Errorf("want every problem at once, got %d:\n%s", len(le.Problems), joined)
+	}
+}
+
+func TestMissingFileAndEmptyFile(t *testing.T) {
+	if _, _, err := Load(Sources{LookupEnv: env(nil), File: "/does/not/exist.yaml"}); err == nil {
+		t.Error("a missing file must be an error")
+	}
+	c, _, err := Load(Sources{LookupEnv: env(nil), File: writeFile(t, "")})
+	if err != nil || c.EnvironmentSuffix != "dev" {
+		t.Errorf("an empty file is the defaults: %v", err)
+	}
+}
+
+func TestNamesCoverEveryLimitedResource(t *testing.T) {
+	c, _ := Defaults("default")
+	got := map[string]string{}
+	for _, n := range c.Names() {
+		got[n.Resource] = n.Value
+	}
+	for res, want := range map[string]string{
+		"aws_eks_cluster.eks_cluster":                    "eks-cluster-v1-dev",
+		"aws_iam_role.eks_cluster_role":                  "eks-cluster-role-v1-dev",
+		"aws_iam_role.eks_node_role":                     "eks-node-role-v1-dev",
+		"aws_eks_node_group.on_demand_node_group":        "node-group-od-v1-dev",
+		"aws_eks_node_group.spot_node_group":             "node-group-spot-v1-dev",
+		"aws_cloudwatch_log_group.eks_cluster_log_group": "/aws/eks/eks-cluster-v1-dev/cluster",
+	} {
+		if got[res] != want {
+			t.Errorf("%s = %q, want %q", res, got[res], want)
+		}
+	}
+}

@@ -1,0 +1,291 @@
+package rules_test
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/tapstack/tapstack/pkg/config"
+	"github.com/tapstack/tapstack/pkg/rules"
+	"github.com/tapstack/tapstack/pkg/stack"
+	"github.com/tapstack/tapstack/pkg/tfdoc"
+	"github.com/tapstack/tapstack/pkg/versions"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden reports in testdata/")
+
+const today = "2026-11-25"
+
+func run(t testing.TB, profile, date string, mutate func(*config.Config), docMutate func(*tfdoc.Document)) []rules.Finding {
+	t.Helper()
+	c, _ := config.Defaults(profile)
+	if mutate != nil {
+		mutate(&c)
+	}
+	doc := stack.Build(&c, stack.Options{}).Doc
+	if docMutate != nil {
+		docMutate(doc)
+	}
+	d, err := versions.ParseDate(date)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rules.Run(rules.Input{Config: &c, Doc: doc, Date: d})
+}
+
+func fired(fs []rules.Finding, id string) []rules.Finding {
+	var out []rules.Finding
+	for _, f := range fs {
+		if f.Rule == id {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+type ruleCase struct {
+	id       string
+	severity rules.Severity
+	kind     rules.Kind
+	path     string
+	contains string
+	date     string
+	profile  string
+	mutate   func(*config.Config)
+	doc      func(*tfdoc.Document)
+}
+
+var cases = []ruleCase{
+	{id: "TS100", severity: rules.Error, kind: rules.Invalid, path: "allow[0]", contains: "TS105 is an invalid rule", mutate: func(c *config.Config) { c.Allow = []string{"TS105"} }},
+	{id: "TS100", severity: rules.Error, kind: rules.Invalid, path: "allow[0]", contains: "not a rule ID", mutate: func(c *config.Config) { c.Allow = []string{"TS999"} }},
+	{id: "TS101", severity: rules.Error, kind: rules.Invalid, path: "environmentSuffix", contains: "is 65 characters; AWS allows 64",
+		mutate: func(c *config.Config) { c.EnvironmentSuffix = strings.Repeat("a", 45) }},
+	{id: "TS101", severity: rules.Error, kind: rules.Invalid, path: "environmentSuffix", contains: "empty", mutate: func(c *config.Config) { c.EnvironmentSuffix = "" }},
+	{id: "TS101", severity: rules.Error, kind: rules.Invalid, path: "environmentSuffix", contains: "characters", mutate: func(c *config.Config) { c.EnvironmentSuffix = "pr/1" }},
+	{id: "TS102", severity: rules.Error, kind: rules.Invalid, path: "state.bucket", contains: "lowercase", mutate: func(c *config.Config) { c.State.Bucket = "My_Bucket" }},
+	{id: "TS102", severity: rules.Error, kind: rules.Invalid, path: "state.bucket", contains: "(3 to 63)", mutate: func(c *config.Config) { c.State.Bucket = "ab" }},
+	{id: "TS103", severity: rules.Error, kind: rules.Invalid, path: "region", contains: "not an AWS region", mutate: func(c *config.Config) { c.Region = "US East" }},
+	{id: "TS104", severity: rules.Error, kind: rules.Invalid, path: "cluster.kubernetesVersion", contains: "not a Kubernetes version", mutate: func(c *config.Config) { c.Cluster.KubernetesVersion = "v1.30" }},
+	{id: "TS105", severity: rules.Error, kind: rules.Invalid, path: "network.vpcCIDR", contains: "not an IPv4 CIDR", mutate: func(c *config.Config) { c.Network.VPCCIDR = "10.0.0.0/33" }},
+	{id: "TS105", severity: rules.Error, kind: rules.Invalid, path: "network.publicSubnetCIDRs[1]", contains: "outside the VPC", mutate: func(c *config.Config) { c.Network.PublicSubnetCIDRs[1] = "10.9.2.0/24" }},
+	{id: "TS105", severity: rules.Error, kind: rules.Invalid, path: "network.publicSubnetCIDRs[1]", contains: "overlaps", mutate: func(c *config.Config) { c.Network.PublicSubnetCIDRs[1] = "10.0.1.128/25" }},
+	{id: "TS105", severity: rules.Error, kind: rules.Invalid, path: "cluster.publicAccessCIDRs[0]", contains: "not a CIDR", mutate: func(c *config.Config) { c.Cluster.PublicAccessCIDRs = []string{"1.2.3.4"} }},
+	{id: "TS106", severity: rules.Error, kind: rules.Invalid, path: "network.availabilityZones", contains: "1 distinct zone", mutate: func(c *config.Config) { c.Network.AvailabilityZones = []string{"us-east-1a", "us-east-1a"} }},
+	{id: "TS106", severity: rules.Error, kind: rules.Invalid, path: "network.availabilityZones[1]", contains: "not a zone of region us-east-1", mutate: func(c *config.Config) { c.Network.AvailabilityZones = []string{"us-east-1a", "eu-west-1b"} }},
+	{id: "TS106", severity: rules.Error, kind: rules.Invalid, path: "network.publicSubnetCIDRs", contains: "at least two", mutate: func(c *config.Config) { c.Network.PublicSubnetCIDRs = c.Network.PublicSubnetCIDRs[:1] }},
+	{id: "TS107", severity: rules.Error, kind: rules.Invalid, path: "nodeGroups.spot", contains: "min 3, desired 2, max 10", mutate: func(c *config.Config) { c.NodeGroups.Spot.DesiredSize = 2 }},
+	{id: "TS107", severity: rules.Error, kind: rules.Invalid, path: "nodeGroups.onDemand", contains: "max >= 1", mutate: func(c *config.Config) { c.NodeGroups.OnDemand = config.NodeGroup{InstanceTypes: []string{"t3.medium"}} }},
+	{id: "TS108", severity: rules.Error, kind: rules.Invalid, path: "nodeGroups.onDemand.instanceTypes[0]", contains: "not an EC2 instance type", mutate: func(c *config.Config) { c.NodeGroups.OnDemand.InstanceTypes = []string{"t3medium"} }},
+	{id: "TS108", severity: rules.Error, kind: rules.Invalid, path: "nodeGroups.spot.instanceTypes", contains: "no instance type", mutate: func(c *config.Config) { c.NodeGroups.Spot.InstanceTypes = nil }},
+	{id: "TS109", severity: rules.Error, kind: rules.Invalid, path: "cluster.logRetentionDays", contains: "retention of 31 days", mutate: func(c *config.Config) { c.Cluster.LogRetentionDays = 31 }},
+	{id: "TS109", severity: rules.Error, kind: rules.Invalid, path: "cluster.logTypes[0]", contains: "not a control-plane log type", mutate: func(c *config.Config) { c.Cluster.LogTypes = []string{"kubelet"} }},
+	{id: "TS110", severity: rules.Error, kind: rules.Invalid, path: "addons.vpcCni.version", contains: "not an EKS add-on version", mutate: func(c *config.Config) { c.Addons.VPCCNI.Version = "1.18.1" }},
+	{id: "TS110", severity: rules.Error, kind: rules.Invalid, path: "addons.vpcCni.resolveConflictsOnCreate", contains: "PRESERVE", mutate: func(c *config.Config) { c.Addons.VPCCNI.ResolveOnCreate = "PRESERVE" }},
+	{id: "TS111", severity: rules.Error, kind: rules.Invalid, path: "tags.default", contains: "reserved aws: prefix", mutate: func(c *config.Config) { c.Tags.Default = map[string]string{"aws:x": "y"} }},
+	{id: "TS112", severity: rules.Error, kind: rules.Invalid, path: "aws_iam_openid_connect_provider.eks_oidc_provider", contains: "aws_eks_cluster.identity_fqn",
+		doc: func(d *tfdoc.Document) {
+			r, _ := d.Lookup("aws_iam_openid_connect_provider.eks_oidc_provider")
+			r.Body["url"] = "${aws_eks_cluster.identity_fqn.issuer}"
+		}},
+	{id: "TS113", severity: rules.Error, kind: rules.Invalid, path: "aws_route.public_route", contains: "no destination",
+		doc: func(d *tfdoc.Document) {
+			r, _ := d.Lookup("aws_route.public_route")
+			delete(r.Body, "destination_cidr_block")
+			r.Body["cidr_block"] = "0.0.0.0/0"
+		}},
+	{id: "TS114", severity: rules.Error, kind: rules.Invalid, path: "cluster.endpointPublicAccess", contains: "both private and public", mutate: func(c *config.Config) {
+		c.Cluster.EndpointPrivateAccess, c.Cluster.EndpointPublicAccess = false, false
+	}},
+	{id: "TS201", severity: rules.Error, kind: rules.WouldFail, path: "cluster.kubernetesVersion", contains: "not in the EKS calendar", mutate: func(c *config.Config) { c.Cluster.KubernetesVersion = "1.40" }},
+	{id: "TS202", severity: rules.Error, kind: rules.WouldFail, path: "cluster.kubernetesVersion", contains: "Kubernetes 1.29 reached the end of extended support on 2026-03-23", profile: "original"},
+	{id: "TS203", severity: rules.Error, kind: rules.WouldFail, path: "cluster.kubernetesVersion", contains: "not released on EKS until 2026-06-02", date: "2026-05-01"},
+	{id: "TS204", severity: rules.Error, kind: rules.WouldFail, path: "cluster.kubernetesVersion", contains: "EKS Auto Mode is only supported", mutate: func(c *config.Config) { c.Cluster.KubernetesVersion = "1.28" }},
+	{id: "TS205", severity: rules.Error, kind: rules.WouldFail, path: "addons.vpcCni.version", contains: "published for Kubernetes 1.23 to 1.29, not 1.36", mutate: func(c *config.Config) { c.Addons.VPCCNI.Version = "v1.18.1-eksbuild.3" }},
+	{id: "TS206", severity: rules.Error, kind: rules.WouldFail, path: "region", contains: "not in tapstack's region list", mutate: func(c *config.Config) { c.Region = "xx-mars-1" }},
+	{id: "TS207", severity: rules.Error, kind: rules.WouldFail, path: "state.encrypt", contains: "unencrypted", mutate: func(c *config.Config) { c.State.Encrypt = false }},
+	{id: "TS208", severity: rules.Error, kind: rules.WouldFail, path: "state.useLockfile", contains: "not be locked", mutate: func(c *config.Config) { c.State.UseLockfile = false }},
+	{id: "TS209", severity: rules.Error, kind: rules.WouldFail, path: "network.publicSubnetCIDRs", contains: "Ec2SubnetInvalidConfiguration",
+		doc: func(d *tfdoc.Document) {
+			r, _ := d.Lookup("aws_subnet.public_subnet_2")
+			r.Body["map_public_ip_on_launch"] = false
+		}},
+	{id: "TS301", severity: rules.Warning, kind: rules.Advice, path: "cluster.kubernetesVersion", contains: "+$365.00 a month", mutate: func(c *config.Config) { c.Cluster.KubernetesVersion = "1.31" }},
+	{id: "TS302", severity: rules.Warning, kind: rules.Advice, path: "cluster.kubernetesVersion", contains: "ends on 2026-12-02, in 7 days", mutate: func(c *config.Config) { c.Cluster.KubernetesVersion = "1.34" }},
+	{id: "TS303", severity: rules.Warning, kind: rules.Advice, path: "addons.vpcCni.version", contains: "older than v1.17.1", mutate: func(c *config.Config) { c.Addons.VPCCNI.Version = "v1.16.0-eksbuild.1" }},
+	{id: "TS305", severity: rules.Warning, kind: rules.Advice, path: "network.publicSubnetCIDRs", contains: "need at least 30 /28 prefixes"},
+	{id: "TS306", severity: rules.Warning, kind: rules.Advice, path: "nodeGroups.spot.instanceTypes", contains: "only t3.medium"},
+	{id: "TS307", severity: rules.Warning, kind: rules.Advice, path: "tags.default", contains: "changes on every run", mutate: func(c *config.Config) { c.Tags.Default = map[string]string{"CreatedAt": "${timestamp()}"} }},
+}
+
+// clean makes the default configuration free of the two default warnings, so a case shows only its own rule.
+func clean(c *config.Config) {
+	c.Network.PublicSubnetCIDRs = []string{"10.0.0.0/20", "10.0.16.0/20"}
+	c.NodeGroups.Spot.InstanceTypes = []string{"t3.medium", "t3a.medium"}
+}
+
+func TestEachRuleFiresAndOnlyWhenItShould(t *testing.T) {
+	covered := map[string]bool{}
+	for _, c := range cases {
+		covered[c.id] = true
+		t.Run(c.id+"/"+c.contains, func(t *testing.T) {
+			date, profile := c.date, c.profile
+			if date == "" {
+				date = today
+			}
+			if profile == "" {
+				profile = "default"
+			}
+			fs := run(t, profile, date, func(cfg *config.Config) {
+				if c.id != "TS305" && c.id != "TS306" && c.profile == "" {
+					clean(cfg)
+				}
+				if c.mutate != nil {
+					c.mutate(cfg)
+				}
+			}, c.doc)
+			got := fired(fs, c.id)
+			if len(got) == 0 {
+				t.Fatalf("%s did not fire; findings: %+v", c.id, fs)
+			}
+			match := false
+			for _, f := range got {
+				if f.Severity == c.severity && f.Kind == c.kind && f.Path == c.path && strings.Contains(f.Message, c.contains) && f.Fix != "" {
+					match = true
+				}
+			}
+			if !match {
+				t.Errorf("no %s finding with severity %s, kind %s, path %s, message containing %q and a fix: %+v", c.id, c.severity, c.kind, c.path, c.contains, got)
+			}
+			// The clean baseline must not fire it.
+			base := run(t, "default", date, clean, nil)
+			if len(fired(base, c.id)) > 0 && c.date == "" {
+				t.Errorf("%s fires on the clean default configuration: %+v", c.id, fired(base, c.id))
+			}
+		})
+	}
+	for _, r := range rules.All() {
+		if !covered[r.ID] {
+			t.Errorf("rule %s has no test case", r.ID)
+		}
+	}
+}
+
+func TestCleanDefaultsHaveNoFindings(t *testing.T) {
+	if fs := run(t, "default", today, clean, nil); len(fs) != 0 {
+		t.Errorf("findings on a clean configuration: %+v", fs)
+	}
+	// The shipped defaults have no error (only the two documented warnings).
+	fs := run(t, "default", today, nil, nil)
+	if e, _, _ := rules.Count(fs); e != 0 {
+		t.Errorf("errors on the defaults: %+v", fs)
+	}
+}
+
+func TestAllowTurnsWouldFailIntoAllowedWarning(t *testing.T) {
+	fs := run(t, "original", today, func(c *config.Config) { c.Allow = []string{"TS202"} }, nil)
+	f := fired(fs, "TS202")
+	if len(f) != 1 || f[0].Severity != rules.Warning || !f[0].Allowed {
+		t.Errorf("allowed finding %+v", f)
+	}
+	if e, _, _ := rules.Count(fs); e != 0 {
+		t.Errorf("errors remain: %+v", fs)
+	}
+}
+
+func TestTenMistakesTenFindings(t *testing.T) {
+	fs := run(t, "default", today, func(c *config.Config) {
+		clean(c)
+		c.EnvironmentSuffix = strings.Repeat("x", 50)         // TS101
+		c.State.Bucket = "Bad_Bucket"                         // TS102
+		c.Region = "Mars"                                     // TS103
+		c.Cluster.KubernetesVersion = "one"                   // TS104
+		c.Network.VPCCIDR = "300.0.0.0/16"                    // TS105
+		c.NodeGroups.Spot.MinSize = 11                        // TS107
+		c.NodeGroups.OnDemand.InstanceTypes = []string{"big"} // TS108
+		c.Cluster.LogRetentionDays = 2                        // TS109
+		c.Addons.VPCCNI.Version = "latest"                    // TS110
+		c.State.Encrypt = false                               // TS207
+	}, nil)
+	ids := map[string]bool{}
+	for _, f := range fs {
+		ids[f.Rule] = true
+	}
+	for _, id := range []string{"TS101", "TS102", "TS103", "TS104", "TS105", "TS107", "TS108", "TS109", "TS110", "TS207"} {
+		if !ids[id] {
+			t.Errorf("mistake for %s not reported", id)
+		}
+	}
+	if e, _, _ := rules.Count(fs); e < 10 {
+		t.Errorf("%d errors for ten mistakes: %+v", e, fs)
+	}
+}
+
+func TestCostEstimate(t *testing.T) {
+	c, _ := config.Defaults("default")
+	d, _ := versions.ParseDate(today)
+	est := rules.Estimate(&c, versions.Get(), d)
+	if len(est.Items) != 3 || est.MonthlyLow < 133.73 || est.MonthlyLow > 133.75 || est.MonthlyHigh < 224.83 || est.MonthlyHigh > 224.85 {
+		t.Errorf("estimate %+v", est)
+	}
+	for _, it := range est.Items {
+		if it.Source == "" || it.PriceDate == "" {
+			t.Errorf("item without source/date: %+v", it)
+		}
+	}
+	c.Cluster.KubernetesVersion = "1.31" // extended support on that day
+	if est := rules.Estimate(&c, versions.Get(), d); est.Items[0].MonthlyHigh != 0.60*730 {
+		t.Errorf("extended support price not used: %+v", est.Items[0])
+	}
+	c.NodeGroups.OnDemand.InstanceTypes = []string{"m7g.metal"}
+	est = rules.Estimate(&c, versions.Get(), d)
+	if len(est.Unpriced) != 1 || est.Items[1].Priced {
+		t.Errorf("an unsourced price must be left out, never invented: %+v", est)
+	}
+}
+
+func TestGoldenReports(t *testing.T) {
+	mutate := func(c *config.Config) {
+		c.State.UseLockfile = false
+		c.Network.PublicSubnetCIDRs[1] = "10.0.1.0/24"
+		c.NodeGroups.Spot.DesiredSize = 20
+	}
+	fs := run(t, "original", today, mutate, nil)
+	c, _ := config.Defaults("original")
+	mutate(&c)
+	d, _ := versions.ParseDate(today)
+	est := rules.Estimate(&c, versions.Get(), d)
+	r := rules.NewReport(c.StackName(), c.Profile, today, fs, &est)
+	for name, write := range map[string]func(*bytes.Buffer) error{
+		"report.txt":  func(b *bytes.Buffer) error { return r.WriteText(b) },
+		"report.json": func(b *bytes.Buffer) error { return r.WriteJSON(b) },
+	} {
+		var b bytes.Buffer
+		if err := write(&b); err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join("testdata", name)
+		if *update {
+			_ = os.WriteFile(path, b.Bytes(), 0o644)
+		}
+		want, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatalf("%v (run go test ./pkg/rules -update)", err)
+		}
+		if !bytes.Equal(b.Bytes(), want) {
+			t.Errorf("%s differs from the golden file; run go test ./pkg/rules -update and review:\n%s", name, b.String())
+		}
+	}
+}
+
+func BenchmarkCheck(b *testing.B) {
+	c, _ := config.Defaults("default")
+	doc := stack.Build(&c, stack.Options{}).Doc
+	d, _ := versions.ParseDate(today)
+	b.ReportAllocs()
+	for b.Loop() {
+		rules.Run(rules.Input{Config: &c, Doc: doc, Date: d})
+	}
+}

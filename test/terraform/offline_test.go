@@ -1,0 +1,101 @@
+// Package terraform_test runs the real Terraform CLI with the real hashicorp/aws provider over every profile's
+// synthesized document, offline: fake credentials, explicit zones, and a local backend through an override file.
+package terraform_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/hashicorp/terraform-exec/tfexec"
+	tfjson "github.com/hashicorp/terraform-json"
+
+	"github.com/tapstack/tapstack/pkg/config"
+	"github.com/tapstack/tapstack/pkg/stack"
+	"github.com/tapstack/tapstack/test/e2e/harness"
+)
+
+// override swaps the S3 backend for a local one and keeps the provider from calling AWS.
+const override = `{
+  "terraform": {"backend": {"local": {"path": "terraform.tfstate"}}},
+  "provider": {"aws": {"region": "us-east-1", "access_key": "offline", "secret_key": "offline",
+    "skip_credentials_validation": true, "skip_requesting_account_id": true, "skip_metadata_api_check": true}}
+}
+`
+
+func TestValidateAndPlanEveryProfile(t *testing.T) {
+	bin, err := exec.LookPath("terraform")
+	if err != nil {
+		t.Fatal("terraform is not on PATH: install Terraform >= 1.11 (see README)")
+	}
+	cliConfig := harness.TerraformCLIConfig(t)
+	for _, profile := range config.Profiles {
+		t.Run(profile, func(t *testing.T) {
+			c, _ := config.Defaults(profile)
+			c.Network.AvailabilityZones = []string{"us-east-1a", "us-east-1b"}
+			doc, err := stack.Build(&c, stack.Options{}).Doc.Marshal()
+			if err != nil {
+				t.Fatal(err)
+			}
+			dir := t.TempDir()
+			must(t, os.WriteFile(filepath.Join(dir, "cdk.tf.json"), doc, 0o644))
+			must(t, os.WriteFile(filepath.Join(dir, "offline_override.tf.json"), []byte(override), 0o644))
+			tf, err := tfexec.NewTerraform(dir, bin)
+			must(t, err)
+			env := map[string]string{"TF_CLI_CONFIG_FILE": cliConfig, "TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1",
+				"AWS_EC2_METADATA_DISABLED": "true"}
+			must(t, tf.SetEnv(env))
+			ctx := context.Background()
+			must(t, tf.Init(ctx))
+			v, err := tf.Validate(ctx)
+			must(t, err)
+			if !v.Valid || v.ErrorCount > 0 || v.WarningCount > 0 {
+				t.Fatalf("terraform validate: %+v", v.Diagnostics)
+			}
+			planFile := filepath.Join(dir, "plan.tfplan")
+			changes, err := tf.Plan(ctx, tfexec.Out(planFile), tfexec.Refresh(false))
+			must(t, err)
+			if !changes {
+				t.Fatal("plan of an empty state reports no changes")
+			}
+			plan, err := tf.ShowPlanFile(ctx, planFile)
+			must(t, err)
+			creates := 0
+			for _, rc := range plan.ResourceChanges {
+				if rc.Change.Actions.Create() {
+					creates++
+				} else if !rc.Change.Actions.NoOp() && !rc.Change.Actions.Read() {
+					t.Errorf("%s: unexpected actions %v", rc.Address, rc.Change.Actions)
+				}
+			}
+			if want := 21; creates != want {
+				t.Errorf("plan creates %d resources, want %d", creates, want)
+			}
+			assertPlanned(t, plan, "aws_eks_cluster.eks_cluster", "version", c.Cluster.KubernetesVersion)
+			assertPlanned(t, plan, "aws_subnet.public_subnet_2", "availability_zone", "us-east-1b")
+		})
+	}
+}
+
+func assertPlanned(t *testing.T, p *tfjson.Plan, addr, attr string, want any) {
+	t.Helper()
+	for _, rc := range p.ResourceChanges {
+		if rc.Address == addr {
+			after, _ := rc.Change.After.(map[string]any)
+			if after[attr] != want {
+				t.Errorf("%s.%s planned as %v, want %v", addr, attr, after[attr], want)
+			}
+			return
+		}
+	}
+	t.Errorf("%s is not in the plan", addr)
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}

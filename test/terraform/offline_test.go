@@ -44,7 +44,7 @@ func TestValidateAndPlanEveryProfile(t *testing.T) {
 			must(t, os.WriteFile(filepath.Join(dir, "offline_override.tf.json"), []byte(override), 0o644))
 			tf, err := tfexec.NewTerraform(dir, bin)
 			must(t, err)
-			env := map[string]string{"TF_CLI_CONFIG_FILE": cliConfig, "TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1",
+			env := map[string]string{"TF_CLI_CONFIG_FILE": cliConfig, "CHECKPOINT_DISABLE": "1",
 				"AWS_EC2_METADATA_DISABLED": "true"}
 			must(t, tf.SetEnv(env))
 			ctx := context.Background()

@@ -56,7 +56,25 @@ type Network struct {
 	// ExcludeAvoidedZones leaves out, when zones are picked at plan time, opt-in zones and the zone IDs where
 	// EKS cannot place a control plane.
 	ExcludeAvoidedZones bool `yaml:"excludeAvoidedZones" json:"excludeAvoidedZones"`
+	// Topology is public (nodes in public subnets, as the original) or private (nodes in private subnets behind
+	// NAT; public subnets only for load balancers).
+	Topology string `yaml:"topology" json:"topology"`
+	// PrivateSubnetCIDRs are the private subnets of the private topology, one per zone.
+	PrivateSubnetCIDRs []string `yaml:"privateSubnetCIDRs" json:"privateSubnetCIDRs"`
+	// NATGateways is single (one NAT gateway) or per-zone (one per private subnet's zone).
+	NATGateways string `yaml:"natGateways" json:"natGateways"`
+	// FlowLogs sends the VPC's flow logs to CloudWatch.
+	FlowLogs bool `yaml:"flowLogs" json:"flowLogs"`
 }
+
+const (
+	TopologyPublic  = "public"
+	TopologyPrivate = "private"
+	NATSingle       = "single"
+	NATPerZone      = "per-zone"
+	ComputeNodes    = "node-groups"
+	ComputeAuto     = "auto"
+)
 
 // Cluster is the EKS control plane.
 type Cluster struct {
@@ -68,12 +86,36 @@ type Cluster struct {
 	LogRetentionDays      int      `yaml:"logRetentionDays" json:"logRetentionDays"`
 	// OIDCThumbprints pins the OIDC provider's thumbprints; empty lets IAM fetch them itself.
 	OIDCThumbprints []string `yaml:"oidcThumbprints" json:"oidcThumbprints"`
+	// SecretsEncryption envelope-encrypts Kubernetes secrets with a customer-managed KMS key (rotation on).
+	SecretsEncryption bool `yaml:"secretsEncryption" json:"secretsEncryption"`
+	// LogEncryption encrypts the control-plane (and flow) log groups with that key.
+	LogEncryption bool `yaml:"logEncryption" json:"logEncryption"`
+	// AuthenticationMode is API, API_AND_CONFIG_MAP or CONFIG_MAP; empty leaves EKS's default (the original).
+	AuthenticationMode string `yaml:"authenticationMode" json:"authenticationMode"`
+	// BootstrapCreatorAdmin gives the identity that creates the cluster admin access. It is decided at creation:
+	// changing it replaces the cluster, so tapstack never changes it on an existing cluster.
+	BootstrapCreatorAdmin bool `yaml:"bootstrapCreatorAdmin" json:"bootstrapCreatorAdmin"`
+	// AdminPrincipals are IAM principal ARNs given cluster-admin access entries.
+	AdminPrincipals []string `yaml:"adminPrincipals" json:"adminPrincipals"`
+	// UpgradeSupportType is STANDARD (EKS upgrades the cluster at the end of standard support instead of billing
+	// extended support) or EXTENDED; empty leaves EKS's default (the original).
+	UpgradeSupportType string `yaml:"upgradeSupportType" json:"upgradeSupportType"`
+	// Compute is node-groups (managed node groups) or auto (EKS Auto Mode).
+	Compute string `yaml:"compute" json:"compute"`
 }
 
-// NodeGroups are the two managed node groups the original had.
+// NodeGroups are the two managed node groups the original had, and how their nodes are launched.
 type NodeGroups struct {
 	OnDemand NodeGroup `yaml:"onDemand" json:"onDemand"`
 	Spot     NodeGroup `yaml:"spot" json:"spot"`
+	// LaunchTemplate launches nodes from a template: IMDSv2 required, encrypted gp3 root volume. Adding it to an
+	// existing node group replaces the group.
+	LaunchTemplate bool `yaml:"launchTemplate" json:"launchTemplate"`
+	RootVolumeGiB  int  `yaml:"rootVolumeGiB" json:"rootVolumeGiB"`
+	// AutoRepair lets EKS replace unhealthy nodes.
+	AutoRepair bool `yaml:"autoRepair" json:"autoRepair"`
+	// MaxUnavailablePercentage is the rolling update budget; 0 leaves EKS's default (one node).
+	MaxUnavailablePercentage int `yaml:"maxUnavailablePercentage" json:"maxUnavailablePercentage"`
 }
 
 // NodeGroup is one managed node group's size and instance types.
@@ -84,9 +126,13 @@ type NodeGroup struct {
 	MaxSize       int      `yaml:"maxSize" json:"maxSize"`
 }
 
-// Addons are the EKS add-ons.
+// Addons are the EKS add-ons. Managed add-ons follow the cluster's version: EKS picks each one's default build.
 type Addons struct {
 	VPCCNI VPCCNI `yaml:"vpcCni" json:"vpcCni"`
+	// CoreDNS, KubeProxy and PodIdentityAgent manage these as EKS add-ons (EKS never upgrades self-managed ones).
+	CoreDNS          bool `yaml:"coreDns" json:"coreDns"`
+	KubeProxy        bool `yaml:"kubeProxy" json:"kubeProxy"`
+	PodIdentityAgent bool `yaml:"podIdentityAgent" json:"podIdentityAgent"`
 }
 
 // VPCCNI is the vpc-cni add-on.
@@ -97,6 +143,9 @@ type VPCCNI struct {
 	WarmPrefixTarget int    `yaml:"warmPrefixTarget" json:"warmPrefixTarget"`
 	ResolveOnCreate  string `yaml:"resolveConflictsOnCreate" json:"resolveConflictsOnCreate"`
 	ResolveOnUpdate  string `yaml:"resolveConflictsOnUpdate" json:"resolveConflictsOnUpdate"`
+	// IRSA runs the add-on with its own role, trusted by the cluster's OIDC provider for kube-system:aws-node,
+	// instead of AmazonEKS_CNI_Policy on every node.
+	IRSA bool `yaml:"irsa" json:"irsa"`
 }
 
 // Compat holds the original stack's choices that tapstack corrects unless asked to keep them.
@@ -110,7 +159,7 @@ type Compat struct {
 }
 
 // Profiles lists the profile names in the order the README presents them.
-var Profiles = []string{"default", "original"}
+var Profiles = []string{"original", "default", "hardened"}
 
 // Defaults returns the configuration of a profile before any source is applied. ok is false for an unknown
 // profile, in which case the default profile's values are returned.
@@ -130,6 +179,9 @@ func Defaults(profile string) (Config, bool) {
 			VPCCIDR:             "10.0.0.0/16",
 			PublicSubnetCIDRs:   []string{"10.0.1.0/24", "10.0.2.0/24"},
 			ExcludeAvoidedZones: true,
+			Topology:            TopologyPublic,
+			PrivateSubnetCIDRs:  []string{"10.0.16.0/20", "10.0.32.0/20"},
+			NATGateways:         NATSingle,
 		},
 		Cluster: Cluster{
 			KubernetesVersion:     DefaultKubernetesVersion(),
@@ -138,10 +190,12 @@ func Defaults(profile string) (Config, bool) {
 			PublicAccessCIDRs:     []string{"0.0.0.0/0"},
 			LogTypes:              []string{"api", "audit", "authenticator", "controllerManager", "scheduler"},
 			LogRetentionDays:      30,
+			Compute:               ComputeNodes,
 		},
 		NodeGroups: NodeGroups{
-			OnDemand: NodeGroup{InstanceTypes: []string{"t3.medium"}, MinSize: 2, DesiredSize: 2, MaxSize: 5},
-			Spot:     NodeGroup{InstanceTypes: []string{"t3.medium"}, MinSize: 3, DesiredSize: 3, MaxSize: 10},
+			OnDemand:      NodeGroup{InstanceTypes: []string{"t3.medium"}, MinSize: 2, DesiredSize: 2, MaxSize: 5},
+			Spot:          NodeGroup{InstanceTypes: []string{"t3.medium"}, MinSize: 3, DesiredSize: 3, MaxSize: 10},
+			RootVolumeGiB: 20,
 		},
 		Addons: Addons{VPCCNI: VPCCNI{
 			PrefixDelegation: true, WarmPrefixTarget: 1, ResolveOnCreate: "OVERWRITE", ResolveOnUpdate: "OVERWRITE",
@@ -149,6 +203,24 @@ func Defaults(profile string) (Config, bool) {
 	}
 	switch profile {
 	case "", "default":
+		return c, true
+	case "hardened":
+		c.Profile = "hardened"
+		c.Network.Topology = TopologyPrivate
+		c.Network.NATGateways = NATPerZone
+		c.Network.FlowLogs = true
+		c.Cluster.EndpointPublicAccess = false
+		c.Cluster.PublicAccessCIDRs = nil
+		c.Cluster.SecretsEncryption, c.Cluster.LogEncryption = true, true
+		c.Cluster.AuthenticationMode = "API"
+		c.Cluster.BootstrapCreatorAdmin = true
+		c.Cluster.UpgradeSupportType = "STANDARD"
+		c.Cluster.LogRetentionDays = 365
+		c.NodeGroups.LaunchTemplate, c.NodeGroups.AutoRepair = true, true
+		c.NodeGroups.MaxUnavailablePercentage = 33
+		c.NodeGroups.Spot.InstanceTypes = []string{"t3.medium", "t3a.medium", "t2.medium"}
+		c.Addons.CoreDNS, c.Addons.KubeProxy, c.Addons.PodIdentityAgent = true, true, true
+		c.Addons.VPCCNI.IRSA = true
 		return c, true
 	case "original":
 		c.Profile = "original"

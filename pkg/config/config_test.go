@@ -122,6 +122,10 @@ network:
   publicSubnetCIDRs: [10.20.0.0/20, 10.20.16.0/20, 10.20.32.0/20]
   availabilityZones: [eu-west-1a, eu-west-1b, eu-west-1c]
   excludeAvoidedZones: false
+  topology: private
+  privateSubnetCIDRs: [10.20.64.0/20, 10.20.80.0/20]
+  natGateways: per-zone
+  flowLogs: true
 cluster:
   kubernetesVersion: "1.35"
   endpointPrivateAccess: true
@@ -130,11 +134,25 @@ cluster:
   logTypes: [api, audit]
   logRetentionDays: 90
   oidcThumbprints: [abc]
+  secretsEncryption: true
+  logEncryption: true
+  authenticationMode: API
+  bootstrapCreatorAdmin: true
+  adminPrincipals: [arn:aws:iam::111122223333:role/admin]
+  upgradeSupportType: EXTENDED
+  compute: auto
 nodeGroups:
   onDemand: {instanceTypes: [m6i.large], minSize: 1, desiredSize: 1, maxSize: 3}
   spot: {instanceTypes: [m6i.large, m5.large], minSize: 0, desiredSize: 2, maxSize: 4}
+  launchTemplate: true
+  rootVolumeGiB: 50
+  autoRepair: true
+  maxUnavailablePercentage: 20
 addons:
-  vpcCni: {version: v1.20.0-eksbuild.1, prefixDelegation: false, warmPrefixTarget: 0, resolveConflictsOnCreate: NONE, resolveConflictsOnUpdate: PRESERVE}
+  vpcCni: {version: v1.20.0-eksbuild.1, prefixDelegation: false, warmPrefixTarget: 0, resolveConflictsOnCreate: NONE, resolveConflictsOnUpdate: PRESERVE, irsa: true}
+  coreDns: true
+  kubeProxy: true
+  podIdentityAgent: true
 compat: {legacyLogGroup: true, addonAfterNodeGroups: true}
 allow: [TS202]
 `)
@@ -148,14 +166,19 @@ allow: [TS202]
 		Tags: Tags{Repository: "r", CommitAuthor: "a", PRNumber: "12", Team: "t", ManagedBy: "me",
 			Default: map[string]string{"CostCenter": "42"}, Resource: map[string]string{"Owner": "ops"}},
 		Network: Network{VPCCIDR: "10.20.0.0/16", PublicSubnetCIDRs: []string{"10.20.0.0/20", "10.20.16.0/20", "10.20.32.0/20"},
-			AvailabilityZones: []string{"eu-west-1a", "eu-west-1b", "eu-west-1c"}},
+			AvailabilityZones: []string{"eu-west-1a", "eu-west-1b", "eu-west-1c"}, Topology: "private",
+			PrivateSubnetCIDRs: []string{"10.20.64.0/20", "10.20.80.0/20"}, NATGateways: "per-zone", FlowLogs: true},
 		Cluster: Cluster{KubernetesVersion: "1.35", EndpointPrivateAccess: true, PublicAccessCIDRs: []string{"203.0.113.0/24"},
-			LogTypes: []string{"api", "audit"}, LogRetentionDays: 90, OIDCThumbprints: []string{"abc"}},
+			LogTypes: []string{"api", "audit"}, LogRetentionDays: 90, OIDCThumbprints: []string{"abc"},
+			SecretsEncryption: true, LogEncryption: true, AuthenticationMode: "API", BootstrapCreatorAdmin: true,
+			AdminPrincipals: []string{"arn:aws:iam::111122223333:role/admin"}, UpgradeSupportType: "EXTENDED", Compute: "auto"},
 		NodeGroups: NodeGroups{
-			OnDemand: NodeGroup{InstanceTypes: []string{"m6i.large"}, MinSize: 1, DesiredSize: 1, MaxSize: 3},
-			Spot:     NodeGroup{InstanceTypes: []string{"m6i.large", "m5.large"}, DesiredSize: 2, MaxSize: 4},
+			OnDemand:       NodeGroup{InstanceTypes: []string{"m6i.large"}, MinSize: 1, DesiredSize: 1, MaxSize: 3},
+			Spot:           NodeGroup{InstanceTypes: []string{"m6i.large", "m5.large"}, DesiredSize: 2, MaxSize: 4},
+			LaunchTemplate: true, RootVolumeGiB: 50, AutoRepair: true, MaxUnavailablePercentage: 20,
 		},
-		Addons: Addons{VPCCNI: VPCCNI{Version: "v1.20.0-eksbuild.1", ResolveOnCreate: "NONE", ResolveOnUpdate: "PRESERVE"}},
+		Addons: Addons{VPCCNI: VPCCNI{Version: "v1.20.0-eksbuild.1", ResolveOnCreate: "NONE", ResolveOnUpdate: "PRESERVE", IRSA: true},
+			CoreDNS: true, KubeProxy: true, PodIdentityAgent: true},
 		Compat: Compat{LegacyLogGroup: true, AddonAfterNodeGroups: true},
 		Allow:  []string{"TS202"},
 	}

@@ -64,8 +64,26 @@ func (c *Config) Names() []Name {
 		{KindTag, "aws_vpc.vpc (tag Name)", c.VPCName()},
 		{KindTag, "aws_subnet.public_subnet_1 (tag Name)", c.SubnetName(1)},
 	}
+	if c.Addons.VPCCNI.IRSA {
+		ns = append(ns, Name{KindIAMRole, "aws_iam_role.vpc_cni_role", c.VPCCNIRoleName()})
+	}
+	if c.Network.FlowLogs {
+		ns = append(ns, Name{KindIAMRole, "aws_iam_role.vpc_flow_log_role", c.FlowLogRoleName()},
+			Name{KindLogGroup, "aws_cloudwatch_log_group.vpc_flow_log_group", c.FlowLogGroupName()})
+	}
 	if c.Compat.LegacyLogGroup {
 		ns[5] = Name{KindLogGroup, "aws_cloudwatch_log_group.eks_log_group", c.LegacyLogGroupName()}
 	}
 	return ns
 }
+
+func (c *Config) VPCCNIRoleName() string   { return c.name("eks-vpc-cni-role") }
+func (c *Config) FlowLogRoleName() string  { return c.name("eks-flow-log-role") }
+func (c *Config) FlowLogGroupName() string { return "/aws/vpc-flow-log/" + c.VPCName() }
+func (c *Config) PrivateSubnetName(i int) string {
+	return c.name("eks-private-subnet-" + strconv.Itoa(i))
+}
+func (c *Config) LaunchTemplateName(group string) string { return c.name("lt-" + group) }
+
+// EnvName is <kind>-v1-<suffix>, for names of resources the original did not have.
+func (c *Config) EnvName(kind string) string { return c.name(kind) }

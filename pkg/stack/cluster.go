@@ -10,24 +10,27 @@ import (
 const (
 	LogGroupAddress       = "aws_cloudwatch_log_group.eks_cluster_log_group"
 	LegacyLogGroupAddress = "aws_cloudwatch_log_group.eks_log_group"
+	ClusterAddress        = "aws_eks_cluster.eks_cluster"
 )
 
 type cluster struct {
 	eks, oidc, logGroup *tfdoc.Resource
 }
 
-func buildCluster(d *tfdoc.Document, cfg *config.Config, n network, r iam, opts Options) cluster {
+func buildCluster(d *tfdoc.Document, cfg *config.Config, n network, r iam, key *tfdoc.Resource, opts Options) cluster {
+	c := cfg.Cluster
 	var lg *tfdoc.Resource
 	if cfg.Compat.LegacyLogGroup {
 		lg = d.Resource("aws_cloudwatch_log_group", "eks_log_group", setTags(tfdoc.Body{
 			"name":              cfg.LegacyLogGroupName(),
-			"retention_in_days": cfg.Cluster.LogRetentionDays,
+			"retention_in_days": c.LogRetentionDays,
 		}, tags(cfg, "")))
 	} else {
-		lg = d.Resource("aws_cloudwatch_log_group", "eks_cluster_log_group", setTags(tfdoc.Body{
-			"name":              cfg.LogGroupName(),
-			"retention_in_days": cfg.Cluster.LogRetentionDays,
-		}, tags(cfg, "")))
+		body := tfdoc.Body{"name": cfg.LogGroupName(), "retention_in_days": c.LogRetentionDays}
+		if c.LogEncryption && key != nil {
+			body["kms_key_id"] = key.Ref("arn")
+		}
+		lg = d.Resource("aws_cloudwatch_log_group", "eks_cluster_log_group", setTags(body, tags(cfg, "")))
 		// An environment the original deployed holds its empty group in state: forget it, keep the object.
 		d.Removed = append(d.Removed, tfdoc.Removed{From: LegacyLogGroupAddress, Destroy: false})
 		if opts.ImportLogGroup {
@@ -35,30 +38,78 @@ func buildCluster(d *tfdoc.Document, cfg *config.Config, n network, r iam, opts 
 		}
 	}
 
-	eks := d.Resource("aws_eks_cluster", "eks_cluster", setTags(tfdoc.Body{
+	vpc := tfdoc.Body{
+		"subnet_ids":              n.clusterSubnetIDs(),
+		"endpoint_private_access": c.EndpointPrivateAccess,
+		"endpoint_public_access":  c.EndpointPublicAccess,
+	}
+	if c.EndpointPublicAccess {
+		vpc["public_access_cidrs"] = c.PublicAccessCIDRs
+	}
+	body := tfdoc.Body{
 		"name":                      cfg.ClusterName(),
-		"version":                   cfg.Cluster.KubernetesVersion,
+		"version":                   c.KubernetesVersion,
 		"role_arn":                  r.clusterRole.Ref("arn"),
-		"enabled_cluster_log_types": cfg.Cluster.LogTypes,
-		"vpc_config": tfdoc.Body{
-			"subnet_ids":              subnetIDs(n),
-			"endpoint_private_access": cfg.Cluster.EndpointPrivateAccess,
-			"endpoint_public_access":  cfg.Cluster.EndpointPublicAccess,
-			"public_access_cidrs":     cfg.Cluster.PublicAccessCIDRs,
-		},
-	}, tags(cfg, "")))
+		"enabled_cluster_log_types": c.LogTypes,
+		"vpc_config":                vpc,
+	}
+	if c.SecretsEncryption && key != nil {
+		body["encryption_config"] = tfdoc.Body{"resources": []string{"secrets"}, "provider": tfdoc.Body{"key_arn": key.Ref("arn")}}
+	}
+	var lifecycle tfdoc.Body
+	if c.AuthenticationMode != "" {
+		body["access_config"] = tfdoc.Body{
+			"authentication_mode":                         c.AuthenticationMode,
+			"bootstrap_cluster_creator_admin_permissions": c.BootstrapCreatorAdmin,
+		}
+		// Decided at creation; changing it would replace the cluster.
+		lifecycle = tfdoc.Body{"ignore_changes": []string{"access_config[0].bootstrap_cluster_creator_admin_permissions"}}
+	}
+	if c.UpgradeSupportType != "" {
+		body["upgrade_policy"] = tfdoc.Body{"support_type": c.UpgradeSupportType}
+	}
+	if c.Compute == config.ComputeAuto {
+		body["bootstrap_self_managed_addons"] = false
+		body["compute_config"] = tfdoc.Body{
+			"enabled": true, "node_pools": []string{"general-purpose", "system"}, "node_role_arn": r.nodeRole.Ref("arn"),
+		}
+		body["kubernetes_network_config"] = tfdoc.Body{"elastic_load_balancing": tfdoc.Body{"enabled": true}}
+		body["storage_config"] = tfdoc.Body{"block_storage": tfdoc.Body{"enabled": true}}
+	}
+	eks := d.Resource("aws_eks_cluster", "eks_cluster", setTags(body, tags(cfg, "")))
+	eks.Lifecycle = lifecycle
 	// The log group first, so EKS does not create it without retention; the role's policies first, so EKS can
 	// use them at creation and still has them while it deletes the cluster.
 	eks.DependOn(lg)
 	eks.DependOn(r.clusterAttachments...)
+	if c.Compute == config.ComputeAuto {
+		eks.DependOn(r.nodeAttachments...)
+	}
 
 	oidcBody := tfdoc.Body{
 		"url":            eks.Ref("identity[0].oidc[0].issuer"),
 		"client_id_list": []string{"sts.amazonaws.com"},
 	}
-	if len(cfg.Cluster.OIDCThumbprints) > 0 {
-		oidcBody["thumbprint_list"] = cfg.Cluster.OIDCThumbprints
+	if len(c.OIDCThumbprints) > 0 {
+		oidcBody["thumbprint_list"] = c.OIDCThumbprints
 	}
 	oidc := d.Resource("aws_iam_openid_connect_provider", "eks_oidc_provider", setTags(oidcBody, tags(cfg, "")))
 	return cluster{eks: eks, oidc: oidc, logGroup: lg}
+}
+
+// buildAccessEntries gives each admin principal cluster-admin access through an access entry.
+func buildAccessEntries(d *tfdoc.Document, cfg *config.Config, cl cluster) {
+	policy := "arn:" + arnPart(cl.eks, "1") + ":eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+	for i, p := range cfg.Cluster.AdminPrincipals {
+		name := "admin_" + itoa(i+1)
+		entry := d.Resource("aws_eks_access_entry", name, setTags(tfdoc.Body{
+			"cluster_name": cl.eks.Ref("name"), "principal_arn": p, "type": "STANDARD",
+		}, tags(cfg, "")))
+		d.Resource("aws_eks_access_policy_association", name, tfdoc.Body{
+			"cluster_name":  cl.eks.Ref("name"),
+			"principal_arn": entry.Ref("principal_arn"),
+			"policy_arn":    policy,
+			"access_scope":  tfdoc.Body{"type": "cluster"},
+		})
+	}
 }

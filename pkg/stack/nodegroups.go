@@ -6,35 +6,66 @@ import (
 )
 
 func buildNodeGroups(d *tfdoc.Document, cfg *config.Config, n network, r iam, cl cluster, a addons) []*tfdoc.Resource {
+	ng := cfg.NodeGroups
 	var out []*tfdoc.Resource
 	for _, g := range []struct {
-		addr, name, capacity string
-		ng                   config.NodeGroup
+		addr, short, name, capacity string
+		group                       config.NodeGroup
 	}{
-		{"on_demand_node_group", cfg.OnDemandGroupName(), "ON_DEMAND", cfg.NodeGroups.OnDemand},
-		{"spot_node_group", cfg.SpotGroupName(), "SPOT", cfg.NodeGroups.Spot},
+		{"on_demand_node_group", "on_demand", cfg.OnDemandGroupName(), "ON_DEMAND", ng.OnDemand},
+		{"spot_node_group", "spot", cfg.SpotGroupName(), "SPOT", ng.Spot},
 	} {
-		ng := d.Resource("aws_eks_node_group", g.addr, setTags(tfdoc.Body{
+		body := tfdoc.Body{
 			"cluster_name":    cl.eks.Ref("name"),
 			"node_group_name": g.name,
 			"node_role_arn":   r.nodeRole.Ref("arn"),
-			"subnet_ids":      subnetIDs(n),
+			"subnet_ids":      n.nodeSubnetIDs(),
 			"capacity_type":   g.capacity,
-			"instance_types":  g.ng.InstanceTypes,
+			"instance_types":  g.group.InstanceTypes,
 			"scaling_config": tfdoc.Body{
-				"min_size":     g.ng.MinSize,
-				"desired_size": g.ng.DesiredSize,
-				"max_size":     g.ng.MaxSize,
+				"min_size":     g.group.MinSize,
+				"desired_size": g.group.DesiredSize,
+				"max_size":     g.group.MaxSize,
 			},
-		}, tags(cfg, "")))
+		}
+		if ng.LaunchTemplate {
+			lt := launchTemplate(d, cfg, g.short+"_launch_template", cfg.LaunchTemplateName(g.name))
+			body["launch_template"] = tfdoc.Body{"id": lt.Ref("id"), "version": lt.Ref("latest_version")}
+		}
+		if ng.AutoRepair {
+			body["node_repair_config"] = tfdoc.Body{"enabled": true}
+		}
+		if ng.MaxUnavailablePercentage > 0 {
+			body["update_config"] = tfdoc.Body{"max_unavailable_percentage": ng.MaxUnavailablePercentage}
+		}
+		res := d.Resource("aws_eks_node_group", g.addr, setTags(body, tags(cfg, "")))
 		// Nodes need their role's policies to join, and to keep them while they drain on delete.
-		ng.DependOn(cl.eks)
-		ng.DependOn(r.nodeAttachments...)
+		res.DependOn(cl.eks)
+		res.DependOn(r.nodeAttachments...)
 		if !cfg.Compat.AddonAfterNodeGroups {
 			// Nodes that join before the CNI is configured never become Ready.
-			ng.DependOn(a.vpcCNI)
+			res.DependOn(a.beforeNode...)
 		}
-		out = append(out, ng)
+		out = append(out, res)
 	}
 	return out
+}
+
+// launchTemplate requires IMDSv2 (hop limit 2 so pods on the node can still reach it) and an encrypted gp3 root.
+func launchTemplate(d *tfdoc.Document, cfg *config.Config, addr, name string) *tfdoc.Resource {
+	return d.Resource("aws_launch_template", addr, setTags(tfdoc.Body{
+		"name":                   name,
+		"update_default_version": true,
+		"metadata_options": tfdoc.Body{
+			"http_endpoint":               "enabled",
+			"http_tokens":                 "required",
+			"http_put_response_hop_limit": 2,
+		},
+		"block_device_mappings": []tfdoc.Body{{
+			"device_name": "/dev/xvda",
+			"ebs": tfdoc.Body{
+				"volume_size": cfg.NodeGroups.RootVolumeGiB, "volume_type": "gp3", "encrypted": true, "delete_on_termination": true,
+			},
+		}},
+	}, tags(cfg, name)))
 }

@@ -23,6 +23,9 @@ type Options struct {
 	ImportLogGroup bool
 	// Engine is "terraform" (default) or "tofu"; it decides required_version.
 	Engine string
+	// AddonVersions pins add-on builds resolved live for the cluster's version (add-on name -> version); a
+	// configured vpc-cni pin wins. Without one, EKS installs its default build at creation.
+	AddonVersions map[string]string
 }
 
 // Stack is a built document with the handles other packages need.
@@ -57,13 +60,24 @@ func Build(cfg *config.Config, opts Options) *Stack {
 
 	net := buildNetwork(d, cfg)
 	iam := buildIAM(d, cfg)
-	cl := buildCluster(d, cfg, net, iam, opts)
-	cni := buildAddons(d, cfg, cl)
-	ngs := buildNodeGroups(d, cfg, net, iam, cl, cni)
-	if cfg.Compat.AddonAfterNodeGroups {
-		cni.vpcCNI.DependOn(ngs...)
+	key := buildKMS(d, cfg, iam)
+	cl := buildCluster(d, cfg, net, iam, key, opts)
+	buildFlowLogs(d, cfg, net, key)
+	buildAccessEntries(d, cfg, cl)
+	var ngs []*tfdoc.Resource
+	if cfg.Cluster.Compute != config.ComputeAuto { // Auto Mode runs its own nodes, CNI and core add-ons
+		var cniRole *tfdoc.Resource
+		if cfg.Addons.VPCCNI.IRSA {
+			cniRole = buildVPCCNIRole(d, cfg, cl)
+		}
+		ads := buildAddons(d, cfg, cl, cniRole, opts)
+		ngs = buildNodeGroups(d, cfg, net, iam, cl, ads)
+		buildCoreDNS(d, cfg, cl, ngs, opts)
+		if cfg.Compat.AddonAfterNodeGroups {
+			ads.vpcCNI.DependOn(ngs...)
+		}
 	}
-	buildOutputs(d, cfg, net, iam, cl, ngs)
+	buildOutputs(d, cfg, net, iam, cl, key, ngs)
 	return s
 }
 

@@ -31,11 +31,43 @@ func TestValidateAndPlanEveryProfile(t *testing.T) {
 		t.Fatal("terraform is not on PATH: install Terraform >= 1.11 (see README)")
 	}
 	cliConfig := harness.TerraformCLIConfig(t)
-	for _, profile := range config.Profiles {
-		t.Run(profile, func(t *testing.T) {
-			c, _ := config.Defaults(profile)
+	type variant struct {
+		name, profile string
+		creates       int // the resources the plan must create
+		mutate        func(*config.Config)
+	}
+	variants := []variant{
+		{"original", "original", 21, nil},
+		{"default", "default", 21, nil},
+		{"hardened", "hardened", 46, nil},
+		{"auto-mode", "default", 21, func(c *config.Config) {
+			c.Cluster.Compute, c.Cluster.AuthenticationMode = config.ComputeAuto, "API_AND_CONFIG_MAP"
+		}},
+		{"every-option", "hardened", 48, func(c *config.Config) {
+			c.Cluster.EndpointPublicAccess, c.Cluster.PublicAccessCIDRs = true, []string{"203.0.113.0/24"}
+			c.Cluster.AdminPrincipals = []string{"arn:aws:iam::111122223333:role/platform-admin", "arn:aws:iam::111122223333:role/oncall"}
+			c.Network.NATGateways = config.NATSingle
+			c.Addons.VPCCNI.Version = "v1.20.0-eksbuild.1"
+		}},
+	}
+	for _, v := range variants {
+		t.Run(v.name, func(t *testing.T) {
+			c, _ := config.Defaults(v.profile)
 			c.Network.AvailabilityZones = []string{"us-east-1a", "us-east-1b"}
-			doc, err := stack.Build(&c, stack.Options{}).Doc.Marshal()
+			if v.mutate != nil {
+				v.mutate(&c)
+			}
+			built := stack.Build(&c, stack.Options{})
+			managed := 0
+			for _, r := range built.Doc.Resources() {
+				if r.Mode == "managed" {
+					managed++
+				}
+			}
+			if managed != v.creates {
+				t.Errorf("document declares %d resources, want %d", managed, v.creates)
+			}
+			doc, err := built.Doc.Marshal()
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -49,10 +81,10 @@ func TestValidateAndPlanEveryProfile(t *testing.T) {
 			must(t, tf.SetEnv(env))
 			ctx := context.Background()
 			must(t, tf.Init(ctx))
-			v, err := tf.Validate(ctx)
+			val, err := tf.Validate(ctx)
 			must(t, err)
-			if !v.Valid || v.ErrorCount > 0 || v.WarningCount > 0 {
-				t.Fatalf("terraform validate: %+v", v.Diagnostics)
+			if !val.Valid || val.ErrorCount > 0 || val.WarningCount > 0 {
+				t.Fatalf("terraform validate: %+v", val.Diagnostics)
 			}
 			planFile := filepath.Join(dir, "plan.tfplan")
 			changes, err := tf.Plan(ctx, tfexec.Out(planFile), tfexec.Refresh(false))
@@ -70,8 +102,8 @@ func TestValidateAndPlanEveryProfile(t *testing.T) {
 					t.Errorf("%s: unexpected actions %v", rc.Address, rc.Change.Actions)
 				}
 			}
-			if want := 21; creates != want {
-				t.Errorf("plan creates %d resources, want %d", creates, want)
+			if creates != v.creates {
+				t.Errorf("plan creates %d resources, want %d", creates, v.creates)
 			}
 			assertPlanned(t, plan, "aws_eks_cluster.eks_cluster", "version", c.Cluster.KubernetesVersion)
 			assertPlanned(t, plan, "aws_subnet.public_subnet_2", "availability_zone", "us-east-1b")

@@ -12,7 +12,7 @@ import (
 type CostItem struct {
 	Item        string  `json:"item"`
 	Quantity    int     `json:"quantity"`
-	HourlyPrice float64 `json:"hourlyPrice,omitempty"`
+	HourlyPrice float64 `json:"hourlyPrice,omitempty"` // 0 for monthly-priced items
 	MonthlyLow  float64 `json:"monthlyLow"`
 	MonthlyHigh float64 `json:"monthlyHigh"`
 	Priced      bool    `json:"priced"`
@@ -76,6 +76,24 @@ func Estimate(c *config.Config, d *versions.Data, day versions.Date) Cost {
 			it.Note += fmt.Sprintf("; priced as %s, the first listed type", typ)
 		}
 		out.add(it)
+	}
+	if c.Network.Topology == config.TopologyPrivate {
+		n := natCount(c)
+		it := CostItem{Item: fmt.Sprintf("%d NAT gateway(s), hourly charge", n), Quantity: n, Note: "data processing is billed per GB on top"}
+		if price, ok := d.NATGatewayPrice(c.Region); ok {
+			month := price.Value * p.HoursPerMonth * float64(n)
+			it.Priced, it.HourlyPrice, it.Source, it.PriceDate, it.MonthlyLow, it.MonthlyHigh = true, price.Value, price.Source, price.Date, month, month
+			out.add(it)
+		} else {
+			it.Note = fmt.Sprintf("no sourced NAT gateway price in %s", c.Region)
+			out.Unpriced = append(out.Unpriced, it.Item)
+			out.Items = append(out.Items, it)
+		}
+	}
+	if c.Cluster.SecretsEncryption || c.Cluster.LogEncryption {
+		k := p.KMSKeyMonthly
+		out.add(CostItem{Item: "KMS key (secrets and log encryption)", Quantity: 1, MonthlyLow: k.Value, MonthlyHigh: k.Value,
+			Priced: true, Source: k.Source, PriceDate: k.Date, Note: "each yearly rotation adds $1 a month; requests beyond the free tier are extra"})
 	}
 	return out
 }

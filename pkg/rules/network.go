@@ -3,6 +3,8 @@ package rules
 import (
 	"fmt"
 	"net/netip"
+
+	"github.com/tapstack/tapstack/pkg/config"
 )
 
 func init() {
@@ -66,10 +68,17 @@ func init() {
 			if !c.Addons.VPCCNI.PrefixDelegation {
 				return nil
 			}
+			if c.Cluster.Compute == config.ComputeAuto {
+				return nil // Auto Mode manages its own networking
+			}
 			nodes := c.NodeGroups.OnDemand.MaxSize + c.NodeGroups.Spot.MaxSize
 			need := nodes * (1 + c.Addons.VPCCNI.WarmPrefixTarget)
 			free := 0
-			for _, s := range c.Network.PublicSubnetCIDRs {
+			nodeSubnets, path := c.Network.PublicSubnetCIDRs, "network.publicSubnetCIDRs"
+			if c.Network.Topology == config.TopologyPrivate {
+				nodeSubnets, path = c.Network.PrivateSubnetCIDRs, "network.privateSubnetCIDRs"
+			}
+			for _, s := range nodeSubnets {
 				p, err := netip.ParsePrefix(s)
 				if err != nil || p.Bits() > 28 {
 					continue
@@ -81,7 +90,7 @@ func init() {
 			if need <= free {
 				return nil
 			}
-			return []Finding{{Path: "network.publicSubnetCIDRs",
+			return []Finding{{Path: path,
 				Message: fmt.Sprintf("with prefix delegation, %d nodes at maximum size need at least %d /28 prefixes (1 + WARM_PREFIX_TARGET each); the subnets hold at most %d, fewer once node addresses fragment them",
 					nodes, need, free),
 				Fix: "use larger subnets (a /20 holds 254 prefixes), lower the node groups' maxSize, or turn prefix delegation off"}}

@@ -78,8 +78,10 @@ func (c *Cost) WriteText(b *strings.Builder) {
 			amount = fmt.Sprintf("%.2f", it.MonthlyHigh)
 		}
 		fmt.Fprintf(b, "  %-58s %17s", it.Item, amount)
-		if it.Priced {
+		if it.Priced && it.HourlyPrice > 0 {
 			fmt.Fprintf(b, "  ($%g/h, %s, source %s)", it.HourlyPrice, it.PriceDate, it.Source)
+		} else if it.Priced {
+			fmt.Fprintf(b, "  (%s, source %s)", it.PriceDate, it.Source)
 		}
 		b.WriteString("\n")
 		if it.Note != "" {

@@ -99,6 +99,16 @@ var cases = []ruleCase{
 	{id: "TS114", severity: rules.Error, kind: rules.Invalid, path: "cluster.endpointPublicAccess", contains: "both private and public", mutate: func(c *config.Config) {
 		c.Cluster.EndpointPrivateAccess, c.Cluster.EndpointPublicAccess = false, false
 	}},
+	{id: "TS115", severity: rules.Error, kind: rules.Invalid, path: "network.topology", contains: "\"hybrid\" is not allowed", mutate: func(c *config.Config) { c.Network.Topology = "hybrid" }},
+	{id: "TS115", severity: rules.Error, kind: rules.Invalid, path: "cluster.upgradeSupportType", contains: "not allowed", mutate: func(c *config.Config) { c.Cluster.UpgradeSupportType = "LTS" }},
+	{id: "TS116", severity: rules.Error, kind: rules.Invalid, path: "network.privateSubnetCIDRs[0]", contains: "overlaps 10.0.0.0/20", mutate: func(c *config.Config) {
+		c.Network.Topology, c.Network.PrivateSubnetCIDRs = config.TopologyPrivate, []string{"10.0.8.0/22", "10.0.64.0/20"}
+	}},
+	{id: "TS116", severity: rules.Error, kind: rules.Invalid, path: "network.privateSubnetCIDRs[1]", contains: "outside the VPC", mutate: func(c *config.Config) {
+		c.Network.Topology, c.Network.PrivateSubnetCIDRs = config.TopologyPrivate, []string{"10.0.64.0/20", "192.168.0.0/20"}
+	}},
+	{id: "TS117", severity: rules.Error, kind: rules.Invalid, path: "cluster.adminPrincipals[0]", contains: "not an IAM role or user ARN", mutate: func(c *config.Config) { c.Cluster.AdminPrincipals = []string{"admin@example.com"} }},
+	{id: "TS117", severity: rules.Error, kind: rules.Invalid, path: "nodeGroups.rootVolumeGiB", contains: "outside gp3", mutate: func(c *config.Config) { c.NodeGroups.LaunchTemplate, c.NodeGroups.RootVolumeGiB = true, 0 }},
 	{id: "TS201", severity: rules.Error, kind: rules.WouldFail, path: "cluster.kubernetesVersion", contains: "not in the EKS calendar", mutate: func(c *config.Config) { c.Cluster.KubernetesVersion = "1.40" }},
 	{id: "TS202", severity: rules.Error, kind: rules.WouldFail, path: "cluster.kubernetesVersion", contains: "Kubernetes 1.29 reached the end of extended support on 2026-03-23", profile: "original"},
 	{id: "TS203", severity: rules.Error, kind: rules.WouldFail, path: "cluster.kubernetesVersion", contains: "not released on EKS until 2026-06-02", date: "2026-05-01"},
@@ -112,9 +122,24 @@ var cases = []ruleCase{
 			r, _ := d.Lookup("aws_subnet.public_subnet_2")
 			r.Body["map_public_ip_on_launch"] = false
 		}},
+	{id: "TS210", severity: rules.Error, kind: rules.WouldFail, path: "cluster.authenticationMode", contains: "Auto Mode needs access entries", mutate: func(c *config.Config) { c.Cluster.Compute = config.ComputeAuto }},
+	{id: "TS210", severity: rules.Error, kind: rules.WouldFail, path: "cluster.compute", contains: "must all be enabled together",
+		doc: func(d *tfdoc.Document) {
+			r, _ := d.Lookup("aws_eks_cluster.eks_cluster")
+			r.Body["compute_config"] = tfdoc.Body{"enabled": true}
+		}},
+	{id: "TS210", severity: rules.Error, kind: rules.WouldFail, path: "cluster.compute", contains: "declares 1 managed node group", mutate: func(c *config.Config) {
+		c.Cluster.Compute, c.Cluster.AuthenticationMode = config.ComputeAuto, "API"
+	}, doc: func(d *tfdoc.Document) { d.Resource("aws_eks_node_group", "extra", nil) }},
+	{id: "TS211", severity: rules.Error, kind: rules.WouldFail, path: "cluster.secretsEncryption", contains: "hardened with KMS encryption", profile: "hardened",
+		mutate: func(c *config.Config) { c.Cluster.SecretsEncryption = false }},
 	{id: "TS301", severity: rules.Warning, kind: rules.Advice, path: "cluster.kubernetesVersion", contains: "+$365.00 a month", mutate: func(c *config.Config) { c.Cluster.KubernetesVersion = "1.31" }},
 	{id: "TS302", severity: rules.Warning, kind: rules.Advice, path: "cluster.kubernetesVersion", contains: "ends on 2026-12-02, in 7 days", mutate: func(c *config.Config) { c.Cluster.KubernetesVersion = "1.34" }},
 	{id: "TS303", severity: rules.Warning, kind: rules.Advice, path: "addons.vpcCni.version", contains: "older than v1.17.1", mutate: func(c *config.Config) { c.Addons.VPCCNI.Version = "v1.16.0-eksbuild.1" }},
+	{id: "TS308", severity: rules.Warning, kind: rules.Advice, path: "cluster.endpointPublicAccess", contains: "private only", mutate: func(c *config.Config) { c.Cluster.EndpointPublicAccess = false }},
+	{id: "TS309", severity: rules.Warning, kind: rules.Advice, path: "network.natGateways", contains: "2 NAT gateway(s) run all month: $65.70 a month", mutate: func(c *config.Config) {
+		c.Network.Topology, c.Network.NATGateways = config.TopologyPrivate, config.NATPerZone
+	}},
 	{id: "TS305", severity: rules.Warning, kind: rules.Advice, path: "network.publicSubnetCIDRs", contains: "need at least 30 /28 prefixes"},
 	{id: "TS306", severity: rules.Warning, kind: rules.Advice, path: "nodeGroups.spot.instanceTypes", contains: "only t3.medium"},
 	{id: "TS307", severity: rules.Warning, kind: rules.Advice, path: "tags.default", contains: "changes on every run", mutate: func(c *config.Config) { c.Tags.Default = map[string]string{"CreatedAt": "${timestamp()}"} }},
@@ -139,7 +164,7 @@ func TestEachRuleFiresAndOnlyWhenItShould(t *testing.T) {
 				profile = "default"
 			}
 			fs := run(t, profile, date, func(cfg *config.Config) {
-				if c.id != "TS305" && c.id != "TS306" && c.profile == "" {
+				if c.id != "TS305" && c.id != "TS306" {
 					clean(cfg)
 				}
 				if c.mutate != nil {
@@ -238,6 +263,20 @@ func TestCostEstimate(t *testing.T) {
 	c.Cluster.KubernetesVersion = "1.31" // extended support on that day
 	if est := rules.Estimate(&c, versions.Get(), d); est.Items[0].MonthlyHigh != 0.60*730 {
 		t.Errorf("extended support price not used: %+v", est.Items[0])
+	}
+	h, _ := config.Defaults("hardened")
+	hest := rules.Estimate(&h, versions.Get(), d)
+	var nat, kms bool
+	for _, it := range hest.Items {
+		nat = nat || (it.Item == "2 NAT gateway(s), hourly charge" && it.MonthlyHigh > 65.69 && it.MonthlyHigh < 65.71 && it.Source == "aws-samples-cfm-tips")
+		kms = kms || (it.Item == "KMS key (secrets and log encryption)" && it.MonthlyHigh == 1)
+	}
+	if !nat || !kms {
+		t.Errorf("hardened estimate lacks the NAT gateways or the KMS key: %+v", hest.Items)
+	}
+	h.Region = "eu-south-2"
+	if est := rules.Estimate(&h, versions.Get(), d); len(est.Unpriced) < 2 {
+		t.Errorf("no sourced NAT or instance price in eu-south-2 must be named, not invented: %+v", est.Unpriced)
 	}
 	c.NodeGroups.OnDemand.InstanceTypes = []string{"m7g.metal"}
 	est = rules.Estimate(&c, versions.Get(), d)

@@ -64,6 +64,12 @@ type InstancePrice struct {
 	Price
 }
 
+// RegionPrice is an hourly price in one region.
+type RegionPrice struct {
+	Region string `json:"region"`
+	Price
+}
+
 // CNIMinimum is the oldest vpc-cni version upstream recommends for a Kubernetes version.
 type CNIMinimum struct {
 	Kubernetes string `json:"kubernetes"`
@@ -106,7 +112,8 @@ type Data struct {
 		HoursPerMonth              float64         `json:"hoursPerMonth"`
 		ControlPlaneStandardHourly Price           `json:"controlPlaneStandardHourly"`
 		ControlPlaneExtendedHourly Price           `json:"controlPlaneExtendedHourly"`
-		NATGatewayHourly           *Price          `json:"natGatewayHourly,omitempty"`
+		NATGatewayHourly           []RegionPrice   `json:"natGatewayHourly"`
+		KMSKeyMonthly              Price           `json:"kmsKeyMonthly"`
 		OnDemandHourly             []InstancePrice `json:"onDemandHourly"`
 	} `json:"prices"`
 	AvoidedZoneIDs []AvoidedZone `json:"avoidedZoneIDs"`
@@ -193,6 +200,16 @@ func (d *Data) OnDemandPrice(region, instanceType string) (InstancePrice, bool) 
 		}
 	}
 	return InstancePrice{}, false
+}
+
+// NATGatewayPrice returns the sourced hourly price of a NAT gateway in a region, if the data has one.
+func (d *Data) NATGatewayPrice(region string) (RegionPrice, bool) {
+	for _, p := range d.Prices.NATGatewayHourly {
+		if p.Region == region {
+			return p, true
+		}
+	}
+	return RegionPrice{}, false
 }
 
 // CNIRecommendedMinimum returns the recommended minimum vpc-cni version for a Kubernetes version: the entry for

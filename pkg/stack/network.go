@@ -64,10 +64,11 @@ func buildNetwork(d *tfdoc.Document, cfg *config.Config) network {
 	for i, cidr := range cfg.Network.PublicSubnetCIDRs {
 		num := i + 1
 		sn := d.Resource("aws_subnet", fmt.Sprintf("public_subnet_%d", num), setTags(tfdoc.Body{
-			"vpc_id":                  vpc.Ref("id"),
-			"cidr_block":              cidr,
-			"availability_zone":       zone(i),
-			"map_public_ip_on_launch": true, // managed node groups in public subnets need it
+			"vpc_id":            vpc.Ref("id"),
+			"cidr_block":        cidr,
+			"availability_zone": zone(i),
+			// Nodes in public subnets need public IPs; in the private topology only load balancers and NAT live here.
+			"map_public_ip_on_launch": !n.privateNetwork,
 		}, tags(cfg, cfg.SubnetName(num), "kubernetes.io/role/elb", "1")))
 		d.Resource("aws_route_table_association", fmt.Sprintf("public_subnet_%d_association", num), tfdoc.Body{
 			"subnet_id":      sn.Ref("id"),

@@ -1,0 +1,201 @@
+package live
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	ekstypes "github.com/aws/aws-sdk-go-v2/service/eks/types"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+
+	"github.com/tapstack/tapstack/pkg/config"
+	"github.com/tapstack/tapstack/pkg/outputs"
+	"github.com/tapstack/tapstack/pkg/stack"
+)
+
+// deployed returns an account holding the stack of cfg exactly as configured, and its outputs.
+func deployed(t *testing.T, cfg *config.Config) (*fakeAWS, outputs.Values) {
+	t.Helper()
+	f := cleanAccount()
+	cl := cfg.ClusterName()
+	c := clusterNamed(cl, issuer)
+	c.Version = aws.String(cfg.Cluster.KubernetesVersion)
+	c.ResourcesVpcConfig = &ekstypes.VpcConfigResponse{EndpointPrivateAccess: true, EndpointPublicAccess: true}
+	var types []ekstypes.LogType
+	for _, l := range cfg.Cluster.LogTypes {
+		types = append(types, ekstypes.LogType(l))
+	}
+	c.Logging = &ekstypes.Logging{ClusterLogging: []ekstypes.LogSetup{{Enabled: aws.Bool(true), Types: types}}}
+	f.clusters = map[string]*ekstypes.Cluster{cl: c}
+	role := "arn:aws:iam::123456789012:role/" + cfg.NodeRoleName()
+	f.nodegroups = map[string]*ekstypes.Nodegroup{}
+	for _, ng := range nodeGroups(cfg) {
+		f.nodegroups[cl+"/"+ng.Name] = &ekstypes.Nodegroup{NodegroupName: aws.String(ng.Name), Status: ekstypes.NodegroupStatusActive,
+			CapacityType: ekstypes.CapacityTypes(ng.Capacity), InstanceTypes: ng.Group.InstanceTypes, NodeRole: aws.String(role),
+			ScalingConfig: &ekstypes.NodegroupScalingConfig{MinSize: aws.Int32(int32(ng.Group.MinSize)),
+				DesiredSize: aws.Int32(int32(ng.Group.DesiredSize)), MaxSize: aws.Int32(int32(ng.Group.MaxSize))}}
+	}
+	version := "v1.20.4-eksbuild.2"
+	if cfg.Addons.VPCCNI.Version != "" {
+		version = cfg.Addons.VPCCNI.Version
+	}
+	f.addons = map[string]*ekstypes.Addon{cl + "/vpc-cni": {AddonName: aws.String("vpc-cni"), Status: ekstypes.AddonStatusActive,
+		AddonVersion:        aws.String(version),
+		ConfigurationValues: aws.String(`{"env": {"WARM_PREFIX_TARGET": "1", "ENABLE_PREFIX_DELEGATION": "true"}}`)}}
+	f.oidc = map[string]*iam.GetOpenIDConnectProviderOutput{oidcARN: {Url: aws.String(strings.TrimPrefix(issuer, "https://")),
+		ClientIDList: []string{"sts.amazonaws.com"}, ThumbprintList: []string{"9E99A48A9960B14926BB7F3B02E22DA2B0AB7280"}}}
+	f.logGroups = map[string]*int32{cfg.LogGroupName(): aws.Int32(int32(cfg.Cluster.LogRetentionDays)),
+		cfg.LegacyLogGroupName(): aws.Int32(int32(cfg.Cluster.LogRetentionDays))}
+	var ids []any
+	for i, cidr := range cfg.Network.PublicSubnetCIDRs {
+		id := "subnet-" + string(rune('a'+i))
+		ids = append(ids, id)
+		f.subnets = append(f.subnets, ec2types.Subnet{SubnetId: aws.String(id), CidrBlock: aws.String(cidr),
+			VpcId: aws.String("vpc-1"), MapPublicIpOnLaunch: aws.Bool(true)})
+	}
+	logGroup := cfg.LogGroupName()
+	if cfg.Compat.LegacyLogGroup {
+		logGroup = cfg.LegacyLogGroupName()
+	}
+	out := outputs.Values{
+		"cluster_name": cl, "cluster_endpoint": aws.ToString(c.Endpoint), "oidc_provider_arn": oidcARN, "oidc_issuer_url": issuer,
+		"on_demand_node_group_name": cfg.OnDemandGroupName(), "spot_node_group_name": cfg.SpotGroupName(),
+		"vpc_id": "vpc-1", "public_subnet_ids": ids, "cluster_log_group_name": logGroup, "node_role_arn": role,
+	}
+	return f, out
+}
+
+func verify(t *testing.T, f *fakeAWS, cfg *config.Config, out outputs.Values) *VerifyReport {
+	t.Helper()
+	st := stack.Build(cfg, stack.Options{})
+	return Verify(context.Background(), f.clients(), VerifyInput{Config: cfg, Doc: st.Doc, Outputs: out}, Options{Timeout: 5 * time.Second})
+}
+
+func wantMismatch(t *testing.T, r *VerifyReport, resource, field, expected, actual string) {
+	t.Helper()
+	for _, it := range r.Mismatches() {
+		if it.Resource == resource && it.Field == field && it.Expected == expected && it.Actual == actual {
+			return
+		}
+	}
+	t.Errorf("no mismatch %s %s: expected %q, actual %q among %+v", resource, field, expected, actual, r.Mismatches())
+}
+
+func TestVerifyMatchingStack(t *testing.T) {
+	for _, profile := range []string{"default", "original"} {
+		cfg := defaults(t, profile)
+		f, out := deployed(t, cfg)
+		r := verify(t, f, cfg, out)
+		if !r.OK() {
+			var b bytes.Buffer
+			_ = r.WriteText(&b)
+			t.Fatalf("%s: a stack deployed as configured does not verify:\n%s", profile, b.String())
+		}
+		if r.Summary.Matched < 25 {
+			t.Errorf("%s: only %d facts verified", profile, r.Summary.Matched)
+		}
+		if len(r.Parts) != 7 {
+			t.Errorf("%s: %d parts", profile, len(r.Parts))
+		}
+	}
+}
+
+func TestVerifyNamesEachMismatch(t *testing.T) {
+	cfg := defaults(t, "default")
+	f, out := deployed(t, cfg)
+	cl := cfg.ClusterName()
+	ng := f.nodegroups[cl+"/"+cfg.SpotGroupName()]
+	ng.ScalingConfig.MaxSize = aws.Int32(4)
+	ng.InstanceTypes = []string{"t3.large"}
+	f.clusters[cl].Version = aws.String("1.35")
+	f.clusters[cl].Status = ekstypes.ClusterStatusUpdating
+	f.addons[cl+"/vpc-cni"].ConfigurationValues = aws.String(`{"env":{"ENABLE_PREFIX_DELEGATION":"false"}}`)
+	f.logGroups[cfg.LogGroupName()] = nil
+	f.subnets[1].MapPublicIpOnLaunch = aws.Bool(false)
+	out["cluster_endpoint"] = "https://stale.example"
+
+	r := verify(t, f, cfg, out)
+	if r.OK() {
+		t.Fatal("verify passed a changed stack")
+	}
+	wantMismatch(t, r, "node-group-spot-v1-dev", "scalingConfig.maxSize", "10", "4")
+	wantMismatch(t, r, "node-group-spot-v1-dev", "instanceTypes", "t3.medium", "t3.large")
+	wantMismatch(t, r, cl, "version", "1.36", "1.35")
+	wantMismatch(t, r, cl, "status", "ACTIVE", "UPDATING")
+	wantMismatch(t, r, cl, "endpoint (output cluster_endpoint)", "https://stale.example", "https://ABC.gr7.us-east-1.eks.amazonaws.com")
+	wantMismatch(t, r, "vpc-cni on "+cl, "configurationValues", `{"env":{"ENABLE_PREFIX_DELEGATION":"true","WARM_PREFIX_TARGET":"1"}}`,
+		`{"env":{"ENABLE_PREFIX_DELEGATION":"false"}}`)
+	wantMismatch(t, r, cfg.LogGroupName(), "retentionInDays", "30", "never expires")
+	wantMismatch(t, r, "subnet-b", "mapPublicIpOnLaunch", "true", "false")
+	if r.Summary.Mismatched != 8 {
+		t.Errorf("%d mismatches, want 8: %+v", r.Summary.Mismatched, r.Mismatches())
+	}
+	var b bytes.Buffer
+	if err := r.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), `MISMATCH node-group-spot-v1-dev scalingConfig.maxSize: expected "10", actual "4"`) {
+		t.Errorf("text report:\n%s", b.String())
+	}
+	b.Reset()
+	if err := r.WriteJSON(&b); err != nil {
+		t.Fatal(err)
+	}
+	var j struct {
+		Items   []Item                   `json:"items"`
+		Summary struct{ Mismatched int } `json:"summary"`
+		Parts   []struct {
+			ID         string  `json:"id"`
+			DurationMS float64 `json:"durationMs"`
+		} `json:"parts"`
+	}
+	if err := json.Unmarshal(b.Bytes(), &j); err != nil || j.Summary.Mismatched != 8 || len(j.Parts) != 7 {
+		t.Errorf("JSON report: %v %+v", err, j.Summary)
+	}
+}
+
+func TestVerifyMissingResourcesAndOutputs(t *testing.T) {
+	cfg := defaults(t, "default")
+	f, out := deployed(t, cfg)
+	delete(f.nodegroups, cfg.ClusterName()+"/"+cfg.OnDemandGroupName())
+	delete(f.oidc, oidcARN)
+	delete(out, "public_subnet_ids")
+	delete(out, "cluster_endpoint")
+	r := verify(t, f, cfg, out)
+	wantMismatch(t, r, "node-group-od-v1-dev", "exists", "yes", "no such node group in eks-cluster-v1-dev")
+	wantMismatch(t, r, oidcARN, "exists", "yes", "no such provider")
+	wantMismatch(t, r, "public subnets", "output public_subnet_ids", "set", "missing from the outputs file")
+	wantMismatch(t, r, cfg.ClusterName(), "output cluster_endpoint", "set", "missing from the outputs file")
+}
+
+func TestVerifyAccessDeniedAndTimeoutAreNotMatches(t *testing.T) {
+	cfg := defaults(t, "default")
+	f, out := deployed(t, cfg)
+	f.errs = map[string]error{"eks:DescribeAddon": accessDenied, "ec2:DescribeSubnets": notImplemented(501)}
+	f.delays = map[string]time.Duration{"logs:DescribeLogGroups": 5 * time.Second}
+	st := stack.Build(cfg, stack.Options{})
+	r := Verify(context.Background(), f.clients(), VerifyInput{Config: cfg, Doc: st.Doc, Outputs: out}, Options{Timeout: 100 * time.Millisecond})
+	if r.OK() || r.Summary.Mismatched != 0 || r.Summary.NotChecked != 2 || r.Summary.Errors != 1 {
+		t.Fatalf("summary %+v: %+v", r.Summary, r.Items)
+	}
+	var b bytes.Buffer
+	_ = r.WriteText(&b)
+	for _, want := range []string{"access denied: needs eks:DescribeAddon", "does not implement ec2:DescribeSubnets", "timed out"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, b.String())
+		}
+	}
+}
+
+func TestVerifyPinnedAddonVersion(t *testing.T) {
+	cfg := defaults(t, "default")
+	f, out := deployed(t, cfg)
+	cfg.Addons.VPCCNI.Version = "v1.19.6-eksbuild.1"
+	r := verify(t, f, cfg, out)
+	wantMismatch(t, r, "vpc-cni on "+cfg.ClusterName(), "addonVersion", "v1.19.6-eksbuild.1", "v1.20.4-eksbuild.2")
+}

@@ -17,7 +17,7 @@ type cluster struct {
 	eks, oidc, logGroup *tfdoc.Resource
 }
 
-func buildCluster(d *tfdoc.Document, cfg *config.Config, n network, r iam, key *tfdoc.Resource, opts Options) cluster {
+func buildCluster(d *tfdoc.Document, cfg *config.Config, version string, n network, r iam, key *tfdoc.Resource, opts Options) cluster {
 	c := cfg.Cluster
 	var lg *tfdoc.Resource
 	if cfg.Compat.LegacyLogGroup {
@@ -48,7 +48,7 @@ func buildCluster(d *tfdoc.Document, cfg *config.Config, n network, r iam, key *
 	}
 	body := tfdoc.Body{
 		"name":                      cfg.ClusterName(),
-		"version":                   c.KubernetesVersion,
+		"version":                   version,
 		"role_arn":                  r.clusterRole.Ref("arn"),
 		"enabled_cluster_log_types": c.LogTypes,
 		"vpc_config":                vpc,

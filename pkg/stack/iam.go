@@ -28,7 +28,7 @@ const awsPolicy = "arn:aws:iam::aws:policy/"
 
 type attachment struct{ addr, policy string }
 
-func buildIAM(d *tfdoc.Document, cfg *config.Config) iam {
+func buildIAM(d *tfdoc.Document, cfg *config.Config, keepNodeCNI bool) iam {
 	auto := cfg.Cluster.Compute == config.ComputeAuto
 	var out iam
 	var clusterTrust string
@@ -67,7 +67,7 @@ func buildIAM(d *tfdoc.Document, cfg *config.Config) iam {
 		}
 	default:
 		nodePolicies = []attachment{{"eks_worker_node_policy", "AmazonEKSWorkerNodePolicy"}}
-		if !cfg.Addons.VPCCNI.IRSA { // with IRSA the CNI's own role holds it, not every node
+		if !cfg.Addons.VPCCNI.IRSA || keepNodeCNI { // with IRSA the CNI's own role holds it, not every node
 			nodePolicies = append(nodePolicies, attachment{"eks_cni_policy", "AmazonEKS_CNI_Policy"})
 		}
 		nodePolicies = append(nodePolicies, attachment{"eks_container_registry_policy", "AmazonEC2ContainerRegistryReadOnly"})

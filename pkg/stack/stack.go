@@ -26,18 +26,35 @@ type Options struct {
 	// AddonVersions pins add-on builds resolved live for the cluster's version (add-on name -> version); a
 	// configured vpc-cni pin wins. Without one, EKS installs its default build at creation.
 	AddonVersions map[string]string
+	// Existing is what the environment's state already runs; nil for a new environment.
+	Existing *Existing
 }
 
 // Stack is a built document with the handles other packages need.
 type Stack struct {
 	Config *config.Config
 	Doc    *tfdoc.Document
+	// KubernetesVersion is the version rendered: the configured one, or the one an existing cluster runs.
+	KubernetesVersion string
+	// Notes say what Build kept of an existing environment instead of the configuration, and why.
+	Notes []string
 }
 
 // Build renders the whole environment. It never fails on a bad configuration: the rules report those.
 func Build(cfg *config.Config, opts Options) *Stack {
 	d := tfdoc.New()
 	s := &Stack{Config: cfg, Doc: d}
+	var note string
+	s.KubernetesVersion, note = keptVersion(cfg.Cluster.KubernetesVersion, opts.Existing)
+	if note != "" {
+		s.Notes = append(s.Notes, note)
+	}
+	// The node role keeps AmazonEKS_CNI_Policy until vpc-cni runs with its own role, so running pods never
+	// lose their permissions between two steps of one apply.
+	keepNodeCNI := cfg.Addons.VPCCNI.IRSA && opts.Existing != nil && opts.Existing.NodeCNIPolicy && !opts.Existing.CNIRoleInUse
+	if keepNodeCNI {
+		s.Notes = append(s.Notes, "kept AmazonEKS_CNI_Policy on the node role until vpc-cni runs with its own role; the next deploy removes it")
+	}
 	d.Meta = tfdoc.Body{"metadata": tfdoc.Body{
 		"backend": "s3", "generator": "tapstack", "profile": cfg.Profile, "stackName": cfg.StackName(),
 	}}
@@ -59,9 +76,9 @@ func Build(cfg *config.Config, opts Options) *Stack {
 	}}
 
 	net := buildNetwork(d, cfg)
-	iam := buildIAM(d, cfg)
+	iam := buildIAM(d, cfg, keepNodeCNI)
 	key := buildKMS(d, cfg, iam)
-	cl := buildCluster(d, cfg, net, iam, key, opts)
+	cl := buildCluster(d, cfg, s.KubernetesVersion, net, iam, key, opts)
 	buildFlowLogs(d, cfg, net, key)
 	buildAccessEntries(d, cfg, cl)
 	var ngs []*tfdoc.Resource

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/tapstack/tapstack/pkg/config"
@@ -401,5 +402,62 @@ func BenchmarkSynth(b *testing.B) {
 		if _, err := Build(&c, Options{}).Doc.Marshal(); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestExistingClusterKeepsItsVersion(t *testing.T) {
+	c, _ := config.Defaults("default")
+	for _, tc := range []struct {
+		running, want, note string
+	}{
+		{"", "1.36", ""},
+		{"1.36", "1.36", ""},
+		{"1.30", "1.30", "tapstack upgrade --to 1.36"},
+		{"1.37", "1.37", "never downgrades"},
+	} {
+		st := Build(&c, Options{Existing: &Existing{KubernetesVersion: tc.running}})
+		got := res(t, st.Doc, ClusterAddress)["version"]
+		if got != tc.want || st.KubernetesVersion != tc.want {
+			t.Errorf("running %q: rendered %v, want %s", tc.running, got, tc.want)
+		}
+		joined := strings.Join(st.Notes, "\n")
+		if (tc.note == "") != (joined == "") || !strings.Contains(joined, tc.note) {
+			t.Errorf("running %q: notes %q, want one containing %q", tc.running, joined, tc.note)
+		}
+	}
+}
+
+func TestNodeKeepsCNIPolicyUntilAddonUsesItsRole(t *testing.T) {
+	c, _ := config.Defaults("hardened")
+	has := func(e *Existing) bool {
+		_, ok := Build(&c, Options{Existing: e}).Doc.Lookup("aws_iam_role_policy_attachment.eks_cni_policy")
+		return ok
+	}
+	if has(nil) {
+		t.Error("a new IRSA environment gives nodes no CNI policy")
+	}
+	if !has(&Existing{NodeCNIPolicy: true}) {
+		t.Error("the node role must keep the CNI policy while vpc-cni runs without its role")
+	}
+	if has(&Existing{NodeCNIPolicy: true, CNIRoleInUse: true}) {
+		t.Error("once vpc-cni runs with its role the node policy goes")
+	}
+}
+
+func TestExistingFromState(t *testing.T) {
+	show := []byte(`{"format_version":"1.0","values":{"root_module":{"resources":[
+	 {"address":"aws_eks_cluster.eks_cluster","mode":"managed","type":"aws_eks_cluster","name":"eks_cluster","values":{"version":"1.30"}},
+	 {"address":"aws_iam_role_policy_attachment.eks_cni_policy","mode":"managed","type":"aws_iam_role_policy_attachment","name":"eks_cni_policy","values":{}},
+	 {"address":"aws_eks_addon.vpc_cni_addon","mode":"managed","type":"aws_eks_addon","name":"vpc_cni_addon","values":{"service_account_role_arn":""}},
+	 {"address":"data.aws_availability_zones.available_azs","mode":"data","type":"aws_availability_zones","name":"available_azs","values":{}}]}}}`)
+	e, err := ExistingFromState(show)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.KubernetesVersion != "1.30" || !e.NodeCNIPolicy || e.CNIRoleInUse || len(e.Addresses) != 3 {
+		t.Errorf("existing %+v", e)
+	}
+	if e, err := ExistingFromState([]byte(`{"format_version":"1.0"}`)); err != nil || e != nil {
+		t.Errorf("empty state: %+v %v", e, err)
 	}
 }

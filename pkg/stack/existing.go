@@ -1,0 +1,68 @@
+package stack
+
+import (
+	"encoding/json"
+	"fmt"
+
+	tfjson "github.com/hashicorp/terraform-json"
+
+	"github.com/tapstack/tapstack/pkg/versions"
+)
+
+// Existing is what an environment's state says already runs. Build keeps what EKS would refuse to change or
+// what would break running workloads, and says so in Stack.Notes.
+type Existing struct {
+	// KubernetesVersion is the cluster's version in state; empty when there is no cluster yet.
+	KubernetesVersion string
+	// NodeCNIPolicy: the node role still holds AmazonEKS_CNI_Policy (aws_iam_role_policy_attachment.eks_cni_policy).
+	NodeCNIPolicy bool
+	// CNIRoleInUse: the vpc-cni add-on already runs with a service account role.
+	CNIRoleInUse bool
+	// Addresses are every managed resource address in state.
+	Addresses map[string]bool
+}
+
+// ExistingFromState reads Existing from `terraform show -json` of a state (not a plan). An empty state gives nil.
+func ExistingFromState(showJSON []byte) (*Existing, error) {
+	var st tfjson.State
+	if err := json.Unmarshal(showJSON, &st); err != nil {
+		return nil, fmt.Errorf("state: %w", err)
+	}
+	if st.Values == nil || st.Values.RootModule == nil || len(st.Values.RootModule.Resources) == 0 {
+		return nil, nil
+	}
+	e := &Existing{Addresses: map[string]bool{}}
+	for _, r := range st.Values.RootModule.Resources {
+		if r.Mode != tfjson.ManagedResourceMode {
+			continue
+		}
+		e.Addresses[r.Address] = true
+		switch r.Address {
+		case ClusterAddress:
+			e.KubernetesVersion, _ = r.AttributeValues["version"].(string)
+		case "aws_iam_role_policy_attachment.eks_cni_policy":
+			e.NodeCNIPolicy = true
+		case "aws_eks_addon.vpc_cni_addon":
+			arn, _ := r.AttributeValues["service_account_role_arn"].(string)
+			e.CNIRoleInUse = arn != ""
+		}
+	}
+	return e, nil
+}
+
+// keptVersion decides the cluster version to render: an existing cluster keeps the version it runs until
+// `tapstack upgrade` moves it, since EKS only upgrades one minor version at a time and never downgrades.
+func keptVersion(configured string, e *Existing) (string, string) {
+	if e == nil || e.KubernetesVersion == "" || e.KubernetesVersion == configured {
+		return configured, ""
+	}
+	running := e.KubernetesVersion
+	switch c := versions.CompareMinor(configured, running); {
+	case c > 0:
+		return running, fmt.Sprintf("kept Kubernetes %s, which the cluster runs: the configured %s is ahead and EKS upgrades one minor version at a time; run `tapstack upgrade --to %s`",
+			running, configured, configured)
+	default:
+		return running, fmt.Sprintf("kept Kubernetes %s, which the cluster runs: the configured %s is behind it (EKS upgrades clusters itself at the end of support) and EKS never downgrades; set cluster.kubernetesVersion to %s",
+			running, configured, running)
+	}
+}

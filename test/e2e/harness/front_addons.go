@@ -1,0 +1,494 @@
+package harness
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+)
+
+// clusterAddons holds the add-ons of one cluster, tied to that cluster's incarnation in moto.
+type clusterAddons struct {
+	arn, createdAt string // of the cluster in moto: when they change, the cluster was re-created
+	k8s            string // the cluster's Kubernetes version
+	addons         map[string]*addon
+}
+
+type addon struct {
+	name, cluster, version, arn string
+	config, roleARN             string
+	tags                        map[string]string
+	created, modified           time.Time
+}
+
+func (a *addon) json(status string) map[string]any {
+	tags := a.tags
+	if tags == nil {
+		tags = map[string]string{}
+	}
+	m := map[string]any{
+		"addonName":               a.name,
+		"clusterName":             a.cluster,
+		"status":                  status,
+		"addonVersion":            a.version,
+		"health":                  map[string]any{"issues": []any{}},
+		"addonArn":                a.arn,
+		"createdAt":               epoch(a.created),
+		"modifiedAt":              epoch(a.modified),
+		"tags":                    tags,
+		"podIdentityAssociations": []string{},
+	}
+	if a.config != "" {
+		m["configurationValues"] = a.config
+	}
+	if a.roleARN != "" {
+		m["serviceAccountRoleArn"] = a.roleARN
+	}
+	return m
+}
+
+// frontUpdate is an update DescribeUpdate can answer.
+type frontUpdate struct {
+	cluster, nodegroup, addon string
+	body                      map[string]any
+}
+
+// motoCluster is what the front needs of a cluster moto holds.
+type motoCluster struct {
+	Name      string          `json:"name"`
+	Arn       string          `json:"arn"`
+	Version   string          `json:"version"`
+	CreatedAt json.RawMessage `json:"createdAt"`
+}
+
+// describeCluster asks moto for a cluster with the caller's credentials: HTTP status and body.
+func (f *Front) describeCluster(r *http.Request, name string) (int, []byte, error) {
+	u := *f.backend
+	u.Path = "/clusters/" + url.PathEscape(name)
+	req, err := http.NewRequestWithContext(r.Context(), http.MethodGet, u.String(), nil)
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header.Set("Authorization", r.Header.Get("Authorization"))
+	req.Header.Set("X-Amz-Date", r.Header.Get("X-Amz-Date"))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, raw, err
+}
+
+// cluster asks moto for the cluster, with the caller's credentials, and drops the add-ons of an earlier cluster of
+// that name. It writes the error and returns nil when the cluster does not exist or moto cannot be asked.
+func (f *Front) cluster(w http.ResponseWriter, r *http.Request, e eksRequest, name string) *clusterAddons {
+	status, raw, err := f.describeCluster(r, name)
+	if err != nil {
+		eksError(w, http.StatusInternalServerError, "ServerException", "front: ask moto for the cluster: "+err.Error(), nil)
+		return nil
+	}
+	key := clusterKey(e.region, name)
+	if status == http.StatusNotFound {
+		f.mu.Lock()
+		delete(f.addons, key)
+		f.mu.Unlock()
+		notFound(w, "No cluster found for name: "+name+".", map[string]any{"clusterName": name})
+		return nil
+	}
+	var body struct {
+		Cluster motoCluster `json:"cluster"`
+	}
+	if status != http.StatusOK || json.Unmarshal(raw, &body) != nil || body.Cluster.Arn == "" {
+		eksError(w, http.StatusInternalServerError, "ServerException",
+			fmt.Sprintf("front: moto answered DescribeCluster with HTTP %d: %s", status, raw), nil)
+		return nil
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ca := f.addons[key]
+	if ca == nil || ca.arn != body.Cluster.Arn || ca.createdAt != string(body.Cluster.CreatedAt) {
+		ca = &clusterAddons{arn: body.Cluster.Arn, createdAt: string(body.Cluster.CreatedAt), addons: map[string]*addon{}}
+		f.addons[key] = ca
+	}
+	ca.k8s = body.Cluster.Version
+	if o := f.overlays[clusterOverlayKey(e.region, name)]; o != nil && o.set["version"] != nil {
+		ca.k8s = str(o.set["version"])
+	}
+	return ca
+}
+
+// updateClusterVersion serves UpdateClusterVersion: the front reports the new version in place of moto's.
+func (f *Front) updateClusterVersion(w http.ResponseWriter, r *http.Request, e eksRequest, cluster string) {
+	var req struct {
+		Version string `json:"version"`
+	}
+	if !readJSON(w, r, &req) {
+		return
+	}
+	ca := f.cluster(w, r, e, cluster)
+	if ca == nil {
+		return
+	}
+	ids := map[string]any{"clusterName": cluster}
+	switch from, to := minor(ca.k8s), minor(req.Version); {
+	case to < 0:
+		invalidParameter(w, "unsupported Kubernetes version "+req.Version, ids)
+		return
+	case to == from:
+		invalidParameter(w, "Cluster is already at the desired configuration with version: "+req.Version, ids)
+		return
+	case to != from+1:
+		invalidParameter(w, "Unsupported Kubernetes minor version update from "+ca.k8s+" to "+req.Version, ids)
+		return
+	}
+	f.mu.Lock()
+	key := clusterOverlayKey(e.region, cluster)
+	o := f.overlays[key]
+	if o == nil {
+		o = &overlay{}
+		f.overlays[key] = o
+	}
+	if o.set == nil {
+		o.set = map[string]any{}
+	}
+	o.set["version"] = req.Version
+	f.mu.Unlock()
+	u := newUpdate("VersionUpdate", "InProgress", []map[string]string{
+		{"type": "Version", "value": req.Version}, {"type": "PlatformVersion", "value": "eks.1"},
+	})
+	f.remember(frontUpdate{cluster: cluster, body: u})
+	writeJSON(w, http.StatusOK, map[string]any{"update": u})
+}
+
+func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
+	b, err := io.ReadAll(r.Body)
+	if err == nil && len(strings.TrimSpace(string(b))) > 0 {
+		err = json.Unmarshal(b, v)
+	}
+	if err != nil {
+		eksError(w, http.StatusBadRequest, "InvalidRequestException", "Could not parse the request body: "+err.Error(), nil)
+		return false
+	}
+	return true
+}
+
+type addonRequest struct {
+	AddonName               string            `json:"addonName"`
+	AddonVersion            *string           `json:"addonVersion"`
+	ServiceAccountRoleArn   *string           `json:"serviceAccountRoleArn"`
+	ResolveConflicts        string            `json:"resolveConflicts"`
+	ConfigurationValues     *string           `json:"configurationValues"`
+	Tags                    map[string]string `json:"tags"`
+	PodIdentityAssociations []any             `json:"podIdentityAssociations"`
+	NamespaceConfig         any               `json:"namespaceConfig"`
+}
+
+// checkAddonRequest validates what CreateAddon and UpdateAddon have in common; it writes the error and returns
+// false when the request is refused.
+func checkAddonRequest(w http.ResponseWriter, name, k8s string, req addonRequest) bool {
+	ids := map[string]any{"addonName": name}
+	if req.ResolveConflicts != "" && req.ResolveConflicts != "NONE" && req.ResolveConflicts != "OVERWRITE" &&
+		req.ResolveConflicts != "PRESERVE" {
+		invalidParameter(w, "1 validation error detected: Value '"+req.ResolveConflicts+
+			"' at 'resolveConflicts' failed to satisfy constraint: Member must satisfy enum value set: [PRESERVE, OVERWRITE, NONE]", ids)
+		return false
+	}
+	if len(req.PodIdentityAssociations) > 0 || req.NamespaceConfig != nil {
+		invalidParameter(w, "front: podIdentityAssociations and namespaceConfig are not emulated", ids)
+		return false
+	}
+	if req.AddonVersion != nil && *req.AddonVersion != "" && !addonVersionSupported(name, *req.AddonVersion, k8s) {
+		invalidParameter(w, "Addon version specified is not supported", ids)
+		return false
+	}
+	if req.ConfigurationValues != nil && *req.ConfigurationValues != "" {
+		if msg := checkConfiguration(*req.ConfigurationValues); msg != "" {
+			invalidParameter(w, "ConfigurationValue provided in request is not supported: "+msg, ids)
+			return false
+		}
+	}
+	return true
+}
+
+// checkConfiguration does the part of EKS's schema check that catches the usual mistakes: the value must be a
+// JSON (or YAML) object, and env values must be strings. It returns "" when the value passes.
+func checkConfiguration(v string) string {
+	s := strings.TrimSpace(v)
+	if !strings.HasPrefix(s, "{") {
+		return "" // YAML: not checked
+	}
+	var obj map[string]any
+	if err := json.Unmarshal([]byte(s), &obj); err != nil {
+		return "Json schema validation failed with error: " + err.Error()
+	}
+	if env, ok := obj["env"].(map[string]any); ok {
+		for k, val := range env {
+			if _, isString := val.(string); !isString {
+				return fmt.Sprintf("Json schema validation failed with error: [$.env.%s: %T found, string expected]", k, val)
+			}
+		}
+	}
+	return ""
+}
+
+func (f *Front) createAddon(w http.ResponseWriter, r *http.Request, e eksRequest, cluster string) {
+	var req addonRequest
+	if !readJSON(w, r, &req) {
+		return
+	}
+	if req.AddonName == "" {
+		invalidParameter(w, "addonName is required", nil)
+		return
+	}
+	ca := f.cluster(w, r, e, cluster)
+	if ca == nil {
+		return
+	}
+	k8s := ca.k8s
+	if _, known := addonCatalog[req.AddonName]; !known {
+		invalidParameter(w, "Addon "+req.AddonName+" specified is not supported in "+k8s+" kubernetes version",
+			map[string]any{"addonName": req.AddonName, "clusterName": cluster})
+		return
+	}
+	if !checkAddonRequest(w, req.AddonName, k8s, req) {
+		return
+	}
+	version := ""
+	if req.AddonVersion != nil {
+		version = *req.AddonVersion
+	}
+	if version == "" {
+		version = defaultAddonVersion(req.AddonName, k8s)
+		if version == "" {
+			invalidParameter(w, "Addon "+req.AddonName+" specified is not supported in "+k8s+" kubernetes version",
+				map[string]any{"addonName": req.AddonName, "clusterName": cluster})
+			return
+		}
+	}
+
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, dup := ca.addons[req.AddonName]; dup {
+		eksError(w, http.StatusConflict, "ResourceInUseException", "Addon already exists.",
+			map[string]any{"addonName": req.AddonName, "clusterName": cluster})
+		return
+	}
+	now := time.Now().UTC()
+	a := &addon{
+		name: req.AddonName, cluster: cluster, version: version,
+		arn:  addonARN(ca.arn, req.AddonName),
+		tags: req.Tags, created: now, modified: now,
+	}
+	if req.ConfigurationValues != nil {
+		a.config = *req.ConfigurationValues
+	}
+	if req.ServiceAccountRoleArn != nil {
+		a.roleARN = *req.ServiceAccountRoleArn
+	}
+	ca.addons[a.name] = a
+	writeJSON(w, http.StatusOK, map[string]any{"addon": a.json("CREATING")})
+}
+
+// addonARN is arn:<partition>:eks:<region>:<account>:addon/<cluster>/<addon>/<uuid>.
+func addonARN(clusterARN, name string) string {
+	prefix, cluster, _ := strings.Cut(clusterARN, ":cluster/")
+	return prefix + ":addon/" + cluster + "/" + name + "/" + uuid()
+}
+
+func (f *Front) describeAddon(w http.ResponseWriter, r *http.Request, e eksRequest, cluster, name string) {
+	_, a := f.findAddon(w, r, e, cluster, name)
+	if a == nil {
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	writeJSON(w, http.StatusOK, map[string]any{"addon": a.json("ACTIVE")})
+}
+
+// findAddon writes ResourceNotFoundException and returns nil when the cluster or the add-on does not exist.
+func (f *Front) findAddon(w http.ResponseWriter, r *http.Request, e eksRequest, cluster, name string) (*clusterAddons, *addon) {
+	ca := f.cluster(w, r, e, cluster)
+	if ca == nil {
+		return nil, nil
+	}
+	f.mu.Lock()
+	a := ca.addons[name]
+	f.mu.Unlock()
+	if a == nil {
+		notFound(w, "No addon: "+name+" found in cluster: "+cluster,
+			map[string]any{"addonName": name, "clusterName": cluster})
+	}
+	return ca, a
+}
+
+func (f *Front) listAddons(w http.ResponseWriter, r *http.Request, e eksRequest, cluster string) {
+	ca := f.cluster(w, r, e, cluster)
+	if ca == nil {
+		return
+	}
+	f.mu.Lock()
+	names := make([]string, 0, len(ca.addons))
+	for n := range ca.addons {
+		names = append(names, n)
+	}
+	f.mu.Unlock()
+	sort.Strings(names)
+	writeJSON(w, http.StatusOK, map[string]any{"addons": names})
+}
+
+func (f *Front) deleteAddon(w http.ResponseWriter, r *http.Request, e eksRequest, cluster, name string) {
+	ca, a := f.findAddon(w, r, e, cluster, name)
+	if a == nil {
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(ca.addons, name)
+	writeJSON(w, http.StatusOK, map[string]any{"addon": a.json("DELETING")})
+}
+
+func (f *Front) updateAddon(w http.ResponseWriter, r *http.Request, e eksRequest, cluster, name string) {
+	var req addonRequest
+	if !readJSON(w, r, &req) {
+		return
+	}
+	ca, a := f.findAddon(w, r, e, cluster, name)
+	if a == nil || !checkAddonRequest(w, name, ca.k8s, req) {
+		return
+	}
+	var params []map[string]string
+	f.mu.Lock()
+	if req.AddonVersion != nil && *req.AddonVersion != "" {
+		a.version = *req.AddonVersion
+		params = append(params, map[string]string{"type": "AddonVersion", "value": a.version})
+	}
+	if req.ServiceAccountRoleArn != nil {
+		a.roleARN = *req.ServiceAccountRoleArn
+		params = append(params, map[string]string{"type": "ServiceAccountRoleArn", "value": a.roleARN})
+	}
+	if req.ResolveConflicts != "" {
+		params = append(params, map[string]string{"type": "ResolveConflicts", "value": req.ResolveConflicts})
+	}
+	if req.ConfigurationValues != nil {
+		a.config = *req.ConfigurationValues
+		params = append(params, map[string]string{"type": "ConfigurationValues", "value": a.config})
+	}
+	a.modified = time.Now().UTC()
+	f.mu.Unlock()
+	u := newUpdate("AddonUpdate", "InProgress", params)
+	f.remember(frontUpdate{cluster: cluster, addon: name, body: u})
+	writeJSON(w, http.StatusOK, map[string]any{"update": u})
+}
+
+// newUpdate returns an EKS Update object.
+func newUpdate(typ, status string, params []map[string]string) map[string]any {
+	if params == nil {
+		params = []map[string]string{}
+	}
+	return map[string]any{
+		"id": uuid(), "status": status, "type": typ, "params": params,
+		"createdAt": epoch(time.Now()), "errors": []any{},
+	}
+}
+
+// remember keeps an update for DescribeUpdate, which reports it Successful.
+func (f *Front) remember(u frontUpdate) {
+	id, _ := u.body["id"].(string)
+	if id == "" {
+		return
+	}
+	done := make(map[string]any, len(u.body))
+	for k, v := range u.body {
+		done[k] = v
+	}
+	done["status"] = "Successful"
+	u.body = done
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.updates[id] = u
+}
+
+func (f *Front) describeUpdate(w http.ResponseWriter, r *http.Request, e eksRequest, cluster, id string) {
+	q := r.URL.Query()
+	f.mu.Lock()
+	u, ok := f.updates[id]
+	f.mu.Unlock()
+	if !ok || u.cluster != cluster || u.nodegroup != q.Get("nodegroupName") || u.addon != q.Get("addonName") {
+		notFound(w, "No update found for ID: "+id, map[string]any{"clusterName": cluster})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"update": u.body})
+}
+
+// tagMap returns the tags the front keeps for an add-on or node group ARN, or nil. Call it with f.mu held.
+func (f *Front) tagMap(arn string) *map[string]string {
+	for _, ca := range f.addons {
+		for _, a := range ca.addons {
+			if a.arn == arn {
+				return &a.tags
+			}
+		}
+	}
+	// arn:<partition>:eks:<region>:<account>:nodegroup/<cluster>/<name>/<uuid>
+	if fields := strings.SplitN(arn, ":", 6); len(fields) == 6 {
+		if parts := strings.Split(fields[5], "/"); len(parts) == 4 && parts[0] == "nodegroup" {
+			if o := f.overlays[nodegroupOverlayKey(fields[3], parts[1], parts[2])]; o != nil && o.tags != nil {
+				return &o.tags
+			}
+		}
+	}
+	return nil
+}
+
+// tagResource serves TagResource, UntagResource and ListTagsForResource for the add-ons and node groups the
+// front keeps tags of.
+func (f *Front) tagResource(w http.ResponseWriter, r *http.Request, arn string) {
+	var req struct {
+		Tags map[string]string `json:"tags"`
+	}
+	if r.Method == http.MethodPost && !readJSON(w, r, &req) {
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	tags := f.tagMap(arn)
+	if tags == nil {
+		notFound(w, "Resource was not found: "+arn, nil)
+		return
+	}
+	if *tags == nil {
+		*tags = map[string]string{}
+	}
+	switch r.Method {
+	case http.MethodGet:
+		writeJSON(w, http.StatusOK, map[string]any{"tags": *tags})
+	case http.MethodPost:
+		for k, v := range req.Tags {
+			(*tags)[k] = v
+		}
+		writeJSON(w, http.StatusOK, map[string]any{})
+	case http.MethodDelete:
+		for _, k := range r.URL.Query()["tagKeys"] {
+			delete(*tags, k)
+		}
+		writeJSON(w, http.StatusOK, map[string]any{})
+	default:
+		eksError(w, http.StatusMethodNotAllowed, "InvalidRequestException", "method not allowed", nil)
+	}
+}
+
+func uuid() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+}

@@ -1,0 +1,123 @@
+package harness
+
+import (
+	"bytes"
+	"encoding/xml"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// launchTemplateCall returns the EC2 action of a form POST when the front patches moto's answer to it, else "".
+func launchTemplateCall(r *http.Request) string {
+	q, err := url.ParseQuery(string(peekBody(r)))
+	if err != nil {
+		return ""
+	}
+	switch a := q.Get("Action"); a {
+	case "DescribeLaunchTemplateVersions", "DescribeLaunchTemplates":
+		return a
+	}
+	return ""
+}
+
+// replaceBody replaces a response's body by edit(body).
+func replaceBody(resp *http.Response, edit func([]byte) []byte) error {
+	raw, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return err
+	}
+	out := edit(raw)
+	resp.Body = io.NopCloser(bytes.NewReader(out))
+	resp.ContentLength = int64(len(out))
+	resp.Header.Set("Content-Length", strconv.Itoa(len(out)))
+	resp.Header.Del("Content-Encoding")
+	return nil
+}
+
+var launchTemplateTagSpec = regexp.MustCompile(
+	`<item><resourceType>launch-template</resourceType><tagSet>.*?</tagSet></item>`)
+
+// dropLaunchTemplateTagSpecs removes, from a DescribeLaunchTemplateVersions answer, the tag specifications of type
+// launch-template that moto copies into the template's data (EC2 keeps them on the template, not in its data).
+func dropLaunchTemplateTagSpecs(b []byte) []byte {
+	b = launchTemplateTagSpec.ReplaceAll(b, nil)
+	return bytes.ReplaceAll(b, []byte("<tagSpecificationSet></tagSpecificationSet>"), nil)
+}
+
+var (
+	launchTemplateID = regexp.MustCompile(`<launchTemplateId>(lt-[0-9a-f]+)</launchTemplateId>`)
+	tagSetElement    = regexp.MustCompile(`<tagSet/>|<tagSet>.*?</tagSet>`)
+)
+
+// currentLaunchTemplateTags replaces, in a DescribeLaunchTemplates answer, each template's tags by those moto's
+// DescribeTags holds for it. The answer is left as it is when moto cannot be asked.
+func (f *Front) currentLaunchTemplateTags(in *http.Request, b []byte) []byte {
+	ids := launchTemplateID.FindAllSubmatchIndex(b, -1)
+	if len(ids) == 0 {
+		return b
+	}
+	form := url.Values{"Action": {"DescribeTags"}, "Version": {"2016-11-15"}, "Filter.1.Name": {"resource-id"}}
+	for i, m := range ids {
+		form.Set("Filter.1.Value."+strconv.Itoa(i+1), string(b[m[2]:m[3]]))
+	}
+	req, err := http.NewRequestWithContext(in.Context(), http.MethodPost, f.backend.String()+"/", strings.NewReader(form.Encode()))
+	if err != nil {
+		return b
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Authorization", in.Header.Get("Authorization"))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return b
+	}
+	defer resp.Body.Close()
+	var tags struct {
+		Items []struct {
+			Key        string `xml:"key"`
+			ResourceID string `xml:"resourceId"`
+			Value      string `xml:"value"`
+		} `xml:"tagSet>item"`
+	}
+	if resp.StatusCode != http.StatusOK || xml.NewDecoder(resp.Body).Decode(&tags) != nil {
+		return b
+	}
+	sets := map[string]*bytes.Buffer{}
+	for _, t := range tags.Items {
+		if sets[t.ResourceID] == nil {
+			sets[t.ResourceID] = &bytes.Buffer{}
+		}
+		w := sets[t.ResourceID]
+		w.WriteString("<item><key>")
+		_ = xml.EscapeText(w, []byte(t.Key))
+		w.WriteString("</key><value>")
+		_ = xml.EscapeText(w, []byte(t.Value))
+		w.WriteString("</value></item>")
+	}
+	var out bytes.Buffer
+	last := 0
+	for i, m := range ids {
+		end := len(b)
+		if i+1 < len(ids) {
+			end = ids[i+1][0]
+		}
+		seg := b[m[0]:end]
+		loc := tagSetElement.FindIndex(seg)
+		if loc == nil {
+			continue
+		}
+		out.Write(b[last : m[0]+loc[0]])
+		out.WriteString("<tagSet>")
+		if w := sets[string(b[m[2]:m[3]])]; w != nil {
+			out.Write(w.Bytes())
+		}
+		out.WriteString("</tagSet>")
+		last = m[0] + loc[1]
+	}
+	out.Write(b[last:])
+	return out.Bytes()
+}

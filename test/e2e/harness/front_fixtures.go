@@ -1,0 +1,230 @@
+package harness
+
+import (
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// The front's fixture data. The add-on versions are test data shaped like EKS's, not a copy of what EKS offers
+// today: the project must not take them for facts. The Kubernetes calendar is the one of
+// /work/shared/reference/eks-facts.md (AWS EKS user guide, "kubernetes-versions").
+
+// k8sVersions are the Kubernetes versions the fixtures know, oldest first.
+var k8sVersions = []string{"1.29", "1.30", "1.31", "1.32", "1.33", "1.34", "1.35", "1.36"}
+
+type fixtureAddonVersion struct {
+	version   string
+	min, max  string   // compatible Kubernetes versions, inclusive
+	defaultOn []string // Kubernetes versions it is the default version for
+}
+
+type fixtureAddon struct {
+	typ      string
+	versions []fixtureAddonVersion // newest first, as EKS lists them
+}
+
+var addonCatalog = map[string]fixtureAddon{
+	"vpc-cni": {typ: "networking", versions: []fixtureAddonVersion{
+		{"v1.20.4-eksbuild.2", "1.29", "1.36", []string{"1.33", "1.34", "1.35", "1.36"}},
+		{"v1.19.6-eksbuild.1", "1.29", "1.35", []string{"1.31", "1.32"}},
+		{"v1.18.3-eksbuild.3", "1.29", "1.32", []string{"1.29", "1.30"}},
+		{"v1.18.1-eksbuild.3", "1.25", "1.30", nil},
+	}},
+	"coredns": {typ: "networking", versions: []fixtureAddonVersion{
+		{"v1.12.1-eksbuild.2", "1.33", "1.36", []string{"1.33", "1.34", "1.35", "1.36"}},
+		{"v1.11.4-eksbuild.2", "1.31", "1.32", []string{"1.31", "1.32"}},
+		{"v1.11.1-eksbuild.9", "1.29", "1.30", []string{"1.29", "1.30"}},
+	}},
+	"kube-proxy": {typ: "networking", versions: kubeProxyVersions()},
+	"eks-pod-identity-agent": {typ: "security", versions: []fixtureAddonVersion{
+		{"v1.3.8-eksbuild.2", "1.29", "1.36", k8sVersions},
+		{"v1.3.4-eksbuild.1", "1.29", "1.34", nil},
+	}},
+}
+
+// kubeProxyVersions follows the cluster's minor version, one per Kubernetes version.
+func kubeProxyVersions() []fixtureAddonVersion {
+	var vs []fixtureAddonVersion
+	for i := len(k8sVersions) - 1; i >= 0; i-- {
+		k := k8sVersions[i]
+		vs = append(vs, fixtureAddonVersion{"v" + k + ".0-eksbuild.1", k, k, []string{k}})
+	}
+	return vs
+}
+
+// minor returns the minor number of a "1.N" version (-1 when it is not one).
+func minor(v string) int {
+	major, m, ok := strings.Cut(v, ".")
+	n, err := strconv.Atoi(m)
+	if !ok || major != "1" || err != nil {
+		return -1
+	}
+	return n
+}
+
+func (v fixtureAddonVersion) compatible(k8s string) bool {
+	n := minor(k8s)
+	return n >= 0 && minor(v.min) <= n && n <= minor(v.max)
+}
+
+func addonVersionSupported(name, version, k8s string) bool {
+	for _, v := range addonCatalog[name].versions {
+		if v.version == version {
+			return k8s == "" || v.compatible(k8s)
+		}
+	}
+	return false
+}
+
+func defaultAddonVersion(name, k8s string) string {
+	for _, v := range addonCatalog[name].versions {
+		for _, d := range v.defaultOn {
+			if d == k8s {
+				return v.version
+			}
+		}
+	}
+	return ""
+}
+
+// describeAddonVersions serves GET /addons/supported-versions, with its addonName, kubernetesVersion, types,
+// publishers and owners filters, in one page.
+func (f *Front) describeAddonVersions(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	k8s := q.Get("kubernetesVersion")
+	names := make([]string, 0, len(addonCatalog))
+	for n := range addonCatalog {
+		if q.Get("addonName") == "" || q.Get("addonName") == n {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	out := []map[string]any{}
+	for _, n := range names {
+		a := addonCatalog[n]
+		if !allowed(q["types"], a.typ) || !allowed(q["publishers"], "eks") || !allowed(q["owners"], "aws") {
+			continue
+		}
+		var versions []map[string]any
+		for _, v := range a.versions {
+			var compat []map[string]any
+			for _, k := range k8sVersions {
+				if v.compatible(k) && (k8s == "" || k == k8s) {
+					compat = append(compat, map[string]any{
+						"clusterVersion":   k,
+						"platformVersions": []string{"*"},
+						"defaultVersion":   defaultAddonVersion(n, k) == v.version,
+					})
+				}
+			}
+			if len(compat) > 0 {
+				versions = append(versions, map[string]any{
+					"addonVersion":           v.version,
+					"architecture":           []string{"amd64", "arm64"},
+					"computeTypes":           []string{"ec2", "hybrid"},
+					"compatibilities":        compat,
+					"requiresConfiguration":  false,
+					"requiresIamPermissions": false,
+				})
+			}
+		}
+		if len(versions) > 0 {
+			out = append(out, map[string]any{
+				"addonName": n, "type": a.typ, "owner": "aws", "publisher": "eks",
+				"addonVersions": versions, "marketplaceInformation": map[string]any{},
+			})
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"addons": out})
+}
+
+func allowed(filter []string, v string) bool {
+	if len(filter) == 0 {
+		return true
+	}
+	for _, f := range filter {
+		if f == v {
+			return true
+		}
+	}
+	return false
+}
+
+// clusterVersionFixture is one row of the Kubernetes calendar.
+type clusterVersionFixture struct {
+	version                  string
+	released, endStd, endExt string // dates, YYYY-MM-DD
+}
+
+var clusterVersionCalendar = []clusterVersionFixture{
+	{"1.29", "2024-01-23", "2025-03-23", "2026-03-23"},
+	{"1.30", "2024-05-23", "2025-07-23", "2026-07-23"},
+	{"1.31", "2024-09-26", "2025-11-26", "2026-11-26"},
+	{"1.32", "2025-01-25", "2026-03-23", "2027-03-23"},
+	{"1.33", "2025-05-28", "2026-07-29", "2027-07-29"},
+	{"1.34", "2025-10-06", "2026-12-02", "2027-12-02"},
+	{"1.35", "2026-01-28", "2027-03-27", "2028-03-27"},
+	{"1.36", "2026-06-02", "2027-08-02", "2028-08-02"},
+}
+
+func day(s string) time.Time {
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+// describeClusterVersions serves GET /cluster-versions from the calendar, with each version's status as of now:
+// newest first, unsupported versions only with includeAll=true, and the clusterVersions, defaultOnly, status and
+// versionStatus filters. The default version is the second newest in standard support, as EKS tends to pick.
+func describeClusterVersions(w http.ResponseWriter, r *http.Request, now time.Time) {
+	q := r.URL.Query()
+	var standard []string
+	for _, c := range clusterVersionCalendar {
+		if now.Before(day(c.endStd)) && !now.Before(day(c.released)) {
+			standard = append(standard, c.version)
+		}
+	}
+	def := ""
+	if n := len(standard); n >= 2 {
+		def = standard[n-2]
+	} else if n == 1 {
+		def = standard[0]
+	}
+	out := []map[string]any{}
+	for i := len(clusterVersionCalendar) - 1; i >= 0; i-- {
+		c := clusterVersionCalendar[i]
+		status, versionStatus := "unsupported", "UNSUPPORTED"
+		switch {
+		case now.Before(day(c.released)):
+			continue
+		case now.Before(day(c.endStd)):
+			status, versionStatus = "standard-support", "STANDARD_SUPPORT"
+		case now.Before(day(c.endExt)):
+			status, versionStatus = "extended-support", "EXTENDED_SUPPORT"
+		}
+		switch {
+		case status == "unsupported" && q.Get("includeAll") != "true" && len(q["clusterVersions"]) == 0:
+			continue
+		case !allowed(q["clusterVersions"], c.version),
+			q.Get("defaultOnly") == "true" && c.version != def,
+			!allowed(q["status"], status), !allowed(q["versionStatus"], versionStatus):
+			continue
+		}
+		out = append(out, map[string]any{
+			"clusterVersion":           c.version,
+			"clusterType":              "eks",
+			"defaultVersion":           c.version == def,
+			"releaseDate":              epoch(day(c.released)),
+			"endOfStandardSupportDate": epoch(day(c.endStd)),
+			"endOfExtendedSupportDate": epoch(day(c.endExt)),
+			"status":                   status,
+			"versionStatus":            versionStatus,
+		})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"clusterVersions": out})
+}

@@ -1,0 +1,78 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/tapstack/tapstack/internal/engine"
+	"github.com/tapstack/tapstack/pkg/rules"
+)
+
+func init() {
+	register(&command{name: "deploy", summary: "check, synth, init, plan, guard, apply and write the outputs", run: runDeploy})
+}
+
+func runDeploy(args []string, s stdio) error {
+	fs := newFlagSet("deploy", s)
+	sf := addStackFlags(fs)
+	ef := addEngineFlags(fs)
+	of := addOutputFlags(fs)
+	allowDestroy := fs.Bool("allow-destroy", false,
+		"apply a plan that deletes or replaces the cluster, the VPC, a subnet, the OIDC provider, a node group or the log group")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	ctx, stop := commandContext()
+	defer stop()
+	// Terraform's output is progress: stderr. Stdout gets the outputs file's path at the end.
+	ss, err := openSession(ctx, "deploy", sf, ef, s, s.err, rules.Invalid, rules.WouldFail)
+	if err != nil {
+		return err
+	}
+	defer ss.close()
+
+	file := ss.planFile()
+	defer os.Remove(file)
+	changes, err := ss.eng.Plan(ctx, file, engine.PlanOptions{})
+	if err != nil {
+		return stepError("plan", err)
+	}
+	if changes {
+		p, _, err := ss.eng.ShowPlan(ctx, file)
+		if err != nil {
+			return stepError("guard", err)
+		}
+		if vs := engine.Guard(p); len(vs) > 0 {
+			if !*allowDestroy {
+				fmt.Fprintf(s.err, "refused: the plan would delete or replace %d protected resource(s):\n", len(vs))
+				engine.WriteViolations(s.err, vs)
+				return stepError("guard", fail(exitInvalid, "%s, so nothing was applied; if that is intended, run again "+
+					"with --allow-destroy", guardSummary(vs)))
+			}
+			fmt.Fprintf(s.err, "--allow-destroy: applying a plan that deletes or replaces %d protected resource(s):\n", len(vs))
+			engine.WriteViolations(s.err, vs)
+		}
+		if err := ss.eng.Apply(ctx, file); err != nil {
+			return stepError("apply", err)
+		}
+	} else {
+		fmt.Fprintf(s.err, "%s is up to date: nothing to apply\n", ss.stackName())
+	}
+	v, err := ss.writeOutputs(ctx, of)
+	if err != nil {
+		return stepError("outputs", err)
+	}
+	fmt.Fprintf(s.err, "deployed %s; wrote %d outputs\n", ss.stackName(), len(v))
+	fmt.Fprintln(s.out, of.file)
+	return nil
+}
+
+// guardSummary names the protected resources a plan would lose, in one line: the list above says why.
+func guardSummary(vs []engine.Violation) string {
+	addrs := make([]string, len(vs))
+	for i, v := range vs {
+		addrs[i] = v.Address
+	}
+	return fmt.Sprintf("the plan would delete or replace %d protected resource(s) (%s)", len(vs), strings.Join(addrs, ", "))
+}

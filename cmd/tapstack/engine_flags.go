@@ -1,0 +1,147 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/tapstack/tapstack/internal/engine"
+	"github.com/tapstack/tapstack/pkg/outputs"
+	"github.com/tapstack/tapstack/pkg/rules"
+)
+
+// engineFlags are the flags of the commands that drive the engine (plan, deploy, destroy, outputs).
+type engineFlags struct {
+	lockTimeout time.Duration
+}
+
+func addEngineFlags(fs *flag.FlagSet) *engineFlags {
+	ef := &engineFlags{}
+	fs.DurationVar(&ef.lockTimeout, "lock-timeout", 0,
+		"how long to wait for the state lock, and for another tapstack command on this working copy (0s: fail at once)")
+	return ef
+}
+
+// outputFlags say where and how the outputs file is written.
+type outputFlags struct {
+	file string
+	flat bool
+}
+
+func addOutputFlags(fs *flag.FlagSet) *outputFlags {
+	of := &outputFlags{}
+	fs.StringVar(&of.file, "outputs-file", outputs.DefaultPath, "outputs file to write")
+	fs.BoolVar(&of.flat, "flat", false, `write a flat {name: value} map instead of {"TapStack<suffix>": {...}}`)
+	return of
+}
+
+// commandContext is cancelled on SIGINT or SIGTERM; the engine then gets an interrupt and stops cleanly,
+// releasing the state lock.
+func commandContext() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+}
+
+// stepError prefixes err with the step that failed ("plan: ..."), keeping an exit code it carries.
+func stepError(step string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.msg == "" {
+			return ee
+		}
+		return &exitError{code: ee.code, msg: step + ": " + ee.msg}
+	}
+	return fmt.Errorf("%s: %w", step, err)
+}
+
+// session is one engine command's hold on a stack: its configuration, the locked directory and the initialized
+// engine.
+type session struct {
+	p    *prepared
+	dir  string
+	lock *engine.DirLock
+	eng  *engine.Engine
+}
+
+// openSession resolves the configuration and refuses the findings of the refused kinds (step check), locks the
+// stack directory (lock), writes the document (synth), finds the engine (engine) and runs init (init). Terraform's
+// output streams to progress. Close the session when done.
+func openSession(ctx context.Context, name string, sf *stackFlags, ef *engineFlags, s stdio, progress io.Writer,
+	refused ...rules.Kind) (*session, error) {
+	p, err := sf.prepare(s)
+	if err != nil {
+		return nil, stepError("check", err)
+	}
+	if err := refuse(s, p.findings, refused...); err != nil {
+		return nil, stepError("check", err)
+	}
+	kindName, err := sf.engineName()
+	if err != nil {
+		return nil, err
+	}
+	kind, err := engine.ParseKind(kindName)
+	if err != nil {
+		return nil, fail(exitInvalid, "%v", err)
+	}
+	ss := &session{p: p, dir: p.dir(sf.out)}
+	ss.lock, err = engine.LockDir(ctx, ss.dir, ef.lockTimeout, "tapstack "+name)
+	if err != nil {
+		return nil, stepError("lock", err)
+	}
+	if _, err := synthesize(p, sf.out, s); err != nil {
+		ss.close()
+		return nil, stepError("synth", err)
+	}
+	ss.eng, err = engine.New(ctx, engine.Options{Kind: kind, Dir: ss.dir, Progress: progress, LockTimeout: ef.lockTimeout})
+	if err != nil {
+		ss.close()
+		return nil, stepError("engine", err)
+	}
+	if err := ss.eng.Init(ctx); err != nil {
+		ss.close()
+		return nil, stepError("init", err)
+	}
+	return ss, nil
+}
+
+func (ss *session) close() {
+	if ss.lock != nil {
+		_ = ss.lock.Unlock()
+	}
+}
+
+// stackName is TapStack<suffix>.
+func (ss *session) stackName() string { return ss.p.cfg.StackName() }
+
+// writeOutputs reads the state's outputs and writes the outputs file atomically.
+func (ss *session) writeOutputs(ctx context.Context, of *outputFlags) (outputs.Values, error) {
+	raw, err := ss.eng.Outputs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	v, err := outputs.FromTerraform(raw)
+	if err != nil {
+		return nil, err
+	}
+	if len(v) == 0 {
+		return nil, fmt.Errorf("the state of %s holds no outputs: deploy it first", ss.stackName())
+	}
+	if err := outputs.Write(of.file, ss.stackName(), v, of.flat); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// planFile is the saved plan's path in the stack directory.
+func (ss *session) planFile() string {
+	return filepath.Join(ss.eng.Dir(), engine.PlanFile)
+}

@@ -1,0 +1,340 @@
+//go:build unix
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	tfjson "github.com/hashicorp/terraform-json"
+
+	"github.com/tapstack/tapstack/internal/engine"
+)
+
+// fakeTerraform stands in for the engine (through TAPSTACK_ENGINE_PATH): it logs its arguments and answers from
+// FAKE_* variables, so the commands' wiring is tested without Terraform or AWS.
+const fakeTerraform = `#!/bin/sh
+echo "$@" >> "$FAKE_TF_LOG"
+case "$1" in
+version) echo '{"terraform_version":"1.11.4","platform":"linux_amd64","provider_selections":{},"terraform_outdated":false}' ;;
+init) echo "Terraform has been successfully initialized!"; if [ -n "$FAKE_INIT_FAIL" ]; then printf '\nError: %s\n' "$FAKE_INIT_FAIL" >&2; exit 1; fi ;;
+plan) for a in "$@"; do case "$a" in -out=*) : > "${a#-out=}" ;; esac; done
+      echo "Plan: some changes"; exit "${FAKE_PLAN_EXIT:-2}" ;;
+show) cat "$FAKE_SHOW_JSON" ;;
+apply) echo "Apply complete!" ;;
+destroy) echo "Destroy complete!" ;;
+output) echo '{"cluster_name":{"sensitive":false,"type":"string","value":"eks-cluster-v1-ut"},"vpc_id":{"sensitive":false,"type":"string","value":"vpc-1"},"public_subnet_ids":{"sensitive":false,"type":["tuple",["string","string"]],"value":["subnet-1","subnet-2"]},"token":{"sensitive":true,"type":"string","value":"secret"}}' ;;
+esac
+`
+
+type fakeRun struct {
+	t   *testing.T
+	dir string // the working copy
+	log string
+}
+
+func newFakeRun(t *testing.T) *fakeRun {
+	t.Helper()
+	bin := t.TempDir()
+	exe := filepath.Join(bin, "terraform")
+	if err := os.WriteFile(exe, []byte(fakeTerraform), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f := &fakeRun{t: t, dir: t.TempDir(), log: filepath.Join(bin, "calls.log")}
+	t.Setenv("TAPSTACK_ENGINE_PATH", exe)
+	t.Setenv("TAPSTACK_ENGINE", "")
+	t.Setenv("FAKE_TF_LOG", f.log)
+	f.show("plan-replace-vpc.json")
+	t.Setenv("AWS_ENDPOINT_URL", "")
+	return f
+}
+
+// show makes the fake's show print a fixture of internal/engine/testdata.
+func (f *fakeRun) show(name string) {
+	p, err := filepath.Abs(filepath.Join("..", "..", "internal", "engine", "testdata", name))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	f.t.Setenv("FAKE_SHOW_JSON", p)
+}
+
+func (f *fakeRun) stackDir() string { return filepath.Join(f.dir, "cdktf.out", "stacks", "TapStackut") }
+
+// run runs a command with the stack flags, in the working copy's paths.
+func (f *fakeRun) run(args ...string) (code int, stdout, stderr string) {
+	var out, errb bytes.Buffer
+	full := append(args, "--environment-suffix", "ut", "--state-bucket", "tapstack-unit-state", "--region", "us-east-1",
+		"--out", filepath.Join(f.dir, "cdktf.out"))
+	code = run(full, stdio{out: &out, err: &errb, in: strings.NewReader("")})
+	return code, out.String(), errb.String()
+}
+
+func (f *fakeRun) calls() string {
+	b, _ := os.ReadFile(f.log)
+	return string(b)
+}
+
+func (f *fakeRun) ran(command string) bool {
+	for _, l := range strings.Split(f.calls(), "\n") {
+		if strings.HasPrefix(l, command+" ") {
+			return true
+		}
+	}
+	return false
+}
+
+func TestOutputsCommandShape(t *testing.T) {
+	f := newFakeRun(t)
+	file := filepath.Join(f.dir, "cfn-outputs", "flat-outputs.json")
+	code, stdout, stderr := f.run("outputs", "--outputs-file", file)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if strings.TrimSpace(stdout) != file {
+		t.Errorf("stdout %q", stdout)
+	}
+	var nested map[string]map[string]any
+	b, _ := os.ReadFile(file)
+	if err := json.Unmarshal(b, &nested); err != nil {
+		t.Fatal(err)
+	}
+	v := nested["TapStackut"]
+	if len(nested) != 1 || v["cluster_name"] != "eks-cluster-v1-ut" || v["vpc_id"] != "vpc-1" || len(v["public_subnet_ids"].([]any)) != 2 {
+		t.Errorf("nested file: %s", b)
+	}
+	if _, ok := v["token"]; ok {
+		t.Error("a sensitive output reached the file")
+	}
+	if _, err := os.Stat(filepath.Join(f.stackDir(), "cdk.tf.json")); err != nil {
+		t.Errorf("outputs did not synthesize the stack: %v", err)
+	}
+	if !f.ran("init") || !f.ran("output") || f.ran("plan") || f.ran("apply") {
+		t.Errorf("calls:\n%s", f.calls())
+	}
+
+	code, _, stderr = f.run("outputs", "--outputs-file", file, "--flat")
+	if code != 0 {
+		t.Fatalf("--flat: exit %d: %s", code, stderr)
+	}
+	var flat map[string]any
+	b, _ = os.ReadFile(file)
+	if err := json.Unmarshal(b, &flat); err != nil || flat["cluster_name"] != "eks-cluster-v1-ut" || flat["TapStackut"] != nil {
+		t.Errorf("flat file: %s", b)
+	}
+	entries, _ := os.ReadDir(filepath.Dir(file))
+	if len(entries) != 1 {
+		t.Errorf("the outputs directory holds %d files (a temporary file left behind?)", len(entries))
+	}
+}
+
+func TestPlanDetailedExitCode(t *testing.T) {
+	f := newFakeRun(t)
+	jsonOut := filepath.Join(f.dir, "plan.json")
+	code, stdout, stderr := f.run("plan", "--detailed-exitcode", "--json-out", jsonOut, "--lock-timeout", "45s")
+	if code != 2 {
+		t.Fatalf("changes: exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "Plan: some changes") {
+		t.Errorf("the plan did not stream to stdout: %q", stdout)
+	}
+	if strings.Contains(stdout, "initialized") || !strings.Contains(stderr, "successfully initialized") {
+		t.Errorf("init's progress belongs on stderr:\nstdout %q\nstderr %q", stdout, stderr)
+	}
+	if !strings.Contains(stderr, "deploy would refuse") || !strings.Contains(stderr, "aws_vpc.vpc") {
+		t.Errorf("no guard warning: %s", stderr)
+	}
+	got, _ := os.ReadFile(jsonOut)
+	want, _ := os.ReadFile(os.Getenv("FAKE_SHOW_JSON"))
+	if !bytes.Equal(bytes.TrimSpace(got), bytes.TrimSpace(want)) {
+		t.Error("--json-out is not the engine's show -json")
+	}
+	if !strings.Contains(f.calls(), "-lock-timeout=45s") {
+		t.Errorf("--lock-timeout did not reach plan:\n%s", f.calls())
+	}
+	if _, err := os.Stat(filepath.Join(f.stackDir(), engine.PlanFile)); !os.IsNotExist(err) {
+		t.Errorf("the saved plan was left behind: %v", err)
+	}
+
+	if code, _, _ := f.run("plan"); code != 0 {
+		t.Errorf("changes without --detailed-exitcode: exit %d", code)
+	}
+	t.Setenv("FAKE_PLAN_EXIT", "0")
+	f.show("plan-noop.json")
+	if code, _, stderr := f.run("plan", "--detailed-exitcode"); code != 0 {
+		t.Errorf("no changes: exit %d: %s", code, stderr)
+	}
+	t.Setenv("FAKE_INIT_FAIL", "S3 bucket does not exist")
+	code, _, stderr = f.run("plan", "--detailed-exitcode")
+	if code != 1 || !strings.Contains(stderr, "tapstack plan: init: terraform init failed: S3 bucket does not exist") {
+		t.Errorf("failed init: exit %d: %s", code, stderr)
+	}
+	t.Setenv("FAKE_INIT_FAIL", "")
+	// A refused configuration is an error (1) for --detailed-exitcode, never "changes" (2).
+	if code, _, stderr := f.run("plan", "--detailed-exitcode", "--kubernetes-version", "banana"); code != 1 {
+		t.Errorf("invalid configuration with --detailed-exitcode: exit %d: %s", code, stderr)
+	}
+	if code, _, _ := f.run("plan", "--kubernetes-version", "banana"); code != 2 {
+		t.Errorf("invalid configuration: exit %d, want 2", code)
+	}
+	if code, _, _ := f.run("plan", "--detailed-exitcode", "--no-such-flag"); code != 1 {
+		t.Errorf("bad flag with --detailed-exitcode: exit %d, want 1", code)
+	}
+}
+
+func TestDeployGuard(t *testing.T) {
+	f := newFakeRun(t)
+	outFile := filepath.Join(f.dir, "o.json")
+	code, stdout, stderr := f.run("deploy", "--outputs-file", outFile)
+	if code != 2 {
+		t.Fatalf("exit %d, want 2: %s", code, stderr)
+	}
+	for _, w := range []string{"tapstack deploy: guard:", "aws_vpc.vpc: replace (delete, then create), because a change to cidr_block forces replacement",
+		"aws_subnet.public_subnet_1", "aws_eks_node_group.spot_node_group", "--allow-destroy", "nothing was applied"} {
+		if !strings.Contains(stderr, w) {
+			t.Errorf("the refusal does not say %q:\n%s", w, stderr)
+		}
+	}
+	if f.ran("apply") || stdout != "" {
+		t.Fatalf("a refused plan was applied:\n%s", f.calls())
+	}
+	if _, err := os.Stat(outFile); !os.IsNotExist(err) {
+		t.Error("outputs written after a refusal")
+	}
+
+	code, stdout, stderr = f.run("deploy", "--outputs-file", outFile, "--allow-destroy")
+	if code != 0 || !f.ran("apply") || strings.TrimSpace(stdout) != outFile {
+		t.Fatalf("--allow-destroy: exit %d, stdout %q: %s\n%s", code, stdout, stderr, f.calls())
+	}
+	if !strings.Contains(stderr, "--allow-destroy: applying a plan that deletes or replaces 5 protected resource(s)") {
+		t.Errorf("no notice of what --allow-destroy let through:\n%s", stderr)
+	}
+	if _, err := os.Stat(outFile); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestDeploySteps(t *testing.T) {
+	f := newFakeRun(t)
+	// The forgotten log group is no deletion: applied without --allow-destroy.
+	f.show("plan-forget-removed-log-group.json")
+	if code, _, stderr := f.run("deploy", "--outputs-file", filepath.Join(f.dir, "o.json")); code != 0 || !f.ran("apply") {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+
+	f = newFakeRun(t)
+	t.Setenv("FAKE_PLAN_EXIT", "0")
+	code, _, stderr := f.run("deploy", "--outputs-file", filepath.Join(f.dir, "o.json"))
+	if code != 0 || f.ran("apply") || f.ran("show") || !f.ran("output") {
+		t.Fatalf("no changes: exit %d: %s\n%s", code, stderr, f.calls())
+	}
+	if !strings.Contains(stderr, "up to date") {
+		t.Errorf("stderr: %s", stderr)
+	}
+
+	// check refuses would-fail findings before anything runs.
+	f = newFakeRun(t)
+	code, _, stderr = f.run("deploy", "--kubernetes-version", "1.28")
+	if code != 2 || !strings.Contains(stderr, "tapstack deploy: check:") || f.calls() != "" {
+		t.Fatalf("would-fail: exit %d: %s\ncalls: %s", code, stderr, f.calls())
+	}
+}
+
+func TestLocalLock(t *testing.T) {
+	f := newFakeRun(t)
+	held, err := engine.LockDir(context.Background(), f.stackDir(), 0, "tapstack deploy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Unlock()
+	start := time.Now()
+	code, _, stderr := f.run("plan", "--lock-timeout", "300ms")
+	if code != 1 || !strings.Contains(stderr, "tapstack plan: lock: the stack directory is in use by tapstack deploy") {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if time.Since(start) < 250*time.Millisecond {
+		t.Error("did not wait for the lock timeout")
+	}
+	if f.calls() != "" {
+		t.Errorf("the engine ran under another command's lock:\n%s", f.calls())
+	}
+}
+
+func TestDestroyEmptyState(t *testing.T) {
+	f := newFakeRun(t)
+	state := filepath.Join(t.TempDir(), "state.json")
+	os.WriteFile(state, []byte(`{"format_version":"1.0"}`), 0o644)
+	t.Setenv("FAKE_SHOW_JSON", state)
+	code, _, stderr := f.run("destroy")
+	if code != 0 || !strings.Contains(stderr, "holds no resources: nothing to destroy") || f.ran("destroy") {
+		t.Fatalf("exit %d: %s\n%s", code, stderr, f.calls())
+	}
+}
+
+func TestConfirm(t *testing.T) {
+	for in, want := range map[string]bool{"yes\n": true, " yes \n": true, "yes": true, "y\n": false, "no\n": false, "": false} {
+		var errb bytes.Buffer
+		if got := confirm(stdio{err: &errb, in: strings.NewReader(in)}, "Destroy?"); got != want {
+			t.Errorf("confirm(%q) = %v", in, got)
+		}
+		if !strings.Contains(errb.String(), "Destroy? Only 'yes' will be accepted") {
+			t.Errorf("question: %q", errb.String())
+		}
+	}
+	if confirm(stdio{err: &bytes.Buffer{}}, "?") {
+		t.Error("no stdin confirmed")
+	}
+}
+
+func TestStepErrorAndDetailedExit(t *testing.T) {
+	e := stepError("plan", fail(exitInvalid, "bad"))
+	var ee *exitError
+	if !errors.As(e, &ee) || ee.code != exitInvalid || ee.msg != "plan: bad" {
+		t.Errorf("stepError(exitError) = %#v", e)
+	}
+	if e := stepError("apply", errors.New("boom")); e.Error() != "apply: boom" {
+		t.Errorf("stepError = %v", e)
+	}
+	if stepError("x", nil) != nil {
+		t.Error("stepError(nil)")
+	}
+	help := &exitError{code: exitOK}
+	if stepError("x", help) != help {
+		t.Error("help lost")
+	}
+	if detailedExit(nil) != nil {
+		t.Error("nil")
+	}
+	if errors.As(detailedExit(errChanges), &ee); ee.code != 2 {
+		t.Errorf("changes -> %d", ee.code)
+	}
+	if errors.As(detailedExit(fail(exitInvalid, "refused")), &ee); ee.code != 1 || ee.msg != "refused" {
+		t.Errorf("refused -> %d %q", ee.code, ee.msg)
+	}
+	if errors.As(detailedExit(help), &ee); ee.code != 0 {
+		t.Errorf("help -> %d", ee.code)
+	}
+}
+
+func TestEnvironmentOf(t *testing.T) {
+	st := &tfjson.State{Values: &tfjson.StateValues{
+		Outputs: map[string]*tfjson.StateOutput{"cluster_name": {Value: "c1"}},
+		RootModule: &tfjson.StateModule{Resources: []*tfjson.StateResource{
+			{Address: "aws_vpc.vpc", Mode: tfjson.ManagedResourceMode, AttributeValues: map[string]any{"id": "vpc-9"}},
+			{Address: "aws_eks_cluster.eks_cluster", Mode: tfjson.ManagedResourceMode, AttributeValues: map[string]any{
+				"name": "c1", "vpc_config": []any{map[string]any{"cluster_security_group_id": "sg-eks"}}}},
+		}},
+	}}
+	if e := environmentOf(st, "dflt"); e != (environment{cluster: "c1", vpc: "vpc-9", clusterSG: "sg-eks"}) {
+		t.Errorf("%+v", e)
+	}
+	if e := environmentOf(&tfjson.State{}, "dflt"); e != (environment{cluster: "dflt"}) {
+		t.Errorf("empty state: %+v", e)
+	}
+}

@@ -1,0 +1,15 @@
+package engine
+
+import (
+	"context"
+
+	"github.com/hashicorp/terraform-exec/tfexec"
+)
+
+// Apply applies a saved plan, and nothing else: if the state moved since the plan was made, the engine refuses
+// the stale plan.
+func (e *Engine) Apply(ctx context.Context, file string) error {
+	return e.run("apply", true, func() error {
+		return e.tf.Apply(ctx, tfexec.DirOrPlan(file), tfexec.LockTimeout(e.lockTimeoutArg()))
+	})
+}

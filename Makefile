@@ -2,7 +2,7 @@
 GO ?= go
 export CHECKPOINT_DISABLE := 1
 
-.PHONY: synth test bench fuzz build
+.PHONY: synth test bench fuzz build security
 
 synth:
 	$(GO) run ./cmd/tapstack synth
@@ -20,3 +20,7 @@ bench:
 
 fuzz:
 	$(GO) test ./pkg/rules -run '^$$' -fuzz FuzzLoadAndCheck -fuzztime 60s
+
+# trivy over every profile's synthesized JSON and plan JSON; see SECURITY.md.
+security:
+	bash scripts/security-scan.sh

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/tapstack/tapstack/internal/engine"
+	"github.com/tapstack/tapstack/pkg/live"
 	"github.com/tapstack/tapstack/pkg/rules"
 )
 
@@ -20,8 +21,13 @@ func runDeploy(args []string, s stdio) error {
 	of := addOutputFlags(fs)
 	allowDestroy := fs.Bool("allow-destroy", false,
 		"apply a plan that deletes or replaces the cluster, the VPC, a subnet, the OIDC provider, a node group or the log group")
+	skipLive := fs.Bool("skip-live-checks", false, "do not run the live checks of tapstack check --live before planning")
+	liveTimeout := fs.Duration("live-timeout", live.DefaultTimeout, "the time limit of each live check")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if *liveTimeout <= 0 {
+		return fail(exitInvalid, "--live-timeout: %s is not a positive duration", *liveTimeout)
 	}
 	ctx, stop := commandContext()
 	defer stop()
@@ -31,6 +37,27 @@ func runDeploy(args []string, s stdio) error {
 		return err
 	}
 	defer ss.close()
+
+	// The account's view comes before anything is planned or created: name collisions, versions the region
+	// does not offer, missing instance types, quotas.
+	if !*skipLive {
+		lr, err := liveChecks(ctx, ss.p, sf.adopt, *liveTimeout)
+		if err != nil {
+			return stepError("live checks", err)
+		}
+		var b strings.Builder
+		rules.WriteFindings(&b, lr.Findings)
+		for _, r := range lr.Results {
+			if r.Status == live.StatusError || r.Status == live.StatusNotChecked {
+				fmt.Fprintf(&b, "live check %s %s: %s\n", r.ID, r.Status, r.Note)
+			}
+		}
+		fmt.Fprint(s.err, b.String())
+		if errs, _, _ := rules.Count(lr.Findings); errs > 0 {
+			return stepError("live checks", fail(exitInvalid, "%d error(s) in the account; nothing was planned or changed "+
+				"(--skip-live-checks skips these checks)", errs))
+		}
+	}
 
 	file := ss.planFile()
 	defer os.Remove(file)

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/eks"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
@@ -196,6 +197,11 @@ func iamLive(endpoint string) *iam.Client {
 		Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")})
 }
 
+func eksLive(endpoint string) *eks.Client {
+	return eks.New(eks.Options{Region: harness.Region, BaseEndpoint: aws.String(endpoint),
+		Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")})
+}
+
 func logsLive(endpoint string) *cloudwatchlogs.Client {
 	return cloudwatchlogs.New(cloudwatchlogs.Options{Region: harness.Region, BaseEndpoint: aws.String(endpoint),
 		Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")})
@@ -263,6 +269,14 @@ func TestLiveChecks(t *testing.T) {
 		}
 		if r.stderr != "" && strings.Contains(r.stderr, "panic") {
 			t.Errorf("stderr: %s", r.stderr)
+		}
+		// deploy runs the same checks first and refuses before planning anything.
+		d := tapstackLive(t, t.TempDir(), a.env, append([]string{"deploy"}, liveStackArgs("live2")...)...)
+		if d.code != 2 || !strings.Contains(d.stderr, "TS802") || !strings.Contains(d.stderr, "live checks") {
+			t.Errorf("deploy with a colliding role: exit %d\n%s", d.code, liveTail(d.stderr, 20))
+		}
+		if _, err := eksLive(a.front.URL).DescribeCluster(ctx, &eks.DescribeClusterInput{Name: aws.String("eks-cluster-v1-live2")}); err == nil {
+			t.Error("deploy refused by the live checks still created the cluster")
 		}
 	})
 

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -64,8 +63,8 @@ func (d *deployStack) tapstack(t *testing.T, dir, label string, stdin io.Reader,
 	cmd.Env = d.env
 	cmd.Stdin = stdin
 	var stdout, stderr bytes.Buffer
-	cmd.Stdout = io.MultiWriter(&stdout, &deployLog{t: t, prefix: label + " | "})
-	cmd.Stderr = io.MultiWriter(&stderr, &deployLog{t: t, prefix: label + " ! "})
+	cmd.Stdout = io.MultiWriter(&stdout, &harness.LogWriter{T: t, Prefix: label + " | "})
+	cmd.Stderr = io.MultiWriter(&stderr, &harness.LogWriter{T: t, Prefix: label + " ! "})
 	start := time.Now()
 	err := cmd.Run()
 	r := result{stdout: stdout.String(), stderr: stderr.String(), took: time.Since(start).Round(100 * time.Millisecond)}
@@ -98,28 +97,6 @@ func tail(s string, lines int) string {
 		ls = append([]string{"..."}, ls[len(ls)-lines:]...)
 	}
 	return strings.Join(ls, "\n")
-}
-
-// deployLog sends a process's output to the test log, line by line.
-type deployLog struct {
-	t      testing.TB
-	prefix string
-	mu     sync.Mutex
-	buf    bytes.Buffer
-}
-
-func (w *deployLog) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.buf.Write(p)
-	for {
-		line, err := w.buf.ReadString('\n')
-		if err != nil {
-			w.buf.WriteString(line)
-			return len(p), nil
-		}
-		w.t.Log(w.prefix + strings.TrimRight(line, "\n"))
-	}
 }
 
 // deployEnv is the CLI's environment: every AWS call to endpoint with fake credentials, Terraform's providers

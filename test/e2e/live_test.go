@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -388,30 +387,8 @@ func liveTerraform(t *testing.T, dir string, a *liveAccount) *tfexec.Terraform {
 	if err := tf.SetEnv(env); err != nil {
 		t.Fatal(err)
 	}
-	w := &liveLog{t: t, prefix: "terraform: "}
+	w := &harness.LogWriter{T: t, Prefix: "terraform: "}
 	tf.SetStdout(w)
 	tf.SetStderr(w)
 	return tf
-}
-
-// liveLog sends a process's output to the test log, line by line.
-type liveLog struct {
-	t      testing.TB
-	prefix string
-	mu     sync.Mutex
-	buf    bytes.Buffer
-}
-
-func (w *liveLog) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.buf.Write(p)
-	for {
-		line, err := w.buf.ReadString('\n')
-		if err != nil {
-			w.buf.WriteString(line)
-			return len(p), nil
-		}
-		w.t.Log(w.prefix + strings.TrimRight(line, "\n"))
-	}
 }

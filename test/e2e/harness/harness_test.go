@@ -1,14 +1,12 @@
 package harness_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -41,28 +39,6 @@ func iamClient(endpoint string) *iam.Client {
 		BaseEndpoint: aws.String(endpoint),
 		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
 	})
-}
-
-// logWriter sends a process's output to the test log, line by line.
-type logWriter struct {
-	t      testing.TB
-	prefix string
-	mu     sync.Mutex
-	buf    bytes.Buffer
-}
-
-func (w *logWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.buf.Write(p)
-	for {
-		line, err := w.buf.ReadString('\n')
-		if err != nil {
-			w.buf.WriteString(line)
-			return len(p), nil
-		}
-		w.t.Log(w.prefix + strings.TrimRight(line, "\n"))
-	}
 }
 
 // originalStack returns the original's dev stack, pointed at the test bucket and moved to Kubernetes 1.30.
@@ -129,8 +105,8 @@ func newTerraform(t *testing.T, dir, endpoint string) *tfexec.Terraform {
 		_ = tf.SetLog("DEBUG")
 		_ = tf.SetLogPath(filepath.Join(dir, strings.ReplaceAll(t.Name(), "/", "_")+".log"))
 	}
-	tf.SetStdout(&logWriter{t: t, prefix: "terraform: "})
-	tf.SetStderr(&logWriter{t: t, prefix: "terraform (stderr): "})
+	tf.SetStdout(&harness.LogWriter{T: t, Prefix: "terraform: "})
+	tf.SetStderr(&harness.LogWriter{T: t, Prefix: "terraform (stderr): "})
 	return tf
 }
 

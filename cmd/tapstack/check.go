@@ -27,17 +27,14 @@ type checkReport struct {
 func runCheck(args []string, s stdio) error {
 	fs := newFlagSet("check", s)
 	sf := addStackFlags(fs)
-	format := fs.String("format", "text", "report format: text or json")
+	rf := addReportFlags(fs, "with --live: the time limit of each live check")
+	format, timeout := rf.format, rf.timeout
 	withLive := fs.Bool("live", false, "also check the AWS account: name collisions, zones, versions, offerings, the state bucket, quotas")
-	timeout := fs.Duration("timeout", live.DefaultTimeout, "with --live: the time limit of each live check")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *format != "text" && *format != "json" {
-		return fail(exitInvalid, "--format: %q is not text or json", *format)
-	}
-	if *timeout <= 0 {
-		return fail(exitInvalid, "--timeout: %s is not a positive duration", *timeout)
+	if err := rf.validate(); err != nil {
+		return err
 	}
 	p, err := sf.prepare(s)
 	if err != nil {

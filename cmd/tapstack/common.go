@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tapstack/tapstack/pkg/config"
+	"github.com/tapstack/tapstack/pkg/live"
 	"github.com/tapstack/tapstack/pkg/rules"
 	"github.com/tapstack/tapstack/pkg/stack"
 	"github.com/tapstack/tapstack/pkg/versions"
@@ -165,4 +166,27 @@ func (sf *stackFlags) engineName() (string, error) {
 		return "tofu", nil
 	}
 	return "", fail(exitInvalid, "--engine: %q is not terraform or tofu", e)
+}
+
+// reportFlags are --format and --timeout of the commands that print a report of AWS calls (check, verify).
+type reportFlags struct {
+	format  *string
+	timeout *time.Duration
+}
+
+func addReportFlags(fs *flag.FlagSet, timeoutUsage string) reportFlags {
+	return reportFlags{
+		format:  fs.String("format", "text", "report format: text or json"),
+		timeout: fs.Duration("timeout", live.DefaultTimeout, timeoutUsage),
+	}
+}
+
+func (r reportFlags) validate() error {
+	if *r.format != "text" && *r.format != "json" {
+		return fail(exitInvalid, "--format: %q is not text or json", *r.format)
+	}
+	if *r.timeout <= 0 {
+		return fail(exitInvalid, "--timeout: %s is not a positive duration", *r.timeout)
+	}
+	return nil
 }

@@ -24,16 +24,13 @@ func runVerify(args []string, s stdio) error {
 	flags := newFlagSet("verify", s)
 	sf := addStackFlags(flags)
 	path := flags.String("outputs", outputs.DefaultPath, "the outputs file (nested per stack or flat; any key case)")
-	format := flags.String("format", "text", "report format: text or json")
-	timeout := flags.Duration("timeout", live.DefaultTimeout, "the time limit of each part of the verification")
+	rf := addReportFlags(flags, "the time limit of each part of the verification")
+	format, timeout := rf.format, rf.timeout
 	if err := parse(flags, args); err != nil {
 		return err
 	}
-	if *format != "text" && *format != "json" {
-		return fail(exitInvalid, "--format: %q is not text or json", *format)
-	}
-	if *timeout <= 0 {
-		return fail(exitInvalid, "--timeout: %s is not a positive duration", *timeout)
+	if err := rf.validate(); err != nil {
+		return err
 	}
 	p, err := sf.prepare(s)
 	if err != nil {

@@ -100,6 +100,8 @@ type prepared struct {
 	stack    *stack.Stack
 	findings []rules.Finding
 	date     versions.Date
+	// opts built the stack; the engine commands build it again with the state's Existing.
+	opts stack.Options
 }
 
 // dir is the stack's output directory, as CDKTF laid it out.
@@ -131,9 +133,10 @@ func (sf *stackFlags) prepare(s stdio) (*prepared, error) {
 	if err != nil {
 		return nil, err
 	}
-	st := stack.Build(cfg, stack.Options{ImportLogGroup: sf.adopt, Engine: engine})
+	opts := stack.Options{ImportLogGroup: sf.adopt, Engine: engine}
+	st := stack.Build(cfg, opts)
 	fs := rules.Run(rules.Input{Config: cfg, Doc: st.Doc, Date: date})
-	return &prepared{cfg: cfg, stack: st, findings: fs, date: date}, nil
+	return &prepared{cfg: cfg, stack: st, findings: fs, date: date, opts: opts}, nil
 }
 
 // refuse prints the findings and returns exit 2 when any has one of the refused kinds at error severity.

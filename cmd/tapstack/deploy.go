@@ -70,6 +70,7 @@ func runDeploy(args []string, s stdio) error {
 		if err != nil {
 			return stepError("guard", err)
 		}
+		engine.WriteSummary(s.err, engine.Summarize(p))
 		if vs := engine.Guard(p); len(vs) > 0 {
 			if !*allowDestroy {
 				fmt.Fprintf(s.err, "refused: the plan would delete or replace %d protected resource(s):\n", len(vs))

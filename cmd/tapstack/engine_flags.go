@@ -15,6 +15,7 @@ import (
 	"github.com/tapstack/tapstack/internal/engine"
 	"github.com/tapstack/tapstack/pkg/outputs"
 	"github.com/tapstack/tapstack/pkg/rules"
+	"github.com/tapstack/tapstack/pkg/stack"
 )
 
 // engineFlags are the flags of the commands that drive the engine (plan, deploy, destroy, outputs).
@@ -110,7 +111,32 @@ func openSession(ctx context.Context, name string, sf *stackFlags, ef *engineFla
 		ss.close()
 		return nil, stepError("init", err)
 	}
+	if err := ss.followState(ctx, sf.out, s); err != nil {
+		ss.close()
+		return nil, stepError("state", err)
+	}
 	return ss, nil
+}
+
+// followState reads what the environment's state already runs and, when there is something, builds the stack
+// again around it (stack.Existing) and rewrites the document, so that a plan never asks EKS for a step it
+// refuses. What the stack kept of the state instead of the configuration is printed as a note.
+func (ss *session) followState(ctx context.Context, out string, s stdio) error {
+	st, err := ss.eng.State(ctx)
+	if err != nil {
+		return err
+	}
+	ex := stack.ExistingFrom(st)
+	if ex == nil {
+		return nil
+	}
+	ss.p.opts.Existing = ex
+	ss.p.stack = stack.Build(ss.p.cfg, ss.p.opts)
+	for _, n := range ss.p.stack.Notes {
+		fmt.Fprintf(s.err, "note: %s\n", n)
+	}
+	_, err = writeDocument(ss.p, out)
+	return err
 }
 
 func (ss *session) close() {

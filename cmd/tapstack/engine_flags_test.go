@@ -27,7 +27,11 @@ version) echo '{"terraform_version":"1.11.4","platform":"linux_amd64","provider_
 init) echo "Terraform has been successfully initialized!"; if [ -n "$FAKE_INIT_FAIL" ]; then printf '\nError: %s\n' "$FAKE_INIT_FAIL" >&2; exit 1; fi ;;
 plan) for a in "$@"; do case "$a" in -out=*) : > "${a#-out=}" ;; esac; done
       echo "Plan: some changes"; exit "${FAKE_PLAN_EXIT:-2}" ;;
-show) cat "$FAKE_SHOW_JSON" ;;
+show) for last; do :; done
+      case "$last" in
+      *.tfplan) cat "$FAKE_SHOW_JSON" ;;
+      *) if [ -n "$FAKE_STATE_JSON" ]; then cat "$FAKE_STATE_JSON"; else echo '{"format_version":"1.0"}'; fi ;;
+      esac ;;
 apply) echo "Apply complete!" ;;
 destroy) echo "Destroy complete!" ;;
 output) echo '{"cluster_name":{"sensitive":false,"type":"string","value":"eks-cluster-v1-ut"},"vpc_id":{"sensitive":false,"type":"string","value":"vpc-1"},"public_subnet_ids":{"sensitive":false,"type":["tuple",["string","string"]],"value":["subnet-1","subnet-2"]},"token":{"sensitive":true,"type":"string","value":"secret"}}' ;;
@@ -79,6 +83,16 @@ func (f *fakeRun) run(args ...string) (code int, stdout, stderr string) {
 func (f *fakeRun) calls() string {
 	b, _ := os.ReadFile(f.log)
 	return string(b)
+}
+
+// shownPlan: the saved plan was shown (show -json of the state does not count).
+func (f *fakeRun) shownPlan() bool {
+	for _, l := range strings.Split(f.calls(), "\n") {
+		if strings.HasPrefix(l, "show ") && strings.HasSuffix(l, engine.PlanFile) {
+			return true
+		}
+	}
+	return false
 }
 
 func (f *fakeRun) ran(command string) bool {
@@ -231,7 +245,7 @@ func TestDeploySteps(t *testing.T) {
 	f = newFakeRun(t)
 	t.Setenv("FAKE_PLAN_EXIT", "0")
 	code, _, stderr := f.run("deploy", "--outputs-file", filepath.Join(f.dir, "o.json"))
-	if code != 0 || f.ran("apply") || f.ran("show") || !f.ran("output") {
+	if code != 0 || f.ran("apply") || f.shownPlan() || !f.ran("output") {
 		t.Fatalf("no changes: exit %d: %s\n%s", code, stderr, f.calls())
 	}
 	if !strings.Contains(stderr, "up to date") {
@@ -336,5 +350,51 @@ func TestEnvironmentOf(t *testing.T) {
 	}
 	if e := environmentOf(&tfjson.State{}, "dflt"); e != (environment{cluster: "dflt"}) {
 		t.Errorf("empty state: %+v", e)
+	}
+}
+
+// An environment whose state runs Kubernetes 1.30 keeps it: the document plans no version change, a note says
+// why, and the plan's summary lists what is kept and what is replaced with the attribute that forces it.
+func TestPlanFollowsTheState(t *testing.T) {
+	f := newFakeRun(t)
+	state := filepath.Join(t.TempDir(), "state.json")
+	st := `{"format_version":"1.0","values":{"root_module":{"resources":[
+{"address":"aws_eks_cluster.eks_cluster","mode":"managed","type":"aws_eks_cluster","name":"eks_cluster","values":{"version":"1.30"}},
+{"address":"aws_iam_role_policy_attachment.eks_cni_policy","mode":"managed","type":"aws_iam_role_policy_attachment","name":"eks_cni_policy","values":{}}]}}}`
+	if err := os.WriteFile(state, []byte(st), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("FAKE_STATE_JSON", state)
+	code, stdout, stderr := f.run("plan", "--kubernetes-version", "1.33")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stderr, "note: kept Kubernetes 1.30, which the cluster runs") || !strings.Contains(stderr, "tapstack upgrade --to 1.33") {
+		t.Errorf("no note on the kept version:\n%s", stderr)
+	}
+	b, err := os.ReadFile(filepath.Join(f.stackDir(), "cdk.tf.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Resource map[string]map[string]map[string]any `json:"resource"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if v := doc.Resource["aws_eks_cluster"]["eks_cluster"]["version"]; v != "1.30" {
+		t.Errorf("the document asks for version %v, want the running 1.30", v)
+	}
+	for _, want := range []string{"Plan summary: 9 kept, 2 changed in place", "    aws_vpc.vpc (forced by cidr_block)\n"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("plan output lacks %q:\n%s", want, stdout)
+		}
+	}
+	// synth never reads the state: it writes what the configuration says.
+	if code, _, stderr := f.run("synth", "--kubernetes-version", "1.33"); code != 0 {
+		t.Fatalf("synth: exit %d: %s", code, stderr)
+	}
+	if b2, _ := os.ReadFile(filepath.Join(f.stackDir(), "cdk.tf.json")); !strings.Contains(string(b2), `"version": "1.33"`) && !strings.Contains(string(b2), `"version":"1.33"`) {
+		t.Errorf("synth did not write the configured version")
 	}
 }

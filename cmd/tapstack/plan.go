@@ -81,6 +81,7 @@ func plan(sf *stackFlags, ef *engineFlags, jsonOut string, s stdio) error {
 			return stepError("json-out", err)
 		}
 	}
+	engine.WriteSummary(s.out, engine.Summarize(p))
 	if vs := engine.Guard(p); len(vs) > 0 {
 		var b strings.Builder
 		fmt.Fprintf(&b, "warning: deploy would refuse this plan without --allow-destroy; it deletes or replaces:\n")

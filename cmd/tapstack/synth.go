@@ -30,6 +30,11 @@ func synthesize(p *prepared, out string, s stdio) (string, error) {
 		rules.WriteFindings(&b, warn)
 		fmt.Fprint(s.err, b.String())
 	}
+	return writeDocument(p, out)
+}
+
+// writeDocument writes the stack's cdk.tf.json atomically and returns its path.
+func writeDocument(p *prepared, out string) (string, error) {
 	data, err := p.stack.Doc.Marshal()
 	if err != nil {
 		return "", err

@@ -28,8 +28,13 @@ func ExistingFromState(showJSON []byte) (*Existing, error) {
 	if err := json.Unmarshal(showJSON, &st); err != nil {
 		return nil, fmt.Errorf("state: %w", err)
 	}
-	if st.Values == nil || st.Values.RootModule == nil || len(st.Values.RootModule.Resources) == 0 {
-		return nil, nil
+	return ExistingFrom(&st), nil
+}
+
+// ExistingFrom reads Existing from a decoded state; a nil or empty state gives nil.
+func ExistingFrom(st *tfjson.State) *Existing {
+	if st == nil || st.Values == nil || st.Values.RootModule == nil || len(st.Values.RootModule.Resources) == 0 {
+		return nil
 	}
 	e := &Existing{Addresses: map[string]bool{}}
 	for _, r := range st.Values.RootModule.Resources {
@@ -47,7 +52,7 @@ func ExistingFromState(showJSON []byte) (*Existing, error) {
 			e.CNIRoleInUse = arn != ""
 		}
 	}
-	return e, nil
+	return e
 }
 
 // keptVersion decides the cluster version to render: an existing cluster keeps the version it runs until

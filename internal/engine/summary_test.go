@@ -1,0 +1,93 @@
+package engine
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	tfjson "github.com/hashicorp/terraform-json"
+)
+
+func entry(es []SummaryEntry, addr string) (SummaryEntry, bool) {
+	for _, e := range es {
+		if e.Address == addr {
+			return e, true
+		}
+	}
+	return SummaryEntry{}, false
+}
+
+func TestSummarizeReplaceVPC(t *testing.T) {
+	s := Summarize(loadPlan(t, "plan-replace-vpc.json"))
+	vpc, ok := entry(s.Replaced, "aws_vpc.vpc")
+	if !ok || !slices.Equal(vpc.Detail, []string{"forced by cidr_block"}) {
+		t.Errorf("aws_vpc.vpc replaced = %v %v, want forced by cidr_block", ok, vpc)
+	}
+	if sub, _ := entry(s.Replaced, "aws_subnet.public_subnet_1"); !slices.Equal(sub.Detail, []string{"forced by vpc_id, cidr_block"}) {
+		t.Errorf("subnet detail = %v", sub.Detail)
+	}
+	if _, ok := entry(s.Updated, "aws_eks_cluster.eks_cluster"); !ok {
+		t.Errorf("the cluster is updated in place in this plan; summary has %+v", s.Updated)
+	}
+	if !slices.Equal(s.Forgotten, []string{"aws_cloudwatch_log_group.eks_log_group"}) || !slices.Equal(s.Created, []string{"aws_cloudwatch_log_group.eks_cluster_log_group"}) {
+		t.Errorf("forgotten %v created %v", s.Forgotten, s.Created)
+	}
+	if len(s.Replaced) != 9 || len(s.Kept) != 9 || !s.Changes() {
+		t.Errorf("replaced %d kept %d changes %v, want 9, 9, true", len(s.Replaced), len(s.Kept), s.Changes())
+	}
+	var b strings.Builder
+	WriteSummary(&b, s)
+	for _, want := range []string{"9 kept, 2 changed in place, 0 adopted", "  replaced:\n", "    aws_vpc.vpc (forced by cidr_block)\n",
+		"  forgotten (left in the account, out of the state):\n    aws_cloudwatch_log_group.eks_log_group\n"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("summary lacks %q:\n%s", want, b.String())
+		}
+	}
+}
+
+func TestSummarizeNoopAndDelete(t *testing.T) {
+	s := Summarize(loadPlan(t, "plan-noop.json"))
+	if len(s.Kept) != 21 || s.Changes() {
+		t.Errorf("no-op plan: %d kept, changes %v", len(s.Kept), s.Changes())
+	}
+	var b strings.Builder
+	WriteSummary(&b, s)
+	if strings.Contains(b.String(), "replaced:") || strings.Contains(b.String(), "created:") {
+		t.Errorf("empty kinds are printed:\n%s", b.String())
+	}
+	d := Summarize(loadPlan(t, "plan-delete-node-group.json"))
+	e, ok := entry(d.Deleted, "aws_eks_node_group.spot_node_group")
+	if !ok || len(e.Detail) != 1 || e.Detail[0] != reasonText[tfjson.ActionReasonDeleteBecauseNoResourceConfig] {
+		t.Errorf("deleted = %+v", d.Deleted)
+	}
+}
+
+func TestSummarizeImportMoveUpdate(t *testing.T) {
+	p := &tfjson.Plan{ResourceChanges: []*tfjson.ResourceChange{
+		{Address: "aws_cloudwatch_log_group.eks_cluster_log_group", Mode: tfjson.ManagedResourceMode, Change: &tfjson.Change{
+			Actions: tfjson.Actions{tfjson.ActionUpdate}, Importing: &tfjson.Importing{ID: "/aws/eks/c/cluster"},
+			Before: map[string]any{"retention_in_days": float64(0)}, After: map[string]any{"retention_in_days": float64(30)}}},
+		{Address: "aws_eks_cluster.eks_cluster", Mode: tfjson.ManagedResourceMode, Change: &tfjson.Change{
+			Actions: tfjson.Actions{tfjson.ActionUpdate},
+			Before:  map[string]any{"id": "c", "version": "1.30", "tags": map[string]any{"a": "b"}, "gone": "x"},
+			After:   map[string]any{"id": "c", "version": "1.30", "tags": map[string]any{"a": "c"}},
+			AfterUnknown: map[string]any{"access_config": true}}},
+		{Address: "aws_iam_role.new", PreviousAddress: "aws_iam_role.old", Mode: tfjson.ManagedResourceMode,
+			Change: &tfjson.Change{Actions: tfjson.Actions{tfjson.ActionNoop}}},
+		{Address: "data.aws_region.r", Mode: tfjson.DataResourceMode, Change: &tfjson.Change{Actions: tfjson.Actions{tfjson.ActionRead}}},
+	}}
+	s := Summarize(p)
+	if a, ok := entry(s.Adopted, "aws_cloudwatch_log_group.eks_cluster_log_group"); !ok ||
+		!slices.Equal(a.Detail, []string{"import /aws/eks/c/cluster", "retention_in_days"}) {
+		t.Errorf("adopted = %+v", s.Adopted)
+	}
+	if u, _ := entry(s.Updated, "aws_eks_cluster.eks_cluster"); !slices.Equal(u.Detail, []string{"access_config", "gone", "tags"}) {
+		t.Errorf("updated attributes = %v, want access_config, gone, tags", u.Detail)
+	}
+	if m, ok := entry(s.Moved, "aws_iam_role.new"); !ok || m.Detail[0] != "from aws_iam_role.old" {
+		t.Errorf("moved = %+v", s.Moved)
+	}
+	if len(s.Kept) != 0 {
+		t.Errorf("data sources are not resources to keep: %v", s.Kept)
+	}
+}

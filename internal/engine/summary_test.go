@@ -68,9 +68,9 @@ func TestSummarizeImportMoveUpdate(t *testing.T) {
 			Actions: tfjson.Actions{tfjson.ActionUpdate}, Importing: &tfjson.Importing{ID: "/aws/eks/c/cluster"},
 			Before: map[string]any{"retention_in_days": float64(0)}, After: map[string]any{"retention_in_days": float64(30)}}},
 		{Address: "aws_eks_cluster.eks_cluster", Mode: tfjson.ManagedResourceMode, Change: &tfjson.Change{
-			Actions: tfjson.Actions{tfjson.ActionUpdate},
-			Before:  map[string]any{"id": "c", "version": "1.30", "tags": map[string]any{"a": "b"}, "gone": "x"},
-			After:   map[string]any{"id": "c", "version": "1.30", "tags": map[string]any{"a": "c"}},
+			Actions:      tfjson.Actions{tfjson.ActionUpdate},
+			Before:       map[string]any{"id": "c", "version": "1.30", "tags": map[string]any{"a": "b"}, "gone": "x"},
+			After:        map[string]any{"id": "c", "version": "1.30", "tags": map[string]any{"a": "c"}},
 			AfterUnknown: map[string]any{"access_config": true}}},
 		{Address: "aws_iam_role.new", PreviousAddress: "aws_iam_role.old", Mode: tfjson.ManagedResourceMode,
 			Change: &tfjson.Change{Actions: tfjson.Actions{tfjson.ActionNoop}}},

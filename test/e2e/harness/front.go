@@ -9,16 +9,30 @@
 //   - EKS CreateAddon without addonVersion: the fixture's default version for the cluster's Kubernetes version.
 //   - EKS DescribeAddonVersions (GET /addons/supported-versions): missing; served from a small fixture.
 //   - EKS DescribeClusterVersions (GET /cluster-versions): missing; 1.29-1.36 from a fixture, statuses as of today.
-//   - EKS DescribeUpdate (GET /clusters/{name}/updates/{id}): missing; the front's and moto's updates, Successful.
-//   - EKS UpdateClusterVersion (POST /clusters/{name}/updates): missing; one minor version at a time, as EKS.
+//   - EKS DescribeUpdate (GET /clusters/{name}/updates/{id}): missing; the front's and moto's updates, Successful
+//     (Failed for an upgrade FailClusterUpgradeTo names).
+//   - EKS UpdateClusterVersion (POST /clusters/{name}/updates): missing; one minor version at a time, and not past
+//     node groups on another version, as EKS.
+//   - EKS AssociateEncryptionConfig: missing; once per cluster, as EKS; the cluster then reports it.
 //   - EKS UpdateClusterConfig: moto answers {} and the provider crashes; the front answers an update.
 //   - EKS UpdateClusterConfig with resourcesVpcConfig: moto replaces the whole configuration; the front merges it.
 //   - EKS clusters: moto drops accessConfig, upgradePolicy, zonalShiftConfig, computeConfig, storageConfig; echoed.
 //   - EKS clusters: moto gives every cluster the same OIDC issuer; the front derives one from the cluster ARN.
+//   - EKS clusters: moto answers no publicAccessCidrs for a public endpoint created without any; EKS's 0.0.0.0/0.
 //   - EKS node groups: moto drops updateConfig and nodeRepairConfig on create; echoed.
 //   - EKS node groups: moto adds remoteAccess {ec2SshKey: eksKeypair} when none was asked for; hidden.
+//   - EKS node groups: moto gives one created without a version Kubernetes 1.19; the cluster's version, as EKS.
+//   - EKS CreateNodegroup with a version other than the cluster's: moto accepts it; InvalidParameterException.
+//   - EKS UpdateNodegroupVersion (POST /clusters/{name}/node-groups/{ng}/update-version): missing; EKS's rules.
 //   - EKS TagResource, UntagResource, ListTagsForResource on add-on and node group ARNs: moto tags clusters only.
 //   - EKS DeleteCluster: drops the cluster's add-ons (a moto reset or a re-created cluster is noticed lazily).
+//   - EKS Create/Describe/List/Update/DeleteAccessEntry: missing; kept in memory, only on API authentication modes.
+//   - EKS Associate/Disassociate/ListAssociatedAccessPolicies: missing; kept with the access entry.
+//   - EKS TagResource, UntagResource, ListTagsForResource on access entry ARNs: as for add-ons.
+//   - EKS DeleteCluster: also drops the cluster's access entries (re-created clusters are noticed lazily too).
+//   - Service Quotas GetServiceQuota: moto knows the vpc service only; the EC2 quotas pkg/live reads, test values.
+//   - Service Quotas GetAWSDefaultServiceQuota: missing; EC2 from the same values, other services from moto's list.
+//   - CloudWatch Logs AssociateKmsKey, DisassociateKmsKey: missing; kept in memory, shown in DescribeLogGroups.
 //   - EC2 DescribeLaunchTemplateVersions: moto copies the template's own tags into its data; removed.
 //   - EC2 DescribeLaunchTemplates: moto reports a template's tags as created, ignoring CreateTags; current tags.
 package harness
@@ -55,6 +69,11 @@ type Front struct {
 	addons   map[string]*clusterAddons // by clusterKey
 	updates  map[string]frontUpdate    // by update ID
 	overlays map[string]*overlay       // by clusterOverlayKey or nodegroupOverlayKey
+	logKeys  map[string]string         // region/log group -> KMS key the front associated ("" disassociated)
+	access   map[string]*clusterAccess // access entries by clusterKey
+
+	quotaOnce sync.Once
+	quotas    *quotaValues // applied quota values set by SetQuota
 }
 
 // StartFront starts a Front that forwards to backend (a Moto's URL) and stops it when the test ends.
@@ -130,6 +149,12 @@ func (f *Front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if m != nil && m[2] == "servicequotas" && r.Method == http.MethodPost && f.serveQuotas(w, r, m[1]) {
+		return
+	}
+	if m != nil && m[2] == "logs" && r.Method == http.MethodPost && f.serveLogs(w, r, m[1]) {
+		return
+	}
 	if m == nil || m[2] != "eks" {
 		f.proxy.ServeHTTP(w, r)
 		return
@@ -168,13 +193,24 @@ func (f *Front) serveEKS(w http.ResponseWriter, r *http.Request, e eksRequest) b
 		f.deleteAddon(w, r, e, p[1], p[3])
 	case n == 5 && p[0] == "clusters" && p[2] == "addons" && p[4] == "update" && r.Method == http.MethodPost:
 		f.updateAddon(w, r, e, p[1], p[3])
+	case n == 4 && p[0] == "clusters" && p[2] == "encryption-config" && p[3] == "associate" && r.Method == http.MethodPost:
+		f.associateEncryptionConfig(w, r, e, p[1])
 	case n == 3 && p[0] == "clusters" && p[2] == "updates" && r.Method == http.MethodPost:
-		f.updateClusterVersion(w, r, e, p[1])
+		f.upgradeCluster(w, r, e, p[1])
 	case n == 4 && p[0] == "clusters" && p[2] == "updates" && r.Method == http.MethodGet:
 		f.describeUpdate(w, r, e, p[1], p[3])
+	case n == 5 && p[0] == "clusters" && p[2] == "node-groups" && p[4] == "update-version" && r.Method == http.MethodPost:
+		f.updateNodegroupVersion(w, r, e, p[1], p[3])
+	case n == 3 && p[0] == "clusters" && p[2] == "node-groups" && r.Method == http.MethodPost && f.refuseNodegroupVersion(w, r, e, p[1]):
 	case n >= 2 && p[0] == "tags" && strings.Contains(strings.Join(p[1:], "/"), ":addon/"),
 		n >= 2 && p[0] == "tags" && strings.Contains(strings.Join(p[1:], "/"), ":nodegroup/"):
 		f.tagResource(w, r, strings.Join(p[1:], "/"))
+	case n >= 3 && p[0] == "clusters" && p[2] == "access-entries":
+		f.serveAccessEntries(w, r, e, p[1], p[3:])
+	case n >= 2 && p[0] == "tags" && strings.Contains(strings.Join(p[1:], "/"), ":access-entry/"):
+		f.tagAccessEntry(w, r, strings.Join(p[1:], "/"))
+	case n == 2 && p[0] == "clusters" && r.Method == http.MethodDelete:
+		f.deleteCluster(w, r, e, p[1])
 	default:
 		return false
 	}
@@ -257,6 +293,7 @@ func (f *Front) prepareRewrite(r *http.Request, e eksRequest) *rewrite {
 		}
 	case n == 3 && p[2] == "node-groups" && r.Method == http.MethodPost:
 		rw.op, rw.nodegroup = "createNodegroup", str(body["nodegroupName"])
+		f.defaultNodegroupVersion(r, e.region, rw.cluster, body)
 		rw.echo = pick(nodegroupEchoFields)
 		rw.tags = map[string]string{}
 		if tags, ok := body["tags"].(map[string]any); ok {
@@ -418,6 +455,8 @@ func (f *Front) rewriteResponse(resp *http.Response, rw *rewrite) error {
 		return replaceBody(resp, dropLaunchTemplateTagSpecs)
 	case "DescribeLaunchTemplates":
 		return replaceBody(resp, func(b []byte) []byte { return f.currentLaunchTemplateTags(resp.Request, b) })
+	case "DescribeLogGroups":
+		return replaceBody(resp, func(b []byte) []byte { return f.logGroupKeys(rw.region, b) })
 	}
 	f.record(rw)
 	raw, err := io.ReadAll(resp.Body)
@@ -434,6 +473,7 @@ func (f *Front) rewriteResponse(resp *http.Response, rw *rewrite) error {
 	}
 	if c, ok := body["cluster"].(map[string]any); ok {
 		uniqueIssuer(c)
+		defaultPublicAccessCIDRs(c)
 		name, _ := c["name"].(string)
 		f.apply(clusterOverlayKey(rw.region, name), c)
 	}
@@ -481,6 +521,18 @@ func uniqueIssuer(c map[string]any) {
 		return
 	}
 	oidc["issuer"] = IssuerFor(arn)
+}
+
+// defaultPublicAccessCIDRs answers, as EKS does, 0.0.0.0/0 for a public endpoint created without a CIDR list;
+// moto answers an empty list, which the provider then plans to change on every run.
+func defaultPublicAccessCIDRs(c map[string]any) {
+	vpc, _ := c["resourcesVpcConfig"].(map[string]any)
+	if vpc == nil || vpc["endpointPublicAccess"] != true {
+		return
+	}
+	if cidrs, _ := vpc["publicAccessCidrs"].([]any); len(cidrs) == 0 {
+		vpc["publicAccessCidrs"] = []any{"0.0.0.0/0"}
+	}
 }
 
 // IssuerFor is the OIDC issuer the front reports for the cluster with this ARN.

@@ -44,7 +44,7 @@ func iamClient(endpoint string) *iam.Client {
 // originalStack returns the original's dev stack, pointed at the test bucket and moved to Kubernetes 1.30.
 func originalStack(t *testing.T) []byte {
 	t.Helper()
-	raw, err := os.ReadFile(harness.SharedFixture(t, "original-TapStackdev.tf.json"))
+	raw, err := os.ReadFile(harness.OriginalStack(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,13 +31,14 @@ func RepoRoot(t testing.TB) string {
 	}
 }
 
-// SharedFixture returns the path of a file under shared/fixtures, the read-only directory beside the repository
-// (<repo root>/../shared/fixtures), and fails the test when it is missing.
-func SharedFixture(t testing.TB, name string) string {
+// OriginalStack returns the path of the original's dev stack as CDKTF 0.21 synthesized it: the repository's
+// byte-identical copy (pkg/tfdoc/testdata/cdktf-original-dev.tf.json) of the shared fixture
+// original-TapStackdev.tf.json, kept in the repository so that a clone anywhere has it.
+func OriginalStack(t testing.TB) string {
 	t.Helper()
-	p := filepath.Join(filepath.Dir(RepoRoot(t)), "shared", "fixtures", name)
+	p := filepath.Join(RepoRoot(t), "pkg", "tfdoc", "testdata", "cdktf-original-dev.tf.json")
 	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("shared fixture %s is missing (expected shared/ beside the repository, at %s): %v", name, p, err)
+		t.Fatalf("the original's stack is missing: %v", err)
 	}
 	return p
 }

@@ -1,0 +1,46 @@
+package harness_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/eks"
+	ekstypes "github.com/aws/aws-sdk-go-v2/service/eks/types"
+
+	"github.com/tapstack/tapstack/test/e2e/harness"
+)
+
+// TestFrontAssociateEncryptionConfig: secrets encryption added to a running cluster shows in DescribeCluster,
+// its update is Successful, and a second association is refused as EKS refuses it.
+func TestFrontAssociateEncryptionConfig(t *testing.T) {
+	t.Parallel()
+	moto := harness.StartMoto(t)
+	front := harness.StartFront(t, moto.URL)
+	c := eksClient(front.URL)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	createCluster(t, c, "enc", "1.30", nil)
+	const key = "arn:aws:kms:us-east-1:123456789012:key/k1"
+	cfg := []ekstypes.EncryptionConfig{{Resources: []string{"secrets"}, Provider: &ekstypes.Provider{KeyArn: aws.String(key)}}}
+	out, err := c.AssociateEncryptionConfig(ctx, &eks.AssociateEncryptionConfigInput{ClusterName: aws.String("enc"), EncryptionConfig: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := c.DescribeUpdate(ctx, &eks.DescribeUpdateInput{Name: aws.String("enc"), UpdateId: out.Update.Id})
+	if err != nil || u.Update.Status != ekstypes.UpdateStatusSuccessful || u.Update.Type != ekstypes.UpdateTypeAssociateEncryptionConfig {
+		t.Fatalf("update: %v %+v", err, u)
+	}
+	d, err := c.DescribeCluster(ctx, &eks.DescribeClusterInput{Name: aws.String("enc")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ec := d.Cluster.EncryptionConfig; len(ec) != 1 || aws.ToString(ec[0].Provider.KeyArn) != key || ec[0].Resources[0] != "secrets" {
+		t.Errorf("cluster encryption %+v", ec)
+	}
+	_, err = c.AssociateEncryptionConfig(ctx, &eks.AssociateEncryptionConfigInput{ClusterName: aws.String("enc"), EncryptionConfig: cfg})
+	wantAPIError(t, "second association", err, "InvalidRequestException", "already enabled")
+	_, err = c.AssociateEncryptionConfig(ctx, &eks.AssociateEncryptionConfigInput{ClusterName: aws.String("nope"), EncryptionConfig: cfg})
+	wantAPIError(t, "missing cluster", err, "ResourceNotFoundException", "No cluster found")
+}

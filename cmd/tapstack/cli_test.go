@@ -163,7 +163,7 @@ func TestCheckDefaultsPassesWithCostEstimate(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s %s", code, out, errs)
 	}
-	for _, want := range []string{"0 error(s)", "Cost estimate", "EKS control plane (standard support)", "133.74 - 224.84"} {
+	for _, want := range []string{"0 error(s)", "Cost estimate", "EKS control plane (standard support)", "134.74 - 225.84"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("report lacks %q:\n%s", want, out)
 		}

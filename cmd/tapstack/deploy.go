@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"strings"
@@ -59,33 +60,20 @@ func runDeploy(args []string, s stdio) error {
 		}
 	}
 
-	file := ss.planFile()
-	defer os.Remove(file)
-	changes, err := ss.eng.Plan(ctx, file, engine.PlanOptions{})
+	changed, err := applyRound(ctx, ss, *allowDestroy, s)
 	if err != nil {
-		return stepError("plan", err)
+		return err
 	}
-	if changes {
-		p, _, err := ss.eng.ShowPlan(ctx, file)
-		if err != nil {
-			return stepError("guard", err)
+	// A safe migration can need two applies (see stack.Stack.FollowUp); the second builds on the state the
+	// first left, so the environment ends as configured and the next plan is clean.
+	if reason := ss.p.stack.FollowUp; changed && reason != "" {
+		fmt.Fprintf(s.err, "second round: %s\n", reason)
+		if err := ss.followState(ctx, sf.out, s); err != nil {
+			return stepError("state", err)
 		}
-		engine.WriteSummary(s.err, engine.Summarize(p))
-		if vs := engine.Guard(p); len(vs) > 0 {
-			if !*allowDestroy {
-				fmt.Fprintf(s.err, "refused: the plan would delete or replace %d protected resource(s):\n", len(vs))
-				engine.WriteViolations(s.err, vs)
-				return stepError("guard", fail(exitInvalid, "%s, so nothing was applied; if that is intended, run again "+
-					"with --allow-destroy", guardSummary(vs)))
-			}
-			fmt.Fprintf(s.err, "--allow-destroy: applying a plan that deletes or replaces %d protected resource(s):\n", len(vs))
-			engine.WriteViolations(s.err, vs)
+		if _, err := applyRound(ctx, ss, *allowDestroy, s); err != nil {
+			return err
 		}
-		if err := ss.eng.Apply(ctx, file); err != nil {
-			return stepError("apply", err)
-		}
-	} else {
-		fmt.Fprintf(s.err, "%s is up to date: nothing to apply\n", ss.stackName())
 	}
 	v, err := ss.writeOutputs(ctx, of)
 	if err != nil {
@@ -94,6 +82,40 @@ func runDeploy(args []string, s stdio) error {
 	fmt.Fprintf(s.err, "deployed %s; wrote %d outputs\n", ss.stackName(), len(v))
 	fmt.Fprintln(s.out, of.file)
 	return nil
+}
+
+// applyRound plans the written document, summarises the plan, refuses it when the guard does (unless
+// allowDestroy) and applies it. It reports whether anything was applied.
+func applyRound(ctx context.Context, ss *session, allowDestroy bool, s stdio) (bool, error) {
+	file := ss.planFile()
+	defer os.Remove(file)
+	changes, err := ss.eng.Plan(ctx, file, engine.PlanOptions{})
+	if err != nil {
+		return false, stepError("plan", err)
+	}
+	if !changes {
+		fmt.Fprintf(s.err, "%s is up to date: nothing to apply\n", ss.stackName())
+		return false, nil
+	}
+	p, _, err := ss.eng.ShowPlan(ctx, file)
+	if err != nil {
+		return false, stepError("guard", err)
+	}
+	engine.WriteSummary(s.err, engine.Summarize(p))
+	if vs := engine.Guard(p); len(vs) > 0 {
+		if !allowDestroy {
+			fmt.Fprintf(s.err, "refused: the plan would delete or replace %d protected resource(s):\n", len(vs))
+			engine.WriteViolations(s.err, vs)
+			return false, stepError("guard", fail(exitInvalid, "%s, so nothing was applied; if that is intended, run again "+
+				"with --allow-destroy", guardSummary(vs)))
+		}
+		fmt.Fprintf(s.err, "--allow-destroy: applying a plan that deletes or replaces %d protected resource(s):\n", len(vs))
+		engine.WriteViolations(s.err, vs)
+	}
+	if err := ss.eng.Apply(ctx, file); err != nil {
+		return false, stepError("apply", err)
+	}
+	return true, nil
 }
 
 // guardSummary names the protected resources a plan would lose, in one line: the list above says why.

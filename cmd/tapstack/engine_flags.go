@@ -118,13 +118,30 @@ func openSession(ctx context.Context, name string, sf *stackFlags, ef *engineFla
 	return ss, nil
 }
 
-// followState reads what the environment's state already runs and, when there is something, builds the stack
-// again around it (stack.Existing) and rewrites the document, so that a plan never asks EKS for a step it
-// refuses. What the stack kept of the state instead of the configuration is printed as a note.
+// followState reads what the environment already runs and, when there is something, builds the stack again
+// around it (stack.Existing) and rewrites the document, so that a plan never asks EKS for a step it refuses.
+// What it reads is the state refreshed from the account (a refresh-only plan's prior state): EKS upgrades
+// clusters by itself at the end of support, and a stale state would turn that into a downgrade. What the stack
+// kept of the account instead of the configuration is printed as a note.
 func (ss *session) followState(ctx context.Context, out string, s stdio) error {
 	st, err := ss.eng.State(ctx)
 	if err != nil {
 		return err
+	}
+	if stack.ExistingFrom(st) == nil {
+		return nil
+	}
+	file := filepath.Join(ss.eng.Dir(), engine.RefreshPlanFile)
+	defer os.Remove(file)
+	if _, err := ss.eng.Plan(ctx, file, engine.PlanOptions{RefreshOnly: true}); err != nil {
+		return fmt.Errorf("refresh: %w", err)
+	}
+	p, _, err := ss.eng.ShowPlan(ctx, file)
+	if err != nil {
+		return fmt.Errorf("refresh: %w", err)
+	}
+	if p != nil && p.PriorState != nil && p.PriorState.Values != nil {
+		st = p.PriorState
 	}
 	ex := stack.ExistingFrom(st)
 	if ex == nil {

@@ -29,10 +29,11 @@ plan) for a in "$@"; do case "$a" in -out=*) : > "${a#-out=}" ;; esac; done
       echo "Plan: some changes"; exit "${FAKE_PLAN_EXIT:-2}" ;;
 show) for last; do :; done
       case "$last" in
+      *tapstack-refresh.tfplan) cat "${FAKE_REFRESH_JSON:-$FAKE_SHOW_JSON}" ;;
       *.tfplan) cat "$FAKE_SHOW_JSON" ;;
       *) if [ -n "$FAKE_STATE_JSON" ]; then cat "$FAKE_STATE_JSON"; else echo '{"format_version":"1.0"}'; fi ;;
       esac ;;
-apply) echo "Apply complete!" ;;
+apply) echo "Apply complete!"; if [ -n "$FAKE_STATE_AFTER_APPLY" ]; then cp "$FAKE_STATE_AFTER_APPLY" "$FAKE_STATE_JSON"; fi ;;
 destroy) echo "Destroy complete!" ;;
 output) echo '{"cluster_name":{"sensitive":false,"type":"string","value":"eks-cluster-v1-ut"},"vpc_id":{"sensitive":false,"type":"string","value":"vpc-1"},"public_subnet_ids":{"sensitive":false,"type":["tuple",["string","string"]],"value":["subnet-1","subnet-2"]},"token":{"sensitive":true,"type":"string","value":"secret"}}' ;;
 esac
@@ -396,5 +397,92 @@ func TestPlanFollowsTheState(t *testing.T) {
 	}
 	if b2, _ := os.ReadFile(filepath.Join(f.stackDir(), "cdk.tf.json")); !strings.Contains(string(b2), `"version": "1.33"`) && !strings.Contains(string(b2), `"version":"1.33"`) {
 		t.Errorf("synth did not write the configured version")
+	}
+}
+
+// Moving vpc-cni to its own role takes two applies: the node role keeps AmazonEKS_CNI_Policy until the add-on
+// runs with the new role, then loses it. deploy does both rounds, so the next plan is clean.
+func TestDeployMigratesCNIInTwoRounds(t *testing.T) {
+	f := newFakeRun(t)
+	dir := t.TempDir()
+	write := func(name, addonRole string) string {
+		p := filepath.Join(dir, name)
+		st := `{"format_version":"1.0","values":{"root_module":{"resources":[
+{"address":"aws_eks_cluster.eks_cluster","mode":"managed","type":"aws_eks_cluster","name":"eks_cluster","values":{"version":"1.36"}},
+{"address":"aws_iam_role_policy_attachment.eks_cni_policy","mode":"managed","type":"aws_iam_role_policy_attachment","name":"eks_cni_policy","values":{}},
+{"address":"aws_eks_addon.vpc_cni_addon","mode":"managed","type":"aws_eks_addon","name":"vpc_cni_addon","values":{"service_account_role_arn":"` + addonRole + `"}}]}}}`
+		if err := os.WriteFile(p, []byte(st), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	t.Setenv("FAKE_STATE_JSON", write("state.json", ""))
+	t.Setenv("FAKE_STATE_AFTER_APPLY", write("after.json", "arn:aws:iam::123456789012:role/vpc-cni"))
+	f.show("plan-forget-removed-log-group.json")
+	code, _, stderr := f.run("deploy", "--skip-live-checks", "--outputs-file", filepath.Join(f.dir, "o.json"))
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	applies := strings.Count(f.calls(), "\napply ") + map[bool]int{true: 1}[strings.HasPrefix(f.calls(), "apply ")]
+	if applies != 2 || !strings.Contains(stderr, "second round: vpc-cni now runs with its own role") {
+		t.Errorf("%d applies, want 2 with a second round:\n%s\n%s", applies, stderr, f.calls())
+	}
+	if !strings.Contains(stderr, "kept AmazonEKS_CNI_Policy on the node role") {
+		t.Errorf("first round did not say it kept the node policy:\n%s", stderr)
+	}
+	b, _ := os.ReadFile(filepath.Join(f.stackDir(), "cdk.tf.json"))
+	if strings.Contains(string(b), "eks_cni_policy") {
+		t.Error("after the second round the document still gives nodes the CNI policy")
+	}
+	// Without the node policy in the state there is nothing to migrate: one round.
+	f2 := newFakeRun(t)
+	f2.show("plan-forget-removed-log-group.json")
+	t.Setenv("FAKE_STATE_AFTER_APPLY", "")
+	t.Setenv("FAKE_STATE_JSON", write("plain.json", "arn:aws:iam::123456789012:role/vpc-cni"))
+	if code, _, stderr := f2.run("deploy", "--skip-live-checks", "--outputs-file", filepath.Join(f2.dir, "o.json")); code != 0 ||
+		strings.Contains(stderr, "second round") {
+		t.Errorf("exit %d, a second round without a migration:\n%s", code, stderr)
+	}
+}
+
+// EKS upgraded the cluster by itself (end of support) after the last apply: the state still says 1.30, the
+// account 1.31. The stack follows the refreshed state, so the plan never asks EKS for a downgrade.
+func TestPlanFollowsTheRefreshedState(t *testing.T) {
+	f := newFakeRun(t)
+	dir := t.TempDir()
+	state := filepath.Join(dir, "state.json")
+	if err := os.WriteFile(state, []byte(`{"format_version":"1.0","values":{"root_module":{"resources":[
+{"address":"aws_eks_cluster.eks_cluster","mode":"managed","type":"aws_eks_cluster","name":"eks_cluster","values":{"version":"1.30"}}]}}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	refresh := filepath.Join(dir, "refresh.json")
+	if err := os.WriteFile(refresh, []byte(`{"format_version":"1.2","prior_state":{"format_version":"1.0","values":{"root_module":{"resources":[
+{"address":"aws_eks_cluster.eks_cluster","mode":"managed","type":"aws_eks_cluster","name":"eks_cluster","values":{"version":"1.31"}}]}}}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("FAKE_STATE_JSON", state)
+	t.Setenv("FAKE_REFRESH_JSON", refresh)
+	code, _, stderr := f.run("plan", "--kubernetes-version", "1.30")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stderr, "note: kept Kubernetes 1.31, which the cluster runs: the configured 1.30 is behind it") {
+		t.Errorf("no note on the version EKS moved to:\n%s", stderr)
+	}
+	if !strings.Contains(f.calls(), "-refresh-only") {
+		t.Errorf("the state was not refreshed first:\n%s", f.calls())
+	}
+	b, _ := os.ReadFile(filepath.Join(f.stackDir(), "cdk.tf.json"))
+	var doc struct {
+		Resource map[string]map[string]map[string]any `json:"resource"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if v := doc.Resource["aws_eks_cluster"]["eks_cluster"]["version"]; v != "1.31" {
+		t.Errorf("the document asks for %v: a downgrade EKS refuses", v)
+	}
+	if _, err := os.Stat(filepath.Join(f.stackDir(), engine.RefreshPlanFile)); !os.IsNotExist(err) {
+		t.Errorf("the refresh plan was left behind: %v", err)
 	}
 }

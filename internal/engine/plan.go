@@ -11,10 +11,15 @@ import (
 // PlanFile is the saved plan's name in the stack directory.
 const PlanFile = "tapstack.tfplan"
 
+// RefreshPlanFile is the saved refresh-only plan's name in the stack directory.
+const RefreshPlanFile = "tapstack-refresh.tfplan"
+
 // PlanOptions change a plan.
 type PlanOptions struct {
 	// Destroy plans the destruction of every resource.
 	Destroy bool
+	// RefreshOnly plans only to record what the account holds now (its prior_state is the refreshed state).
+	RefreshOnly bool
 }
 
 // Plan writes a saved plan to file (relative to the stack directory, or absolute) and reports whether it holds
@@ -23,6 +28,9 @@ func (e *Engine) Plan(ctx context.Context, file string, po PlanOptions) (changes
 	opts := []tfexec.PlanOption{tfexec.Out(file), tfexec.LockTimeout(e.lockTimeoutArg())}
 	if po.Destroy {
 		opts = append(opts, tfexec.Destroy(true))
+	}
+	if po.RefreshOnly {
+		opts = append(opts, tfexec.RefreshOnly(true))
 	}
 	err = e.run("plan", true, func() error {
 		var perr error

@@ -158,6 +158,23 @@ type Compat struct {
 	AddonAfterNodeGroups bool `yaml:"addonAfterNodeGroups" json:"addonAfterNodeGroups"`
 }
 
+// withProtections turns on what a production cluster needs and the original lacked: envelope encryption of
+// secrets and logs with a KMS key, access entries, no silent slide into extended support, launch-templated
+// nodes with IMDSv2 and encrypted disks, node auto repair and an update budget, diversified spot capacity, the
+// core add-ons managed by EKS, and vpc-cni's permissions on its own role instead of every node's.
+func withProtections(c Config) Config {
+	c.Cluster.SecretsEncryption, c.Cluster.LogEncryption = true, true
+	c.Cluster.AuthenticationMode = "API_AND_CONFIG_MAP"
+	c.Cluster.BootstrapCreatorAdmin = true
+	c.Cluster.UpgradeSupportType = "STANDARD"
+	c.NodeGroups.LaunchTemplate, c.NodeGroups.AutoRepair = true, true
+	c.NodeGroups.MaxUnavailablePercentage = 33
+	c.NodeGroups.Spot.InstanceTypes = []string{"t3.medium", "t3a.medium", "t2.medium"}
+	c.Addons.CoreDNS, c.Addons.KubeProxy, c.Addons.PodIdentityAgent = true, true, true
+	c.Addons.VPCCNI.IRSA = true
+	return c
+}
+
 // Profiles lists the profile names in the order the README presents them.
 var Profiles = []string{"original", "default", "hardened"}
 
@@ -203,24 +220,17 @@ func Defaults(profile string) (Config, bool) {
 	}
 	switch profile {
 	case "", "default":
-		return c, true
+		return withProtections(c), true
 	case "hardened":
+		c = withProtections(c)
 		c.Profile = "hardened"
 		c.Network.Topology = TopologyPrivate
 		c.Network.NATGateways = NATPerZone
 		c.Network.FlowLogs = true
 		c.Cluster.EndpointPublicAccess = false
 		c.Cluster.PublicAccessCIDRs = nil
-		c.Cluster.SecretsEncryption, c.Cluster.LogEncryption = true, true
 		c.Cluster.AuthenticationMode = "API"
-		c.Cluster.BootstrapCreatorAdmin = true
-		c.Cluster.UpgradeSupportType = "STANDARD"
 		c.Cluster.LogRetentionDays = 365
-		c.NodeGroups.LaunchTemplate, c.NodeGroups.AutoRepair = true, true
-		c.NodeGroups.MaxUnavailablePercentage = 33
-		c.NodeGroups.Spot.InstanceTypes = []string{"t3.medium", "t3a.medium", "t2.medium"}
-		c.Addons.CoreDNS, c.Addons.KubeProxy, c.Addons.PodIdentityAgent = true, true, true
-		c.Addons.VPCCNI.IRSA = true
 		return c, true
 	case "original":
 		c.Profile = "original"

@@ -36,7 +36,7 @@ type Setting struct {
 
 // Settings lists every knob reachable from a flag or the environment. Everything else is set in the file.
 var Settings = []Setting{
-	{"profile", "TAPSTACK_PROFILE", "profile", "configuration profile: default or original",
+	{"profile", "TAPSTACK_PROFILE", "profile", "configuration profile: original, default or hardened",
 		func(c *Config, v string) { c.Profile = v }, func(c *Config) string { return c.Profile }},
 	{"environment-suffix", "ENVIRONMENT_SUFFIX", "environmentSuffix", "suffix of every name (dev, pr42, ...)",
 		func(c *Config, v string) { c.EnvironmentSuffix = v }, func(c *Config) string { return c.EnvironmentSuffix }},

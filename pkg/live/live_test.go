@@ -44,11 +44,11 @@ func epoch(s string) *time.Time {
 }
 
 // cleanAccount is an account where the default dev stack can be created: us-east-1's zones as moto maps them,
-// t3.medium offered everywhere but us-east-1e, the state bucket versioned, room in every quota.
+// t3.medium, t3a.medium and t2.medium offered everywhere but us-east-1e, the state bucket versioned, room in every quota.
 func cleanAccount() *fakeAWS {
 	f := &fakeAWS{
 		offerings:     map[string]bool{},
-		vcpus:         map[string]int32{"t3.medium": 2, "t3a.medium": 2, "m5.xlarge": 4, "p5.48xlarge": 192},
+		vcpus:         map[string]int32{"t3.medium": 2, "t3a.medium": 2, "t2.medium": 2, "m5.xlarge": 4, "p5.48xlarge": 192},
 		bucket:        &fakeBucket{name: "iac-rlhf-tf-states", region: "us-east-1", versioning: s3types.BucketVersioningStatusEnabled},
 		quotas:        map[string]float64{QuotaVPCs: 5, QuotaIGWs: 5, QuotaEIPs: 5, QuotaOnDemandVCPUs: 32, QuotaSpotVCPUs: 64},
 		defaultQuotas: map[string]float64{},
@@ -72,7 +72,7 @@ func cleanAccount() *fakeAWS {
 		f.zones = append(f.zones, ec2types.AvailabilityZone{ZoneName: aws.String(name), ZoneId: aws.String(z[1]),
 			State: ec2types.AvailabilityZoneStateAvailable, OptInStatus: ec2types.AvailabilityZoneOptInStatusOptInNotRequired,
 			ZoneType: aws.String("availability-zone")})
-		for _, t := range []string{"t3.medium", "t3a.medium", "m5.xlarge"} {
+		for _, t := range []string{"t3.medium", "t3a.medium", "t2.medium", "m5.xlarge"} {
 			if z[0] != "e" {
 				f.offerings[t+"@"+name] = true
 			}

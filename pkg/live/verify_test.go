@@ -124,7 +124,7 @@ func TestVerifyNamesEachMismatch(t *testing.T) {
 		t.Fatal("verify passed a changed stack")
 	}
 	wantMismatch(t, r, "node-group-spot-v1-dev", "scalingConfig.maxSize", "10", "4")
-	wantMismatch(t, r, "node-group-spot-v1-dev", "instanceTypes", "t3.medium", "t3.large")
+	wantMismatch(t, r, "node-group-spot-v1-dev", "instanceTypes", "t2.medium,t3.medium,t3a.medium", "t3.large")
 	wantMismatch(t, r, cl, "version", "1.36", "1.35")
 	wantMismatch(t, r, cl, "status", "ACTIVE", "UPDATING")
 	wantMismatch(t, r, cl, "endpoint (output cluster_endpoint)", "https://stale.example", "https://ABC.gr7.us-east-1.eks.amazonaws.com")

@@ -44,11 +44,20 @@ func Estimate(c *config.Config, d *versions.Data, day versions.Date) Cost {
 	out.add(CostItem{Item: label, Quantity: 1, HourlyPrice: cp.Value, MonthlyLow: cp.Value * p.HoursPerMonth,
 		MonthlyHigh: cp.Value * p.HoursPerMonth, Priced: true, Source: cp.Source, PriceDate: cp.Date})
 
-	for _, g := range []struct {
+	groups := []struct {
 		name string
 		ng   config.NodeGroup
 		spot bool
-	}{{c.OnDemandGroupName(), c.NodeGroups.OnDemand, false}, {c.SpotGroupName(), c.NodeGroups.Spot, true}} {
+	}{{c.OnDemandGroupName(), c.NodeGroups.OnDemand, false}, {c.SpotGroupName(), c.NodeGroups.Spot, true}}
+	if c.Cluster.Compute == config.ComputeAuto {
+		// Auto Mode creates no node groups: its instances follow the workload, and it adds a management fee
+		// per instance on top of EC2. Neither has a sourced figure here, so both are named, not invented.
+		groups = nil
+		it := CostItem{Item: "EKS Auto Mode instances and management fee", Note: "sized by the workload; no sourced price"}
+		out.Unpriced = append(out.Unpriced, it.Item)
+		out.Items = append(out.Items, it)
+	}
+	for _, g := range groups {
 		typ := ""
 		if len(g.ng.InstanceTypes) > 0 {
 			typ = g.ng.InstanceTypes[0]

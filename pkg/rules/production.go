@@ -152,8 +152,11 @@ func init() {
 			} else {
 				msg += fmt.Sprintf("; no sourced price for %s", in.Config.Region)
 			}
-			return []Finding{{Path: "network.natGateways", Message: msg,
-				Fix: "use natGateways: single for environments that can lose egress when one zone fails"}}
+			fix := "use natGateways: single for environments that can lose egress when one zone fails"
+			if n.NATGateways == config.NATSingle {
+				fix = "keep it for environments that can lose egress when its zone fails; per-zone gateways cost one each"
+			}
+			return []Finding{{Path: "network.natGateways", Message: msg, Fix: fix}}
 		}})
 }
 

@@ -122,7 +122,9 @@ var cases = []ruleCase{
 			r, _ := d.Lookup("aws_subnet.public_subnet_2")
 			r.Body["map_public_ip_on_launch"] = false
 		}},
-	{id: "TS210", severity: rules.Error, kind: rules.WouldFail, path: "cluster.authenticationMode", contains: "Auto Mode needs access entries", mutate: func(c *config.Config) { c.Cluster.Compute = config.ComputeAuto }},
+	{id: "TS210", severity: rules.Error, kind: rules.WouldFail, path: "cluster.authenticationMode", contains: "Auto Mode needs access entries", mutate: func(c *config.Config) {
+		c.Cluster.Compute, c.Cluster.AuthenticationMode = config.ComputeAuto, "CONFIG_MAP"
+	}},
 	{id: "TS210", severity: rules.Error, kind: rules.WouldFail, path: "cluster.compute", contains: "must all be enabled together",
 		doc: func(d *tfdoc.Document) {
 			r, _ := d.Lookup("aws_eks_cluster.eks_cluster")
@@ -140,8 +142,12 @@ var cases = []ruleCase{
 	{id: "TS309", severity: rules.Warning, kind: rules.Advice, path: "network.natGateways", contains: "2 NAT gateway(s) run all month: $65.70 a month", mutate: func(c *config.Config) {
 		c.Network.Topology, c.Network.NATGateways = config.TopologyPrivate, config.NATPerZone
 	}},
+	{id: "TS309", severity: rules.Warning, kind: rules.Advice, path: "network.natGateways", contains: "1 NAT gateway(s) run all month: $32.85 a month", mutate: func(c *config.Config) {
+		c.Network.Topology, c.Network.NATGateways = config.TopologyPrivate, config.NATSingle
+	}},
 	{id: "TS305", severity: rules.Warning, kind: rules.Advice, path: "network.publicSubnetCIDRs", contains: "need at least 30 /28 prefixes"},
-	{id: "TS306", severity: rules.Warning, kind: rules.Advice, path: "nodeGroups.spot.instanceTypes", contains: "only t3.medium"},
+	{id: "TS306", severity: rules.Warning, kind: rules.Advice, path: "nodeGroups.spot.instanceTypes", contains: "only t3.medium",
+		mutate: func(c *config.Config) { c.NodeGroups.Spot.InstanceTypes = []string{"t3.medium"} }},
 	{id: "TS307", severity: rules.Warning, kind: rules.Advice, path: "tags.default", contains: "changes on every run", mutate: func(c *config.Config) { c.Tags.Default = map[string]string{"CreatedAt": "${timestamp()}"} }},
 }
 
@@ -252,7 +258,8 @@ func TestCostEstimate(t *testing.T) {
 	c, _ := config.Defaults("default")
 	d, _ := versions.ParseDate(today)
 	est := rules.Estimate(&c, versions.Get(), d)
-	if len(est.Items) != 3 || est.MonthlyLow < 133.73 || est.MonthlyLow > 133.75 || est.MonthlyHigh < 224.83 || est.MonthlyHigh > 224.85 {
+	// Control plane, both node groups, and the KMS key of the default profile's encryption.
+	if len(est.Items) != 4 || est.MonthlyLow < 134.73 || est.MonthlyLow > 134.75 || est.MonthlyHigh < 225.83 || est.MonthlyHigh > 225.85 {
 		t.Errorf("estimate %+v", est)
 	}
 	for _, it := range est.Items {
@@ -282,6 +289,18 @@ func TestCostEstimate(t *testing.T) {
 	est = rules.Estimate(&c, versions.Get(), d)
 	if len(est.Unpriced) != 1 || est.Items[1].Priced {
 		t.Errorf("an unsourced price must be left out, never invented: %+v", est)
+	}
+	// Auto Mode has no node groups to price; its instances are named as unpriced.
+	a, _ := config.Defaults("default")
+	a.Cluster.Compute = config.ComputeAuto
+	aest := rules.Estimate(&a, versions.Get(), d)
+	for _, it := range aest.Items {
+		if strings.Contains(it.Item, "node-group") {
+			t.Errorf("Auto Mode estimate prices a node group: %+v", it)
+		}
+	}
+	if len(aest.Unpriced) != 1 || !strings.Contains(aest.Unpriced[0], "Auto Mode") || aest.MonthlyLow != 73+1 {
+		t.Errorf("Auto Mode estimate %+v", aest)
 	}
 }
 

@@ -58,11 +58,14 @@ func buildCluster(d *tfdoc.Document, cfg *config.Config, version string, n netwo
 	}
 	var lifecycle tfdoc.Body
 	if c.AuthenticationMode != "" {
-		body["access_config"] = tfdoc.Body{
-			"authentication_mode":                         c.AuthenticationMode,
-			"bootstrap_cluster_creator_admin_permissions": c.BootstrapCreatorAdmin,
+		ac := tfdoc.Body{"authentication_mode": c.AuthenticationMode}
+		// Decided at creation; changing it would replace the cluster. An existing cluster keeps what it was
+		// created with: a cluster created before access entries has no such value in its state, and setting one
+		// would replace it.
+		if opts.Existing == nil || !opts.Existing.Addresses[ClusterAddress] {
+			ac["bootstrap_cluster_creator_admin_permissions"] = c.BootstrapCreatorAdmin
 		}
-		// Decided at creation; changing it would replace the cluster.
+		body["access_config"] = ac
 		lifecycle = tfdoc.Body{"ignore_changes": []string{"access_config[0].bootstrap_cluster_creator_admin_permissions"}}
 	}
 	if c.UpgradeSupportType != "" {

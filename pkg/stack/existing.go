@@ -18,6 +18,10 @@ type Existing struct {
 	NodeCNIPolicy bool
 	// CNIRoleInUse: the vpc-cni add-on already runs with a service account role.
 	CNIRoleInUse bool
+	// NodeGroupVersions are the Kubernetes versions of the managed node groups in state, by address.
+	NodeGroupVersions map[string]string
+	// AddonVersions are the builds of the EKS add-ons in state, by add-on name (vpc-cni).
+	AddonVersions map[string]string
 	// Addresses are every managed resource address in state.
 	Addresses map[string]bool
 }
@@ -36,12 +40,21 @@ func ExistingFrom(st *tfjson.State) *Existing {
 	if st == nil || st.Values == nil || st.Values.RootModule == nil || len(st.Values.RootModule.Resources) == 0 {
 		return nil
 	}
-	e := &Existing{Addresses: map[string]bool{}}
+	e := &Existing{Addresses: map[string]bool{}, NodeGroupVersions: map[string]string{}, AddonVersions: map[string]string{}}
 	for _, r := range st.Values.RootModule.Resources {
 		if r.Mode != tfjson.ManagedResourceMode {
 			continue
 		}
 		e.Addresses[r.Address] = true
+		switch r.Type {
+		case "aws_eks_node_group":
+			e.NodeGroupVersions[r.Address], _ = r.AttributeValues["version"].(string)
+		case "aws_eks_addon":
+			name, _ := r.AttributeValues["addon_name"].(string)
+			if name != "" {
+				e.AddonVersions[name], _ = r.AttributeValues["addon_version"].(string)
+			}
+		}
 		switch r.Address {
 		case ClusterAddress:
 			e.KubernetesVersion, _ = r.AttributeValues["version"].(string)
@@ -56,12 +69,18 @@ func ExistingFrom(st *tfjson.State) *Existing {
 }
 
 // keptVersion decides the cluster version to render: an existing cluster keeps the version it runs until
-// `tapstack upgrade` moves it, since EKS only upgrades one minor version at a time and never downgrades.
-func keptVersion(configured string, e *Existing) (string, string) {
+// `tapstack upgrade` moves it, since EKS only upgrades one minor version at a time and never downgrades. An
+// upgrade step (step) renders the configured version when it is exactly the next minor version.
+func keptVersion(configured string, e *Existing, step bool) (string, string) {
 	if e == nil || e.KubernetesVersion == "" || e.KubernetesVersion == configured {
 		return configured, ""
 	}
 	running := e.KubernetesVersion
+	if step && versions.CompareMinor(configured, versions.NextMinor(running)) == 0 {
+		if _, _, ok := versions.ParseMinor(configured); ok {
+			return configured, ""
+		}
+	}
 	switch c := versions.CompareMinor(configured, running); {
 	case c > 0:
 		return running, fmt.Sprintf("kept Kubernetes %s, which the cluster runs: the configured %s is ahead and EKS upgrades one minor version at a time; run `tapstack upgrade --to %s`",

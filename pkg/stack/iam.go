@@ -90,7 +90,9 @@ func attach(d *tfdoc.Document, role *tfdoc.Resource, as []attachment) []*tfdoc.R
 // buildVPCCNIRole is the vpc-cni add-on's own role (IRSA), trusted by the cluster's OIDC provider for
 // kube-system:aws-node only.
 func buildVPCCNIRole(d *tfdoc.Document, cfg *config.Config, cl cluster) *tfdoc.Resource {
-	issuer := `${replace(` + cl.eks.Address() + `.identity[0].oidc[0].issuer, "https://", "")}`
+	// The provider's url is the issuer without https://. Taken from the provider, not the cluster, so that a
+	// cluster update (a version step) does not defer this document to apply time and show the role as changing.
+	issuer := cl.oidc.Ref("url")
 	trust := policyDocument(d, "vpc_cni_assume_role_policy", statement("VPCCNIServiceAccount",
 		[]string{"sts:AssumeRoleWithWebIdentity"}, nil, "Federated", []string{cl.oidc.Ref("arn")},
 		condition("StringEquals", issuer+":sub", "system:serviceaccount:kube-system:aws-node"),

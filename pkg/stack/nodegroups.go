@@ -5,7 +5,8 @@ import (
 	"github.com/tapstack/tapstack/pkg/tfdoc"
 )
 
-func buildNodeGroups(d *tfdoc.Document, cfg *config.Config, n network, r iam, cl cluster, a addons) []*tfdoc.Resource {
+// buildNodeGroups declares the on-demand and spot groups; version, when set, is their Kubernetes version.
+func buildNodeGroups(d *tfdoc.Document, cfg *config.Config, n network, r iam, cl cluster, a addons, version string) []*tfdoc.Resource {
 	ng := cfg.NodeGroups
 	var out []*tfdoc.Resource
 	for _, g := range []struct {
@@ -27,6 +28,9 @@ func buildNodeGroups(d *tfdoc.Document, cfg *config.Config, n network, r iam, cl
 				"desired_size": g.group.DesiredSize,
 				"max_size":     g.group.MaxSize,
 			},
+		}
+		if version != "" {
+			body["version"] = version
 		}
 		if ng.LaunchTemplate {
 			lt := launchTemplate(d, cfg, g.short+"_launch_template", cfg.LaunchTemplateName(g.name))

@@ -28,6 +28,10 @@ type Options struct {
 	AddonVersions map[string]string
 	// Existing is what the environment's state already runs; nil for a new environment.
 	Existing *Existing
+	// UpgradeStep renders one step of `tapstack upgrade`: an existing cluster moves to the configured version
+	// when that is exactly one minor version ahead of the one it runs (never more: EKS refuses), and the node
+	// groups move with it in every profile.
+	UpgradeStep bool
 }
 
 // Stack is a built document with the handles other packages need.
@@ -38,6 +42,10 @@ type Stack struct {
 	KubernetesVersion string
 	// Notes say what Build kept of an existing environment instead of the configuration, and why.
 	Notes []string
+	// FollowUp is set when this document is a safe intermediate step: once it is applied, building again from
+	// the new state gives the configured environment (say, the node role's CNI policy removed only after
+	// vpc-cni runs with its own role). It says why.
+	FollowUp string
 }
 
 // Build renders the whole environment. It never fails on a bad configuration: the rules report those.
@@ -45,7 +53,7 @@ func Build(cfg *config.Config, opts Options) *Stack {
 	d := tfdoc.New()
 	s := &Stack{Config: cfg, Doc: d}
 	var note string
-	s.KubernetesVersion, note = keptVersion(cfg.Cluster.KubernetesVersion, opts.Existing)
+	s.KubernetesVersion, note = keptVersion(cfg.Cluster.KubernetesVersion, opts.Existing, opts.UpgradeStep)
 	if note != "" {
 		s.Notes = append(s.Notes, note)
 	}
@@ -53,7 +61,8 @@ func Build(cfg *config.Config, opts Options) *Stack {
 	// lose their permissions between two steps of one apply.
 	keepNodeCNI := cfg.Addons.VPCCNI.IRSA && opts.Existing != nil && opts.Existing.NodeCNIPolicy && !opts.Existing.CNIRoleInUse
 	if keepNodeCNI {
-		s.Notes = append(s.Notes, "kept AmazonEKS_CNI_Policy on the node role until vpc-cni runs with its own role; the next deploy removes it")
+		s.Notes = append(s.Notes, "kept AmazonEKS_CNI_Policy on the node role until vpc-cni runs with its own role; deploy removes it in a second round")
+		s.FollowUp = "vpc-cni now runs with its own role, so the node role's AmazonEKS_CNI_Policy can go"
 	}
 	d.Meta = tfdoc.Body{"metadata": tfdoc.Body{
 		"backend": "s3", "generator": "tapstack", "profile": cfg.Profile, "stackName": cfg.StackName(),
@@ -88,7 +97,7 @@ func Build(cfg *config.Config, opts Options) *Stack {
 			cniRole = buildVPCCNIRole(d, cfg, cl)
 		}
 		ads := buildAddons(d, cfg, cl, cniRole, opts)
-		ngs = buildNodeGroups(d, cfg, net, iam, cl, ads)
+		ngs = buildNodeGroups(d, cfg, net, iam, cl, ads, nodeGroupVersion(cfg, s.KubernetesVersion, opts))
 		buildCoreDNS(d, cfg, cl, ngs, opts)
 		if cfg.Compat.AddonAfterNodeGroups {
 			ads.vpcCNI.DependOn(ngs...)
@@ -96,6 +105,16 @@ func Build(cfg *config.Config, opts Options) *Stack {
 	}
 	buildOutputs(d, cfg, net, iam, cl, key, ngs)
 	return s
+}
+
+// nodeGroupVersion is the node groups' Kubernetes version: the cluster's, so that they move with it. Profile
+// original leaves it unset, as the original did (EKS then uses the cluster's version at creation), except during
+// an upgrade step, where its nodes must move too.
+func nodeGroupVersion(cfg *config.Config, version string, opts Options) string {
+	if cfg.Profile == "original" && !opts.UpgradeStep {
+		return ""
+	}
+	return version
 }
 
 func defaultTags(cfg *config.Config) map[string]string {

@@ -29,6 +29,15 @@ func build(t *testing.T, profile string, mutate ...func(*config.Config)) *tfdoc.
 	return Build(&c, Options{}).Doc
 }
 
+// unprotected turns off what the default profile adds to the original's shape, for tests of that shape.
+func unprotected(c *config.Config) {
+	c.Cluster.SecretsEncryption, c.Cluster.LogEncryption = false, false
+	c.Cluster.AuthenticationMode, c.Cluster.BootstrapCreatorAdmin, c.Cluster.UpgradeSupportType = "", false, ""
+	c.NodeGroups.LaunchTemplate, c.NodeGroups.AutoRepair, c.NodeGroups.MaxUnavailablePercentage = false, false, 0
+	c.NodeGroups.Spot.InstanceTypes = []string{"t3.medium"}
+	c.Addons.CoreDNS, c.Addons.KubeProxy, c.Addons.PodIdentityAgent, c.Addons.VPCCNI.IRSA = false, false, false, false
+}
+
 func res(t *testing.T, d *tfdoc.Document, addr string) tfdoc.Body {
 	t.Helper()
 	r, ok := d.Lookup(addr)
@@ -94,7 +103,8 @@ func TestOriginalAddressesKept(t *testing.T) {
 		"aws_eks_node_group.spot_node_group", "aws_eks_addon.vpc_cni_addon",
 	}
 	// With IRSA the CNI policy moves from every node to the add-on's own role: that attachment goes, nothing is renamed.
-	dropped := map[string]string{"hardened": "aws_iam_role_policy_attachment.eks_cni_policy"}
+	dropped := map[string]string{"default": "aws_iam_role_policy_attachment.eks_cni_policy",
+		"hardened": "aws_iam_role_policy_attachment.eks_cni_policy"}
 	for _, profile := range config.Profiles {
 		d := build(t, profile)
 		for _, a := range orig {
@@ -248,7 +258,7 @@ func TestNetwork(t *testing.T) {
 }
 
 func TestIAM(t *testing.T) {
-	d := build(t, "default")
+	d := build(t, "default", unprotected)
 	cr := res(t, d, "aws_iam_role.eks_cluster_role")
 	if cr["name"] != "eks-cluster-role-v1-dev" || cr["assume_role_policy"] != trustPolicy("eks.amazonaws.com") {
 		t.Errorf("cluster role %v", cr)
@@ -321,7 +331,7 @@ func TestCluster(t *testing.T) {
 }
 
 func TestNodeGroupsAndAddon(t *testing.T) {
-	d := build(t, "default")
+	d := build(t, "default", unprotected)
 	for addr, want := range map[string][5]any{
 		"aws_eks_node_group.on_demand_node_group": {"node-group-od-v1-dev", "ON_DEMAND", 2, 2, 5},
 		"aws_eks_node_group.spot_node_group":      {"node-group-spot-v1-dev", "SPOT", 3, 3, 10},
@@ -360,7 +370,7 @@ func TestNodeGroupsAndAddon(t *testing.T) {
 }
 
 func TestOutputs(t *testing.T) {
-	d := build(t, "default", func(c *config.Config) { c.Region = "eu-west-1" })
+	d := build(t, "default", unprotected, func(c *config.Config) { c.Region = "eu-west-1" })
 	want := map[string]any{
 		"cluster_endpoint":                   "${aws_eks_cluster.eks_cluster.endpoint}",
 		"cluster_name":                       "${aws_eks_cluster.eks_cluster.name}",
@@ -427,6 +437,49 @@ func TestExistingClusterKeepsItsVersion(t *testing.T) {
 	}
 }
 
+// The default profile is production-ready: every protection the original lacked is on.
+func TestDefaultProfileProtections(t *testing.T) {
+	d := build(t, "default")
+	c := res(t, d, ClusterAddress)
+	if ec, ok := c["encryption_config"].(tfdoc.Body); !ok || !reflect.DeepEqual(ec["resources"], []string{"secrets"}) {
+		t.Errorf("secrets are not envelope-encrypted: %v", c["encryption_config"])
+	}
+	if k := res(t, d, "aws_kms_key.eks_kms_key"); k["enable_key_rotation"] != true {
+		t.Errorf("KMS key without rotation: %v", k)
+	}
+	if lg := res(t, d, LogGroupAddress); lg["kms_key_id"] == nil {
+		t.Errorf("log group not encrypted: %v", lg)
+	}
+	ac, _ := c["access_config"].(tfdoc.Body)
+	if ac["authentication_mode"] != "API_AND_CONFIG_MAP" || ac["bootstrap_cluster_creator_admin_permissions"] != true {
+		t.Errorf("access_config %v", ac)
+	}
+	if up, _ := c["upgrade_policy"].(tfdoc.Body); up["support_type"] != "STANDARD" {
+		t.Errorf("upgrade_policy %v", c["upgrade_policy"])
+	}
+	for _, addr := range []string{"aws_eks_node_group.on_demand_node_group", "aws_eks_node_group.spot_node_group"} {
+		ng := res(t, d, addr)
+		if ng["launch_template"] == nil || ng["node_repair_config"] == nil || ng["update_config"] == nil {
+			t.Errorf("%s lacks a launch template, auto repair or an update budget: %v", addr, ng)
+		}
+	}
+	if got := res(t, d, "aws_eks_node_group.spot_node_group")["instance_types"]; !reflect.DeepEqual(got, []string{"t3.medium", "t3a.medium", "t2.medium"}) {
+		t.Errorf("spot instance types %v, want three comparable types", got)
+	}
+	for _, a := range []string{"aws_eks_addon.coredns_addon", "aws_eks_addon.kube_proxy_addon", "aws_eks_addon.pod_identity_agent_addon"} {
+		res(t, d, a)
+	}
+	if res(t, d, "aws_eks_addon.vpc_cni_addon")["service_account_role_arn"] == nil {
+		t.Error("vpc-cni does not run with its own role")
+	}
+	if _, ok := d.Lookup("aws_iam_role_policy_attachment.eks_cni_policy"); ok {
+		t.Error("a new default environment gives every node the CNI policy")
+	}
+	if c["vpc_config"].(tfdoc.Body)["endpoint_public_access"] != true {
+		t.Error("the default profile keeps the original's public endpoint")
+	}
+}
+
 func TestNodeKeepsCNIPolicyUntilAddonUsesItsRole(t *testing.T) {
 	c, _ := config.Defaults("hardened")
 	has := func(e *Existing) bool {
@@ -459,5 +512,22 @@ func TestExistingFromState(t *testing.T) {
 	}
 	if e, err := ExistingFromState([]byte(`{"format_version":"1.0"}`)); err != nil || e != nil {
 		t.Errorf("empty state: %+v %v", e, err)
+	}
+}
+
+// The creator's admin access is decided at creation: an existing cluster is never asked to change it.
+func TestExistingClusterKeepsItsBootstrapChoice(t *testing.T) {
+	c, _ := config.Defaults("default")
+	ac := func(e *Existing) tfdoc.Body {
+		return res(t, Build(&c, Options{Existing: e}).Doc, ClusterAddress)["access_config"].(tfdoc.Body)
+	}
+	if ac(nil)["bootstrap_cluster_creator_admin_permissions"] != true {
+		t.Error("a new cluster states the creator's admin access")
+	}
+	existing := &Existing{KubernetesVersion: "1.36", Addresses: map[string]bool{ClusterAddress: true}}
+	if got := ac(existing); got["authentication_mode"] != "API_AND_CONFIG_MAP" {
+		t.Errorf("access_config %v", got)
+	} else if _, set := got["bootstrap_cluster_creator_admin_permissions"]; set {
+		t.Error("an existing cluster is asked to change the creator's admin access, which replaces it")
 	}
 }

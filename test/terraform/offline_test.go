@@ -38,9 +38,9 @@ func TestValidateAndPlanEveryProfile(t *testing.T) {
 	}
 	variants := []variant{
 		{"original", "original", 21, nil},
-		{"default", "default", 21, nil},
+		{"default", "default", 30, nil},
 		{"hardened", "hardened", 46, nil},
-		{"auto-mode", "default", 21, func(c *config.Config) {
+		{"auto-mode", "default", 24, func(c *config.Config) {
 			c.Cluster.Compute, c.Cluster.AuthenticationMode = config.ComputeAuto, "API_AND_CONFIG_MAP"
 		}},
 		{"every-option", "hardened", 48, func(c *config.Config) {

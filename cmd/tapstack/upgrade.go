@@ -1,0 +1,550 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/tapstack/tapstack/internal/engine"
+	"github.com/tapstack/tapstack/pkg/config"
+	"github.com/tapstack/tapstack/pkg/live"
+	"github.com/tapstack/tapstack/pkg/rules"
+	"github.com/tapstack/tapstack/pkg/stack"
+	"github.com/tapstack/tapstack/pkg/tfdoc"
+	"github.com/tapstack/tapstack/pkg/versions"
+)
+
+func init() {
+	register(&command{name: "upgrade", summary: "move the cluster to a newer Kubernetes version, one minor version at a time", run: runUpgrade})
+}
+
+var (
+	// stepLiveChecks concern the version a step moves to; accountLiveChecks run once. Names, zones, offerings
+	// and quotas belong to an environment that already runs, and a step changes none of them.
+	stepLiveChecks    = []string{"TS809", "TS810"}
+	accountLiveChecks = []string{"TS801", "TS812"}
+	// calendarRules judge a version by the EKS calendar alone. They do not block an intermediate version: EKS
+	// moves a cluster through a version it no longer creates clusters on (it upgrades such clusters itself), and
+	// UpdateClusterVersion is the authority there. The target version's findings block, as in deploy.
+	calendarRules = map[string]bool{"TS202": true, "TS809": true}
+)
+
+// resolveAddons asks EKS which builds of the named add-ons it offers for a Kubernetes version. Tests replace it.
+var resolveAddons = func(ctx context.Context, cfg *config.Config, k8s string, names []string) (map[string]live.AddonVersions, error) {
+	clients, err := live.NewClients(ctx, cfg.Region, cfg.State.Region)
+	if err != nil {
+		return nil, err
+	}
+	return live.ResolveAddonVersions(ctx, clients.EKS, k8s, names)
+}
+
+func runUpgrade(args []string, s stdio) error {
+	fs := newFlagSet("upgrade", s)
+	sf := addStackFlags(fs)
+	ef := addEngineFlags(fs)
+	to := fs.String("to", "", "the Kubernetes version to move the cluster to, one minor version at a time (required)")
+	dryRun := fs.Bool("dry-run", false, "print every step (control plane, add-ons, node groups) without planning or applying")
+	allowDestroy := fs.Bool("allow-destroy", false,
+		"apply a step whose plan deletes or replaces the cluster, the VPC, a subnet, the OIDC provider, a node group or the log group")
+	skipLive := fs.Bool("skip-live-checks", false, "do not run the live checks of each step's version before the first step")
+	liveTimeout := fs.Duration("live-timeout", live.DefaultTimeout, "the time limit of each live check")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := checkUpgradeTarget(*to); err != nil {
+		return err
+	}
+	if *liveTimeout <= 0 {
+		return fail(exitInvalid, "--live-timeout: %s is not a positive duration", *liveTimeout)
+	}
+	ctx, stop := commandContext()
+	defer stop()
+	ss, err := openSession(ctx, "upgrade", sf, ef, s, s.err, rules.Invalid)
+	if err != nil {
+		return err
+	}
+	defer ss.close()
+	ex := ss.p.opts.Existing
+	u := &upgradeRun{ss: ss, s: s, out: sf.out, target: *to, allowDestroy: *allowDestroy, current: ex}
+	if ex == nil || ex.KubernetesVersion == "" {
+		return fail(exitInvalid, "the state of %s holds no cluster, so there is nothing to upgrade: deploy it first "+
+			"(tapstack deploy --kubernetes-version %s); nothing was changed", ss.stackName(), *to)
+	}
+	running := ex.KubernetesVersion
+	if versions.CompareMinor(*to, running) < 0 {
+		return fail(exitInvalid, "--to: %s is below %s, which cluster %s runs: EKS never downgrades a cluster; "+
+			"give --to %s or newer; nothing was changed", *to, running, ss.p.cfg.ClusterName(), running)
+	}
+	if err := u.planSteps(ctx, ex, *dryRun); err != nil {
+		return err
+	}
+	if len(u.steps) == 0 {
+		fmt.Fprintf(s.out, "cluster %s already runs Kubernetes %s, and so do its node groups: nothing to upgrade\n",
+			ss.p.cfg.ClusterName(), running)
+		return nil
+	}
+	mode := ""
+	if *dryRun {
+		mode = " (dry run: nothing is planned or applied)"
+	}
+	fmt.Fprintf(s.out, "upgrade cluster %s: Kubernetes %s -> %s in %d step(s)%s\n", ss.p.cfg.ClusterName(), running, *to, len(u.steps), mode)
+	if *dryRun {
+		for _, st := range u.steps {
+			st.describe(s.out)
+		}
+	}
+	if err := u.preflight(ctx, *skipLive || *dryRun, *liveTimeout); err != nil {
+		return err
+	}
+	if *dryRun {
+		return nil
+	}
+	for _, st := range u.steps {
+		if err := u.run(ctx, st); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(s.out, "upgraded cluster %s to Kubernetes %s; its node groups and add-ons followed\n", ss.p.cfg.ClusterName(), *to)
+	if c := ss.p.cfg.Cluster.KubernetesVersion; c != *to {
+		fmt.Fprintf(s.err, "note: the configuration says Kubernetes %s: set cluster.kubernetesVersion (or --kubernetes-version) "+
+			"to %s, or plan and deploy keep noting the difference\n", c, *to)
+	}
+	return nil
+}
+
+// checkUpgradeTarget refuses a missing --to, or one the EKS calendar does not list.
+func checkUpgradeTarget(to string) error {
+	d := versions.Get()
+	var known []string
+	for _, k := range d.Kubernetes {
+		known = append(known, k.Version)
+	}
+	if to == "" {
+		return fail(exitInvalid, "--to is required: the Kubernetes version to move the cluster to, such as --to %s "+
+			"(tapstack versions lists them)", d.DefaultKubernetesVersion)
+	}
+	if _, ok := d.Lookup(to); !ok {
+		return fail(exitInvalid, "--to: %q is not a Kubernetes version of the EKS calendar (data checked %s); use one of %s",
+			to, d.Checked, strings.Join(known, ", "))
+	}
+	return nil
+}
+
+// upgradeRun is one `tapstack upgrade`: its session and its steps.
+type upgradeRun struct {
+	ss           *session
+	s            stdio
+	out          string
+	target       string
+	allowDestroy bool
+	steps        []*upgradeStep
+	// names are the node groups' names by address, for messages.
+	names map[string]string
+	// current is what runs before the next step: the refreshed state the session read, then the state each
+	// step's apply left.
+	current *stack.Existing
+}
+
+// upgradeStep moves the cluster from one minor version to the next (or, when from == to, brings node groups
+// that lag behind the control plane to its version).
+type upgradeStep struct {
+	n, of    int
+	from, to string
+	target   bool
+	cfg      *config.Config // the configuration with the step's version (and a vpc-cni pin it overrides cleared)
+	// resolved is what EKS offers of each add-on for the step's version; nil when it could not be asked (dry run).
+	resolved   map[string]live.AddonVersions
+	resolveErr error
+	addons     []addonChoice
+	nodeGroups []nodeGroupStep
+	autoMode   bool
+	notes      []string
+	problems   []string // what makes the step impossible, found before anything runs
+	doc        *tfdoc.Document
+}
+
+type addonChoice struct{ name, from, to, why string }
+
+type nodeGroupStep struct{ address, name, from string }
+
+// planSteps lists the steps from the running version to the target, resolves each step's add-on builds and
+// builds each step's document from what the state runs.
+func (u *upgradeRun) planSteps(ctx context.Context, ex *stack.Existing, dryRun bool) error {
+	running := ex.KubernetesVersion
+	var pairs [][2]string
+	if len(lagging(ex)) > 0 {
+		pairs = append(pairs, [2]string{running, running})
+	}
+	for from := running; versions.CompareMinor(from, u.target) < 0; from = versions.NextMinor(from) {
+		pairs = append(pairs, [2]string{from, versions.NextMinor(from)})
+	}
+	var names []string
+	for _, r := range u.ss.p.stack.Doc.OfType("aws_eks_addon") {
+		if n, _ := r.Body["addon_name"].(string); n != "" {
+			names = append(names, n)
+		}
+	}
+	u.names = map[string]string{}
+	current := map[string]string{}
+	for k, v := range ex.AddonVersions {
+		current[k] = v
+	}
+	ngFrom := map[string]string{}
+	for k, v := range ex.NodeGroupVersions {
+		ngFrom[k] = v
+	}
+	for i, p := range pairs {
+		c := *u.ss.p.cfg
+		c.Cluster.KubernetesVersion = p[1]
+		st := &upgradeStep{n: i + 1, of: len(pairs), from: p[0], to: p[1], target: p[1] == u.target, cfg: &c,
+			autoMode: c.Cluster.Compute == config.ComputeAuto}
+		if len(names) > 0 {
+			st.resolved, st.resolveErr = resolveAddons(ctx, st.cfg, st.to, names)
+			if st.resolveErr != nil && !dryRun {
+				return fail(exitFailure, "step %d/%d (Kubernetes %s -> %s): asking EKS for the add-on builds of %s: %v; nothing was changed",
+					st.n, st.of, st.from, st.to, st.to, st.resolveErr)
+			}
+			if st.resolveErr == nil {
+				st.chooseAddons(names, current)
+			}
+		}
+		sim := *ex
+		sim.KubernetesVersion = st.from
+		built := st.build(u.ss.p.opts, &sim)
+		st.doc = built.Doc
+		if built.KubernetesVersion != st.to {
+			st.problems = append(st.problems, fmt.Sprintf("the stack renders Kubernetes %s instead of %s", built.KubernetesVersion, st.to))
+		}
+		for _, r := range built.Doc.OfType("aws_eks_node_group") {
+			name, _ := r.Body["node_group_name"].(string)
+			u.names[r.Address()] = name
+			st.nodeGroups = append(st.nodeGroups, nodeGroupStep{address: r.Address(), name: name, from: ngFrom[r.Address()]})
+			ngFrom[r.Address()] = st.to
+		}
+		u.steps = append(u.steps, st)
+	}
+	return nil
+}
+
+// lagging lists the node groups in state that are not on the cluster's version.
+func lagging(ex *stack.Existing) []string {
+	var out []string
+	for addr, v := range ex.NodeGroupVersions {
+		if v != "" && v != ex.KubernetesVersion {
+			out = append(out, addr)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// chooseAddons picks each add-on's build for the step: a configured vpc-cni pin EKS offers for the version; the
+// running build when EKS offers it and it is not older than the default (EKS does not downgrade add-ons);
+// otherwise EKS's default for the version. current is updated to the choice, for the next step.
+func (st *upgradeStep) chooseAddons(names []string, current map[string]string) {
+	for _, name := range names {
+		av := st.resolved[name]
+		cur := current[name]
+		ch := addonChoice{name: name, from: cur}
+		if len(av.Offered) == 0 {
+			st.problems = append(st.problems, fmt.Sprintf("EKS offers no build of add-on %s for Kubernetes %s", name, st.to))
+			continue
+		}
+		pin := ""
+		if name == "vpc-cni" {
+			pin = st.cfg.Addons.VPCCNI.Version
+		}
+		switch {
+		case pin != "" && av.Offers(pin):
+			ch.to, ch.why = pin, "the configured pin"
+		case cur != "" && av.Offers(cur) && (av.Default == "" || versions.CompareSemver(cur, av.Default) >= 0):
+			ch.to, ch.why = cur, "kept: offered for "+st.to
+		case av.Default != "":
+			ch.to, ch.why = av.Default, "EKS's default for "+st.to
+		default:
+			ch.to, ch.why = av.Offered[0], "the newest EKS offers for "+st.to+", which names no default"
+		}
+		if pin != "" && ch.to != pin {
+			st.cfg.Addons.VPCCNI.Version = "" // the step renders the chosen build instead
+			st.notes = append(st.notes, fmt.Sprintf("the configured vpc-cni pin %s is not offered for Kubernetes %s, so this step "+
+				"installs %s; set addons.vpcCni.version to %s, or leave it empty for EKS's default", pin, st.to, ch.to, ch.to))
+		}
+		current[name] = ch.to
+		st.addons = append(st.addons, ch)
+	}
+}
+
+// build renders the step's document around what the state runs (ex).
+func (st *upgradeStep) build(base stack.Options, ex *stack.Existing) *stack.Stack {
+	opts := base
+	opts.Existing, opts.UpgradeStep = ex, true
+	opts.AddonVersions = map[string]string{}
+	for _, a := range st.addons {
+		opts.AddonVersions[a.name] = a.to
+	}
+	return stack.Build(st.cfg, opts)
+}
+
+func (st *upgradeStep) title() string {
+	if st.from == st.to {
+		return fmt.Sprintf("step %d/%d: node groups to Kubernetes %s, which the control plane runs", st.n, st.of, st.to)
+	}
+	return fmt.Sprintf("step %d/%d: Kubernetes %s -> %s", st.n, st.of, st.from, st.to)
+}
+
+// describe prints what the step changes: the control plane, each add-on's build and each node group.
+func (st *upgradeStep) describe(w io.Writer) {
+	fmt.Fprintln(w, st.title())
+	if st.from != st.to {
+		fmt.Fprintf(w, "  control plane: %s -> %s\n", st.from, st.to)
+	}
+	switch {
+	case st.resolveErr != nil:
+		fmt.Fprintf(w, "  add-ons: not resolved (%v): the step would ask EKS for its builds for %s\n", st.resolveErr, st.to)
+	default:
+		for _, a := range st.addons {
+			switch a.from {
+			case a.to:
+				fmt.Fprintf(w, "  add-on %s: %s (%s)\n", a.name, a.to, a.why)
+			case "":
+				fmt.Fprintf(w, "  add-on %s: %s, new (%s)\n", a.name, a.to, a.why)
+			default:
+				fmt.Fprintf(w, "  add-on %s: %s -> %s (%s)\n", a.name, a.from, a.to, a.why)
+			}
+		}
+	}
+	if st.autoMode {
+		fmt.Fprintf(w, "  nodes: EKS Auto Mode replaces them itself after the control plane\n")
+	}
+	for _, ng := range st.nodeGroups {
+		from := ng.from
+		if from == "" {
+			from = "new"
+		}
+		fmt.Fprintf(w, "  node group %s: %s -> %s\n", ng.name, from, st.to)
+	}
+	for _, n := range st.notes {
+		fmt.Fprintf(w, "  note: %s\n", n)
+	}
+}
+
+// preflight runs every step's rules, and its live checks unless skipped, before the first step changes anything:
+// a finding that blocks any step refuses the whole upgrade.
+func (u *upgradeRun) preflight(ctx context.Context, skipLive bool, timeout time.Duration) error {
+	var clients *live.Clients
+	if !skipLive {
+		var err error
+		if clients, err = live.NewClients(ctx, u.ss.p.cfg.Region, u.ss.p.cfg.State.Region); err != nil {
+			return stepError("live checks", err)
+		}
+	}
+	allowed := map[string]bool{}
+	for _, id := range u.ss.p.cfg.Allow {
+		allowed[id] = true
+	}
+	blocked := 0
+	var b strings.Builder
+	for _, st := range u.steps {
+		fs := rules.Run(rules.Input{Config: st.cfg, Doc: st.doc, Date: u.ss.p.date})
+		var results []live.Result
+		if clients != nil {
+			only := stepLiveChecks
+			if st.n == 1 {
+				only = append(append([]string(nil), accountLiveChecks...), stepLiveChecks...)
+			}
+			lr := live.Run(ctx, clients, live.Input{Config: st.cfg, Doc: st.doc, Date: u.ss.p.date},
+				live.Options{Timeout: timeout, Only: only})
+			for _, f := range lr.Findings {
+				// --allow overrules a live would-fail finding as it does an offline one.
+				if f.Kind == rules.WouldFail && f.Severity == rules.Error && allowed[f.Rule] {
+					f.Severity, f.Allowed = rules.Warning, true
+				}
+				fs = append(fs, f)
+			}
+			results = lr.Results
+		}
+		var block, warn []rules.Finding
+		for _, f := range fs {
+			switch {
+			case f.Severity != rules.Error || f.Kind == rules.Advice:
+			case f.Kind == rules.WouldFail && !st.target && calendarRules[f.Rule]:
+				f.Severity = rules.Warning
+				f.Message += fmt.Sprintf(" (Kubernetes %s is an intermediate version of this upgrade: not blocking)", st.to)
+				warn = append(warn, f)
+			default:
+				block = append(block, f)
+			}
+		}
+		for _, p := range st.problems {
+			block = append(block, rules.Finding{Rule: "upgrade", Severity: rules.Error, Kind: rules.WouldFail,
+				Path: "cluster.kubernetesVersion", Message: p})
+		}
+		if len(block)+len(warn) == 0 && !hasTrouble(results) {
+			continue
+		}
+		fmt.Fprintf(&b, "checks of %s:\n", st.title())
+		rules.WriteFindings(&b, append(block, warn...))
+		for _, r := range results {
+			if r.Status == live.StatusError || r.Status == live.StatusNotChecked {
+				fmt.Fprintf(&b, "live check %s %s: %s\n", r.ID, r.Status, r.Note)
+			}
+		}
+		blocked += len(block)
+	}
+	fmt.Fprint(u.s.err, b.String())
+	if blocked > 0 {
+		return stepError("check", fail(exitInvalid, "%d error(s) in the checks of the upgrade's steps; nothing was planned or changed "+
+			"(--allow ID overrules a would-fail finding knowingly)", blocked))
+	}
+	return nil
+}
+
+func hasTrouble(rs []live.Result) bool {
+	for _, r := range rs {
+		if r.Status == live.StatusError || r.Status == live.StatusNotChecked {
+			return true
+		}
+	}
+	return false
+}
+
+// run takes one step: synth, plan, guard, apply, then reads the state to verify that the cluster, every node
+// group and every add-on are where the step put them. A failure stops the upgrade with the versions things are
+// on now.
+func (u *upgradeRun) run(ctx context.Context, st *upgradeStep) error {
+	st.describe(u.s.out)
+	ex := u.current
+	if ex == nil || ex.KubernetesVersion != st.from {
+		got := "no cluster"
+		if ex != nil {
+			got = "Kubernetes " + ex.KubernetesVersion
+		}
+		return u.stopped(ctx, st, fmt.Errorf("state: the state says the cluster runs %s, where this step starts from %s", got, st.from), false)
+	}
+	built := st.build(u.ss.p.opts, ex)
+	sp := *u.ss.p
+	sp.cfg, sp.stack = st.cfg, built
+	if _, err := writeDocument(&sp, u.out); err != nil {
+		return u.stopped(ctx, st, stepError("synth", err), false)
+	}
+	file := u.ss.planFile()
+	defer os.Remove(file)
+	changes, err := u.ss.eng.Plan(ctx, file, engine.PlanOptions{})
+	if err != nil {
+		return u.stopped(ctx, st, stepError("plan", err), false)
+	}
+	if changes {
+		p, _, err := u.ss.eng.ShowPlan(ctx, file)
+		if err != nil {
+			return u.stopped(ctx, st, stepError("guard", err), false)
+		}
+		engine.WriteSummary(u.s.err, engine.Summarize(p))
+		if vs := engine.Guard(p); len(vs) > 0 {
+			if !u.allowDestroy {
+				fmt.Fprintf(u.s.err, "refused: the plan of %s would delete or replace %d protected resource(s):\n", st.title(), len(vs))
+				engine.WriteViolations(u.s.err, vs)
+				return u.stopped(ctx, st, stepError("guard", fail(exitInvalid, "%s, so nothing was applied; if that is intended, "+
+					"run again with --allow-destroy", guardSummary(vs))), false)
+			}
+			fmt.Fprintf(u.s.err, "--allow-destroy: applying a plan that deletes or replaces %d protected resource(s):\n", len(vs))
+			engine.WriteViolations(u.s.err, vs)
+		}
+		if err := u.ss.eng.Apply(ctx, file); err != nil {
+			return u.stopped(ctx, st, stepError("apply", err), true)
+		}
+	}
+	tfst, err := u.ss.eng.State(ctx)
+	if err != nil {
+		return u.stopped(ctx, st, stepError("verify", err), false)
+	}
+	u.current = stack.ExistingFrom(tfst)
+	if err := st.verify(u.current, u.names); err != nil {
+		return u.stopped(ctx, st, stepError("verify", err), true)
+	}
+	fmt.Fprintf(u.s.out, "step %d/%d done: %s\n", st.n, st.of, describeVersions(u.current, u.names))
+	return nil
+}
+
+// verify checks that the state reports the step's version for the cluster and every node group, and a build EKS
+// offers for that version for every add-on.
+func (st *upgradeStep) verify(ex *stack.Existing, names map[string]string) error {
+	if ex == nil {
+		return errors.New("the state holds no cluster after the apply")
+	}
+	var bad []string
+	if ex.KubernetesVersion != st.to {
+		bad = append(bad, "the cluster reports Kubernetes "+ex.KubernetesVersion)
+	}
+	for _, ng := range st.nodeGroups {
+		if v := ex.NodeGroupVersions[ng.address]; v != st.to {
+			bad = append(bad, fmt.Sprintf("node group %s reports Kubernetes %q", ng.name, v))
+		}
+	}
+	for _, a := range st.addons {
+		v := ex.AddonVersions[a.name]
+		if av, ok := st.resolved[a.name]; ok && !av.Offers(v) {
+			bad = append(bad, fmt.Sprintf("add-on %s runs %q, which EKS does not offer for Kubernetes %s", a.name, v, st.to))
+		}
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("after the apply, where Kubernetes %s was expected, %s", st.to, strings.Join(bad, "; "))
+	}
+	return nil
+}
+
+// stopped ends the upgrade at st and says where the cluster and its node groups are. After an apply it first
+// refreshes the state: after a failed update the provider saves the version it asked for, not the one EKS kept.
+// A refusal of the first step changed nothing and keeps exit 2; anything else is exit 1.
+func (u *upgradeRun) stopped(ctx context.Context, st *upgradeStep, cause error, applied bool) error {
+	extra := ""
+	if applied {
+		if err := u.ss.eng.RefreshState(ctx); err != nil {
+			extra = fmt.Sprintf(" (refreshing the state failed: %v; tapstack plan shows what it records)", err)
+		}
+	}
+	where := "the versions could not be read from the state"
+	switch tfst, err := u.ss.eng.State(ctx); {
+	case !applied && u.current != nil: // nothing changed since it was read
+		where = describeVersions(u.current, u.names)
+	case err == nil:
+		where = describeVersions(stack.ExistingFrom(tfst), u.names)
+	}
+	code := exitFailure
+	var ee *exitError
+	if errors.As(cause, &ee) && ee.code == exitInvalid && st.n == 1 && !applied {
+		code = exitInvalid
+	}
+	msg := cause.Error()
+	if ee != nil {
+		msg = ee.msg
+	}
+	return fail(code, "%s failed: %s\nnow %s%s; fix the cause and run tapstack upgrade --to %s again: it continues from there",
+		st.title(), msg, where, extra, u.target)
+}
+
+// describeVersions says which Kubernetes version the cluster and its node groups report, and whether they agree.
+func describeVersions(ex *stack.Existing, names map[string]string) string {
+	if ex == nil || ex.KubernetesVersion == "" {
+		return "the state holds no cluster"
+	}
+	if len(ex.NodeGroupVersions) == 0 {
+		return "the cluster is on Kubernetes " + ex.KubernetesVersion
+	}
+	var behind []string
+	for _, addr := range lagging(ex) {
+		n := names[addr]
+		if n == "" {
+			n = addr
+		}
+		behind = append(behind, fmt.Sprintf("%s on %s", n, ex.NodeGroupVersions[addr]))
+	}
+	if len(behind) == 0 {
+		return fmt.Sprintf("the cluster and its %d node group(s) are on Kubernetes %s", len(ex.NodeGroupVersions), ex.KubernetesVersion)
+	}
+	return fmt.Sprintf("the control plane is on Kubernetes %s but node group(s) %s", ex.KubernetesVersion, strings.Join(behind, ", "))
+}

@@ -1,0 +1,272 @@
+package e2e
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/eks"
+	"github.com/hashicorp/terraform-exec/tfexec"
+	tfjson "github.com/hashicorp/terraform-json"
+
+	"github.com/tapstack/tapstack/test/e2e/harness"
+)
+
+const takeoverBucket = "tapstack-e2e-takeover-state"
+
+// TestTakeover takes over an environment the original deployed: the original's own CDKTF output, applied with
+// plain Terraform at Kubernetes 1.30 (where EKS would have moved it from 1.29), then planned and deployed by
+// tapstack on the same state.
+func TestTakeover(t *testing.T) {
+	start := time.Now()
+	defer func() { t.Logf("TestTakeover took %s", time.Since(start).Round(time.Second)) }()
+	harness.TerraformBinary(t)
+	moto := harness.StartMoto(t)
+	front := harness.StartFront(t, moto.URL)
+	harness.CreateBucket(t, front.URL, takeoverBucket, harness.Region)
+	cliConfig := harness.TerraformCLIConfig(t)
+	d := &deployStack{endpoint: front.URL, env: deployEnv(front.URL, cliConfig), bucket: takeoverBucket, suffix: "dev"}
+	wc := newWorkingCopy(t)
+	// Node-group settings that replace a group apply to new environments only; this team keeps its groups.
+	keep := filepath.Join(wc, "keep-node-groups.yaml")
+	if err := os.WriteFile(keep, []byte("profile: default\nnodeGroups:\n  launchTemplate: false\n  spot:\n    instanceTypes: [t3.medium]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var clusterARN string
+
+	steps := []struct {
+		name string
+		fn   func(t *testing.T)
+	}{
+		{"1_original_deployed_with_plain_terraform", func(t *testing.T) { clusterARN = deployOriginal(t, d, cliConfig) }},
+		{"2_profile_original_changes_nothing", func(t *testing.T) { takeoverOriginalPlan(t, d, wc) }},
+		{"3_default_profile_keeps_the_environment", func(t *testing.T) { takeoverDefaultPlan(t, d, wc) }},
+		{"4_deploy_refuses_node_group_replacements", func(t *testing.T) {
+			before := d.state(t).Serial
+			r := d.run(t, wc, 2, "deploy", "--profile", "default", "--adopt-existing")
+			for _, want := range []string{"refused: the plan would delete or replace", "aws_eks_node_group.spot_node_group"} {
+				if !strings.Contains(r.stderr, want) {
+					t.Errorf("deploy output lacks %q:\n%s", want, tail(r.stderr, 40))
+				}
+			}
+			if after := d.state(t).Serial; after != before {
+				t.Errorf("a refused deploy changed the state (serial %d -> %d)", before, after)
+			}
+		}},
+		{"5_deploy_adopts_the_real_log_group", func(t *testing.T) {
+			r := d.run(t, wc, 0, "deploy", "--config", keep, "--adopt-existing")
+			st := d.state(t)
+			if got := st.attr("aws_cloudwatch_log_group.eks_cluster_log_group", "name"); got != "/aws/eks/eks-cluster-v1-dev/cluster" {
+				t.Errorf("adopted log group in state: %v", got)
+			}
+			if slices.Contains(st.managed(), "aws_cloudwatch_log_group.eks_log_group") {
+				t.Error("the original's log group is still in the state")
+			}
+			if !logGroupExists(t, d.endpoint, "/aws/eks/eks-cluster-v1-dev") {
+				t.Error("the original's log group was deleted; the removed block must only forget it")
+			}
+			if !strings.Contains(r.stderr, "adopted:") || !strings.Contains(r.stderr, "import /aws/eks/eks-cluster-v1-dev/cluster") {
+				t.Errorf("the plan summary does not show the adoption:\n%s", tail(r.stderr, 60))
+			}
+			if !strings.Contains(r.stderr, "second round: vpc-cni now runs with its own role") {
+				t.Errorf("vpc-cni's move to its own role did not finish in this deploy:\n%s", tail(r.stderr, 30))
+			}
+			if slices.Contains(d.state(t).managed(), "aws_iam_role_policy_attachment.eks_cni_policy") {
+				t.Error("the node role still holds AmazonEKS_CNI_Policy after the second round")
+			}
+			c, err := eksAPI(d.endpoint).DescribeCluster(testContext(t), &eks.DescribeClusterInput{Name: aws.String(d.cluster())})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if aws.ToString(c.Cluster.Arn) != clusterARN || aws.ToString(c.Cluster.Version) != "1.30" {
+				t.Errorf("cluster %s on %s, want the original %s on 1.30", aws.ToString(c.Cluster.Arn), aws.ToString(c.Cluster.Version), clusterARN)
+			}
+			if c.Cluster.EncryptionConfig == nil || c.Cluster.AccessConfig == nil || c.Cluster.AccessConfig.AuthenticationMode != "API_AND_CONFIG_MAP" {
+				t.Errorf("the existing cluster did not get encryption and access entries: %+v %+v", c.Cluster.EncryptionConfig, c.Cluster.AccessConfig)
+			}
+		}},
+		{"6_second_plan_is_clean", func(t *testing.T) {
+			d.run(t, wc, 0, "plan", "--config", keep, "--detailed-exitcode")
+		}},
+	}
+	for _, s := range steps {
+		if !t.Run(s.name, s.fn) {
+			t.Fatalf("step %s failed; the later steps depend on it", s.name)
+		}
+	}
+}
+
+// deployOriginal applies the original's synthesized stack (harness.OriginalStack), with
+// plain Terraform: its backend pointed at the test bucket and its cluster on 1.30. Then, as EKS does for every
+// cluster with logging on, the real /aws/eks/<cluster>/cluster group appears outside the state. It returns the
+// cluster's ARN.
+func deployOriginal(t *testing.T, d *deployStack, cliConfig string) string {
+	raw, err := os.ReadFile(harness.OriginalStack(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	s3 := doc["terraform"].(map[string]any)["backend"].(map[string]any)["s3"].(map[string]any)
+	s3["bucket"] = d.bucket
+	if s3["key"] != d.stateKey() {
+		t.Fatalf("the fixture's state key %v is not tapstack's %s", s3["key"], d.stateKey())
+	}
+	cluster := doc["resource"].(map[string]any)["aws_eks_cluster"].(map[string]any)["eks_cluster"].(map[string]any)
+	if cluster["version"] != "1.29" {
+		t.Fatalf("the fixture's cluster is on %v, expected the original's 1.29", cluster["version"])
+	}
+	cluster["version"] = "1.30"
+	dir := t.TempDir()
+	out, _ := json.MarshalIndent(doc, "", "  ")
+	if err := os.WriteFile(filepath.Join(dir, "cdk.tf.json"), out, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tf, err := tfexec.NewTerraform(dir, harness.TerraformBinary(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{}
+	for _, kv := range harness.CommandEnv(d.endpoint, cliConfig) {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = v
+	}
+	for _, k := range tfexec.ProhibitedEnv(env) {
+		delete(env, k)
+	}
+	env["CHECKPOINT_DISABLE"] = "1"
+	if err := tf.SetEnv(env); err != nil {
+		t.Fatal(err)
+	}
+	w := &harness.LogWriter{T: t, Prefix: "original: "}
+	tf.SetStdout(w)
+	tf.SetStderr(w)
+	ctx := testContext(t)
+	if err := tf.Init(ctx, tfexec.BackendConfig("use_path_style=true")); err != nil {
+		t.Fatalf("terraform init of the original: %v", err)
+	}
+	if err := tf.Apply(ctx); err != nil {
+		t.Fatalf("terraform apply of the original: %v", err)
+	}
+	if n := len(d.state(t).managed()); n != 21 {
+		t.Fatalf("the original's state holds %d resources, want its 21", n)
+	}
+	if _, err := logsAPI(d.endpoint).CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{
+		LogGroupName: aws.String("/aws/eks/" + d.cluster() + "/cluster")}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := eksAPI(d.endpoint).DescribeCluster(ctx, &eks.DescribeClusterInput{Name: aws.String(d.cluster())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return aws.ToString(c.Cluster.Arn)
+}
+
+// takeoverOriginalPlan: profile original changes no resource. It only adds the outputs tapstack writes beyond
+// the original's seven (verify and destroy read them); the first deploy records them.
+func takeoverOriginalPlan(t *testing.T, d *deployStack, wc string) {
+	planFile := filepath.Join(t.TempDir(), "plan.json")
+	r := d.run(t, wc, 0, "plan", "--profile", "original", "--json-out", planFile)
+	if !strings.Contains(r.stderr, "note: kept Kubernetes 1.30, which the cluster runs") {
+		t.Errorf("no note on the kept version:\n%s", tail(r.stderr, 20))
+	}
+	p := readPlan(t, planFile)
+	kept := 0
+	for _, rc := range p.ResourceChanges {
+		if !rc.Change.Actions.NoOp() {
+			t.Errorf("%s: %v, want no change", rc.Address, rc.Change.Actions)
+		}
+		kept++
+	}
+	if kept != 21 {
+		t.Errorf("%d resources in the plan, want the original's 21", kept)
+	}
+	var added []string
+	for name, oc := range p.OutputChanges {
+		if !oc.Actions.NoOp() {
+			if !oc.Actions.Create() {
+				t.Errorf("output %s: %v; the original's outputs must not change", name, oc.Actions)
+			}
+			added = append(added, name)
+		}
+	}
+	slices.Sort(added)
+	if want := []string{"cluster_certificate_authority_data", "cluster_log_group_name", "cluster_security_group_id",
+		"node_role_arn", "public_subnet_ids", "vpc_id"}; !slices.Equal(added, want) {
+		t.Errorf("outputs added %v, want %v", added, want)
+	}
+	if !strings.Contains(r.stdout, "Plan summary: 21 kept, 0 changed in place, 0 adopted, 0 moved, 0 created, 0 replaced, 0 deleted, 0 forgotten") {
+		t.Errorf("summary:\n%s", tail(r.stdout, 30))
+	}
+}
+
+func readPlan(t *testing.T, file string) *tfjson.Plan {
+	t.Helper()
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p tfjson.Plan
+	if err := json.Unmarshal(raw, &p); err != nil {
+		t.Fatal(err)
+	}
+	return &p
+}
+
+// takeoverDefaultPlan: with the default profile nothing the environment cannot lose is replaced or destroyed,
+// the cluster stays on 1.30, the real log group is imported, and what would be replaced is named with the
+// attribute that forces it and refused by the guard.
+func takeoverDefaultPlan(t *testing.T, d *deployStack, wc string) {
+	planFile := filepath.Join(t.TempDir(), "plan.json")
+	r := d.run(t, wc, 0, "plan", "--profile", "default", "--adopt-existing", "--json-out", planFile)
+	p := readPlan(t, planFile)
+	mustKeep := []string{"aws_eks_cluster.eks_cluster", "aws_vpc.vpc", "aws_subnet.public_subnet_1", "aws_subnet.public_subnet_2",
+		"aws_iam_openid_connect_provider.eks_oidc_provider", "aws_iam_role.eks_cluster_role", "aws_iam_role.eks_node_role"}
+	var replaced []string
+	for _, rc := range p.ResourceChanges {
+		a := rc.Change.Actions
+		if slices.Contains(mustKeep, rc.Address) && (a.Delete() || a.Replace()) {
+			t.Errorf("%s would be %v", rc.Address, a)
+		}
+		if a.Replace() {
+			replaced = append(replaced, rc.Address)
+			if len(rc.Change.ReplacePaths) == 0 {
+				t.Errorf("%s is replaced without an attribute that forces it", rc.Address)
+			}
+		}
+		switch rc.Address {
+		case "aws_eks_cluster.eks_cluster":
+			if v := rc.Change.After.(map[string]any)["version"]; v != "1.30" {
+				t.Errorf("the cluster is planned on %v, want the running 1.30", v)
+			}
+		case "aws_cloudwatch_log_group.eks_cluster_log_group":
+			if rc.Change.Importing == nil || rc.Change.Importing.ID != "/aws/eks/eks-cluster-v1-dev/cluster" {
+				t.Errorf("the real log group is not imported: %+v", rc.Change)
+			}
+		case "aws_cloudwatch_log_group.eks_log_group":
+			if !a.Forget() {
+				t.Errorf("the original's log group is %v, want forget", a)
+			}
+		}
+	}
+	if len(replaced) == 0 {
+		t.Fatal("the default profile's launch templates and spot types replace the original's node groups; the plan replaces nothing")
+	}
+	for _, addr := range replaced {
+		if !strings.Contains(r.stdout, "    "+addr+" (forced by ") {
+			t.Errorf("the summary does not list %s with what forces it:\n%s", addr, tail(r.stdout, 40))
+		}
+	}
+	if !strings.Contains(r.stderr, "deploy would refuse this plan") {
+		t.Errorf("no guard warning:\n%s", tail(r.stderr, 30))
+	}
+	t.Logf("the default profile would replace %v", replaced)
+}

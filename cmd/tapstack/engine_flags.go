@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -67,6 +68,7 @@ func stepError(step string, err error) error {
 // session is one engine command's hold on a stack: its configuration, the locked directory and the initialized
 // engine.
 type session struct {
+	name string // the command
 	p    *prepared
 	dir  string
 	lock *engine.DirLock
@@ -93,7 +95,7 @@ func openSession(ctx context.Context, name string, sf *stackFlags, ef *engineFla
 	if err != nil {
 		return nil, fail(exitInvalid, "%v", err)
 	}
-	ss := &session{p: p, dir: p.dir(sf.out)}
+	ss := &session{name: name, p: p, dir: p.dir(sf.out)}
 	ss.lock, err = engine.LockDir(ctx, ss.dir, ef.lockTimeout, "tapstack "+name)
 	if err != nil {
 		return nil, stepError("lock", err)
@@ -150,6 +152,10 @@ func (ss *session) followState(ctx context.Context, out string, s stdio) error {
 	ss.p.opts.Existing = ex
 	ss.p.stack = stack.Build(ss.p.cfg, ss.p.opts)
 	for _, n := range ss.p.stack.Notes {
+		// upgrade moves the version itself and prints its steps instead.
+		if ss.name == "upgrade" && strings.HasPrefix(n, "kept Kubernetes") {
+			continue
+		}
 		fmt.Fprintf(s.err, "note: %s\n", n)
 	}
 	_, err = writeDocument(ss.p, out)

@@ -200,6 +200,9 @@ step 3/3: Kubernetes 1.32 -> 1.33
 	if stdout != want {
 		t.Errorf("dry run printed:\n%s\nwant:\n%s", stdout, want)
 	}
+	if strings.Contains(stderr, "kept Kubernetes") {
+		t.Errorf("upgrade repeats deploy's note telling to run upgrade:\n%s", stderr)
+	}
 	if strings.Join(*asked, ",") != "1.31,1.32,1.33" {
 		t.Errorf("add-on builds asked for %v", *asked)
 	}

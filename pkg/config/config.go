@@ -156,6 +156,9 @@ type Compat struct {
 	// AddonAfterNodeGroups creates vpc-cni after the node groups, as the original did (nodes may then join
 	// before the CNI is configured).
 	AddonAfterNodeGroups bool `yaml:"addonAfterNodeGroups" json:"addonAfterNodeGroups"`
+	// OriginalOutputs declares only the original's seven outputs, so that switching tools plans no change at
+	// all; verify then reads the VPC and subnets from the cluster.
+	OriginalOutputs bool `yaml:"originalOutputs" json:"originalOutputs"`
 }
 
 // withProtections turns on what a production cluster needs and the original lacked: envelope encryption of
@@ -240,7 +243,7 @@ func Defaults(profile string) (Config, bool) {
 		c.Tags.ManagedBy = ""
 		c.Tags.Resource = map[string]string{"Environment": "Production", "ManagedBy": "CDKTF"}
 		c.Network.ExcludeAvoidedZones = false
-		c.Compat = Compat{LegacyLogGroup: true, AddonAfterNodeGroups: true}
+		c.Compat = Compat{LegacyLogGroup: true, AddonAfterNodeGroups: true, OriginalOutputs: true}
 		return c, true
 	}
 	return c, false

@@ -434,7 +434,18 @@ func verifyLogGroup(ctx context.Context, v *verifier) []Item {
 }
 
 func verifySubnets(ctx context.Context, v *verifier) []Item {
-	ids := v.out.Strings("public_subnet_ids")
+	ids, vpc := v.out.Strings("public_subnet_ids"), v.out.String("vpc_id")
+	if len(ids) == 0 && v.cfg.Compat.OriginalOutputs && v.cfg.Network.Topology != config.TopologyPrivate {
+		// The original's seven outputs name no subnets; in its public topology the cluster's subnets are the
+		// public ones.
+		c, err := v.c.EKS.DescribeCluster(ctx, &eks.DescribeClusterInput{Name: aws.String(v.cfg.ClusterName())})
+		if err != nil {
+			return []Item{failure(ctx, v.cfg.ClusterName(), "subnets", wrap("eks:DescribeCluster", err))}
+		}
+		if vc := c.Cluster.ResourcesVpcConfig; vc != nil {
+			ids, vpc = vc.SubnetIds, aws.ToString(vc.VpcId)
+		}
+	}
 	if len(ids) == 0 {
 		return []Item{{Resource: "public subnets", Field: "output public_subnet_ids", Expected: "set", Actual: "missing from the outputs file", Status: Mismatch}}
 	}
@@ -444,13 +455,12 @@ func verifySubnets(ctx context.Context, v *verifier) []Item {
 	}
 	items := []Item{compare("public subnets", "count", strconv.Itoa(len(v.cfg.Network.PublicSubnetCIDRs)), strconv.Itoa(len(out.Subnets)))}
 	var cidrs []string
-	vpc := v.out.String("vpc_id")
 	for _, s := range out.Subnets {
 		id := aws.ToString(s.SubnetId)
 		cidrs = append(cidrs, aws.ToString(s.CidrBlock))
 		items = append(items, compare(id, "mapPublicIpOnLaunch", "true", strconv.FormatBool(aws.ToBool(s.MapPublicIpOnLaunch))))
 		if vpc != "" {
-			items = append(items, compare(id, "vpcId (output vpc_id)", vpc, aws.ToString(s.VpcId)))
+			items = append(items, compare(id, "vpcId", vpc, aws.ToString(s.VpcId)))
 		}
 	}
 	items = append(items, compare("public subnets", "CIDR blocks", setString(v.cfg.Network.PublicSubnetCIDRs), setString(cidrs)))

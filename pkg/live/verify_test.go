@@ -173,6 +173,24 @@ func TestVerifyMissingResourcesAndOutputs(t *testing.T) {
 	wantMismatch(t, r, cfg.ClusterName(), "output cluster_endpoint", "set", "missing from the outputs file")
 }
 
+// Profile original writes only the original's seven outputs: verify finds the subnets through the cluster.
+func TestVerifyOriginalOutputsReadSubnetsFromTheCluster(t *testing.T) {
+	cfg := defaults(t, "original")
+	f, out := deployed(t, cfg)
+	var ids []string
+	for _, s := range f.subnets {
+		ids = append(ids, aws.ToString(s.SubnetId))
+	}
+	f.clusters[cfg.ClusterName()].ResourcesVpcConfig.SubnetIds = ids
+	delete(out, "public_subnet_ids")
+	delete(out, "vpc_id")
+	if r := verify(t, f, cfg, out); !r.OK() {
+		t.Errorf("profile original's outputs do not verify: %+v", r.Mismatches())
+	}
+	f.subnets[0].MapPublicIpOnLaunch = aws.Bool(false)
+	wantMismatch(t, verify(t, f, cfg, out), aws.ToString(f.subnets[0].SubnetId), "mapPublicIpOnLaunch", "true", "false")
+}
+
 func TestVerifyAccessDeniedAndTimeoutAreNotMatches(t *testing.T) {
 	cfg := defaults(t, "default")
 	f, out := deployed(t, cfg)

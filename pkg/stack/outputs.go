@@ -16,6 +16,9 @@ func buildOutputs(d *tfdoc.Document, cfg *config.Config, n network, r iam, cl cl
 		d.Output("on_demand_node_group_name", "On-Demand node group name", ngs[0].Ref("node_group_name"))
 		d.Output("spot_node_group_name", "Spot node group name", ngs[1].Ref("node_group_name"))
 	}
+	if cfg.Compat.OriginalOutputs {
+		return
+	}
 	d.Output("vpc_id", "VPC ID", n.vpc.Ref("id"))
 	d.Output("public_subnet_ids", "Public subnet IDs", ids(n.public))
 	if len(n.private) > 0 {

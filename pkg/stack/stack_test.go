@@ -172,6 +172,10 @@ func TestOriginalProfileMatchesCDKTFOriginal(t *testing.T) {
 			t.Errorf("output %s differs: %v vs %v", name, got.Outputs[name], o)
 		}
 	}
+	// Only the original's outputs: a new output alone makes the first plan of a takeover a change.
+	if len(got.Outputs) != len(want.Outputs) {
+		t.Errorf("profile original has %d outputs, the original %d", len(got.Outputs), len(want.Outputs))
+	}
 }
 
 func contains(xs []string, x string) bool {

@@ -343,10 +343,6 @@ func (u *upgradeRun) preflight(ctx context.Context, skipLive bool, timeout time.
 			return stepError("live checks", err)
 		}
 	}
-	allowed := map[string]bool{}
-	for _, id := range u.ss.p.cfg.Allow {
-		allowed[id] = true
-	}
 	blocked := 0
 	var b strings.Builder
 	for _, st := range u.steps {
@@ -359,13 +355,7 @@ func (u *upgradeRun) preflight(ctx context.Context, skipLive bool, timeout time.
 			}
 			lr := live.Run(ctx, clients, live.Input{Config: st.cfg, Doc: st.doc, Date: u.ss.p.date},
 				live.Options{Timeout: timeout, Only: only})
-			for _, f := range lr.Findings {
-				// --allow overrules a live would-fail finding as it does an offline one.
-				if f.Kind == rules.WouldFail && f.Severity == rules.Error && allowed[f.Rule] {
-					f.Severity, f.Allowed = rules.Warning, true
-				}
-				fs = append(fs, f)
-			}
+			fs = append(fs, lr.Findings...) // live.Run applies --allow
 			results = lr.Results
 		}
 		var block, warn []rules.Finding

@@ -16,6 +16,7 @@ import (
 
 	"github.com/tapstack/tapstack/pkg/config"
 	"github.com/tapstack/tapstack/pkg/rules"
+	"github.com/tapstack/tapstack/pkg/stack"
 	"github.com/tapstack/tapstack/pkg/versions"
 )
 
@@ -374,6 +375,25 @@ func TestInstanceTypeOfferings(t *testing.T) {
 	cfg.Network.AvailabilityZones = []string{"us-east-1d", "us-east-1e"}
 	_, fs = one(t, f, Input{Config: cfg}, "TS811")
 	wantFinding(t, fs, rules.Error, rules.WouldFail, "nodeGroups.spot.instanceTypes[0]", "t3.medium is not offered in us-east-1e")
+
+	// --allow TS811 overrules it knowingly, as it does a rule: a valid ID, and an allowed warning.
+	cfg.Allow = []string{"TS811"}
+	if ts100 := rules.Run(rules.Input{Config: cfg, Doc: stack.Build(cfg, stack.Options{}).Doc}); len(ts100) > 0 {
+		for _, x := range ts100 {
+			if x.Rule == "TS100" {
+				t.Errorf("--allow TS811 is refused: %+v", x)
+			}
+		}
+	}
+	_, fs = one(t, f, Input{Config: cfg}, "TS811")
+	for _, x := range fs {
+		if x.Severity != rules.Warning || !x.Allowed {
+			t.Errorf("an allowed live finding stays an error: %+v", x)
+		}
+	}
+	if len(fs) == 0 {
+		t.Error("the allowed finding disappeared; it must stay in the report as allowed")
+	}
 }
 
 func TestStateBucket(t *testing.T) {

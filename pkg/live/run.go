@@ -115,7 +115,10 @@ type env struct {
 
 var checks []Check
 
-func register(c Check) { checks = append(checks, c) }
+func register(c Check) {
+	checks = append(checks, c)
+	rules.RegisterLiveCheck(c.ID)
+}
 
 // Checks lists every live check, sorted by ID.
 func Checks() []Check {
@@ -164,6 +167,10 @@ func Run(ctx context.Context, c *Clients, in Input, opts Options) *Report {
 	r.DurationMS = ms(r.Duration)
 	for _, fs := range found {
 		r.Findings = append(r.Findings, fs...)
+	}
+	// --allow overrules a live would-fail finding as it does a rule's.
+	if in.Config != nil {
+		rules.AllowFindings(r.Findings, in.Config.Allow)
 	}
 	SortFindings(r.Findings)
 	return r

@@ -1,6 +1,29 @@
 package rules
 
-import "fmt"
+import (
+	"fmt"
+	"sync"
+)
+
+// liveChecks are the IDs of the live checks (pkg/live registers them): their would-fail findings can be allowed
+// like a rule's.
+var liveChecks sync.Map
+
+// RegisterLiveCheck makes --allow accept a live check's ID.
+func RegisterLiveCheck(id string) { liveChecks.Store(id, true) }
+
+// AllowFindings turns the would-fail errors of allowed rule or check IDs into allowed warnings, in place.
+func AllowFindings(fs []Finding, allow []string) {
+	allowed := map[string]bool{}
+	for _, id := range allow {
+		allowed[id] = true
+	}
+	for i, f := range fs {
+		if f.Kind == WouldFail && f.Severity == Error && allowed[f.Rule] {
+			fs[i].Severity, fs[i].Allowed = Warning, true
+		}
+	}
+}
 
 func init() {
 	register(Rule{ID: "TS100", Kind: Invalid, Summary: "--allow names only would-fail rules",
@@ -8,10 +31,12 @@ func init() {
 			var fs []Finding
 			for i, id := range in.Config.Allow {
 				r, ok := Lookup(id)
+				_, isLive := liveChecks.Load(id)
 				switch {
+				case isLive:
 				case !ok:
 					fs = append(fs, Finding{Path: fmt.Sprintf("allow[%d]", i), Message: fmt.Sprintf("%q is not a rule ID", id),
-						Fix: "use an ID from tapstack check's report or the README's rule list"})
+						Fix: "use an ID from tapstack check's report or the README's rule and live check lists"})
 				case r.Kind != WouldFail:
 					fs = append(fs, Finding{Path: fmt.Sprintf("allow[%d]", i), Message: fmt.Sprintf("%s is an %s rule and cannot be overruled", id, r.Kind),
 						Fix: "fix the configuration instead"})

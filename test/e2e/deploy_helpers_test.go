@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eks"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/hashicorp/terraform-exec/tfexec"
 
 	"github.com/tapstack/tapstack/test/e2e/harness"
 )
@@ -261,4 +262,30 @@ func newWorkingCopy(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
 	return dir
+}
+
+// plainTerraform is the real Terraform CLI in dir, driven directly rather than through tapstack, with every AWS
+// call to endpoint and its output logged with prefix.
+func plainTerraform(t *testing.T, dir, endpoint, cliConfig, prefix string) *tfexec.Terraform {
+	t.Helper()
+	tf, err := tfexec.NewTerraform(dir, harness.TerraformBinary(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{}
+	for _, kv := range harness.CommandEnv(endpoint, cliConfig) {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = v
+	}
+	for _, k := range tfexec.ProhibitedEnv(env) {
+		delete(env, k)
+	}
+	env["CHECKPOINT_DISABLE"] = "1"
+	if err := tf.SetEnv(env); err != nil {
+		t.Fatal(err)
+	}
+	w := &harness.LogWriter{T: t, Prefix: prefix}
+	tf.SetStdout(w)
+	tf.SetStderr(w)
+	return tf
 }

@@ -360,24 +360,5 @@ nodeGroups:
 // liveTerraform is terraform-exec in dir, talking to the front, with providers from the local mirror.
 func liveTerraform(t *testing.T, dir string, a *liveAccount) *tfexec.Terraform {
 	t.Helper()
-	tf, err := tfexec.NewTerraform(dir, harness.TerraformBinary(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	env := map[string]string{}
-	for _, kv := range harness.CommandEnv(a.front.URL, a.cliConfig) {
-		k, v, _ := strings.Cut(kv, "=")
-		env[k] = v
-	}
-	for _, k := range tfexec.ProhibitedEnv(env) {
-		delete(env, k)
-	}
-	env["CHECKPOINT_DISABLE"] = "1"
-	if err := tf.SetEnv(env); err != nil {
-		t.Fatal(err)
-	}
-	w := &harness.LogWriter{T: t, Prefix: "terraform: "}
-	tf.SetStdout(w)
-	tf.SetStderr(w)
-	return tf
+	return plainTerraform(t, dir, a.front.URL, a.cliConfig, "terraform: ")
 }

@@ -130,25 +130,7 @@ func deployOriginal(t *testing.T, d *deployStack, cliConfig string) string {
 	if err := os.WriteFile(filepath.Join(dir, "cdk.tf.json"), out, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	tf, err := tfexec.NewTerraform(dir, harness.TerraformBinary(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	env := map[string]string{}
-	for _, kv := range harness.CommandEnv(d.endpoint, cliConfig) {
-		k, v, _ := strings.Cut(kv, "=")
-		env[k] = v
-	}
-	for _, k := range tfexec.ProhibitedEnv(env) {
-		delete(env, k)
-	}
-	env["CHECKPOINT_DISABLE"] = "1"
-	if err := tf.SetEnv(env); err != nil {
-		t.Fatal(err)
-	}
-	w := &harness.LogWriter{T: t, Prefix: "original: "}
-	tf.SetStdout(w)
-	tf.SetStderr(w)
+	tf := plainTerraform(t, dir, d.endpoint, cliConfig, "original: ")
 	ctx := testContext(t)
 	if err := tf.Init(ctx, tfexec.BackendConfig("use_path_style=true")); err != nil {
 		t.Fatalf("terraform init of the original: %v", err)

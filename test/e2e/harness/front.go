@@ -71,6 +71,8 @@ type Front struct {
 	overlays map[string]*overlay       // by clusterOverlayKey or nodegroupOverlayKey
 	logKeys  map[string]string         // region/log group -> KMS key the front associated ("" disassociated)
 	access   map[string]*clusterAccess // access entries by clusterKey
+	// failUpgradeTo is the version FailClusterUpgradeTo makes UpdateClusterVersion fail on ("" none).
+	failUpgradeTo string
 
 	quotaOnce sync.Once
 	quotas    *quotaValues // applied quota values set by SetQuota

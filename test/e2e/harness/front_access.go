@@ -2,7 +2,6 @@ package harness
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -149,25 +148,9 @@ func (f *Front) serveAccessEntries(w http.ResponseWriter, r *http.Request, e eks
 // cluster whose authentication mode does not include API. It writes the error and returns nil when it refuses.
 // The caller holds no lock; on success f.mu is held and the caller must unlock it.
 func (f *Front) accessCluster(w http.ResponseWriter, r *http.Request, e eksRequest, name string) *clusterAccess {
-	status, raw, err := f.describeCluster(r, name)
-	if err != nil {
-		eksError(w, http.StatusInternalServerError, "ServerException", "front: ask moto for the cluster: "+err.Error(), nil)
-		return nil
-	}
 	key := clusterKey(e.region, name)
-	if status == http.StatusNotFound {
-		f.mu.Lock()
-		delete(f.accessStore(), key)
-		f.mu.Unlock()
-		notFound(w, "No cluster found for name: "+name+".", map[string]any{"clusterName": name})
-		return nil
-	}
-	var body struct {
-		Cluster motoCluster `json:"cluster"`
-	}
-	if status != http.StatusOK || json.Unmarshal(raw, &body) != nil || body.Cluster.Arn == "" {
-		eksError(w, http.StatusInternalServerError, "ServerException",
-			fmt.Sprintf("front: moto answered DescribeCluster with HTTP %d: %s", status, raw), nil)
+	mc, ok := f.motoClusterOrError(w, r, name, func() { delete(f.accessStore(), key) })
+	if !ok {
 		return nil
 	}
 	f.mu.Lock()
@@ -184,8 +167,8 @@ func (f *Front) accessCluster(w http.ResponseWriter, r *http.Request, e eksReque
 	}
 	store := f.accessStore()
 	ca := store[key]
-	if ca == nil || ca.arn != body.Cluster.Arn || ca.createdAt != string(body.Cluster.CreatedAt) {
-		ca = &clusterAccess{arn: body.Cluster.Arn, createdAt: string(body.Cluster.CreatedAt), entries: map[string]*accessEntry{}}
+	if ca == nil || ca.arn != mc.Arn || ca.createdAt != string(mc.CreatedAt) {
+		ca = &clusterAccess{arn: mc.Arn, createdAt: string(mc.CreatedAt), entries: map[string]*accessEntry{}}
 		store[key] = ca
 	}
 	return ca

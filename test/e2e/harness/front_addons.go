@@ -69,38 +69,25 @@ type motoCluster struct {
 
 // describeCluster asks moto for a cluster with the caller's credentials: HTTP status and body.
 func (f *Front) describeCluster(r *http.Request, name string) (int, []byte, error) {
-	u := *f.backend
-	u.Path = "/clusters/" + url.PathEscape(name)
-	req, err := http.NewRequestWithContext(r.Context(), http.MethodGet, u.String(), nil)
-	if err != nil {
-		return 0, nil, err
-	}
-	req.Header.Set("Authorization", r.Header.Get("Authorization"))
-	req.Header.Set("X-Amz-Date", r.Header.Get("X-Amz-Date"))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, raw, err
+	return f.motoGet(r, "/clusters/"+url.PathEscape(name))
 }
 
-// cluster asks moto for the cluster, with the caller's credentials, and drops the add-ons of an earlier cluster of
-// that name. It writes the error and returns nil when the cluster does not exist or moto cannot be asked.
-func (f *Front) cluster(w http.ResponseWriter, r *http.Request, e eksRequest, name string) *clusterAddons {
+// motoClusterOrError asks moto for a cluster. When it does not exist, forget (if set) runs with f.mu held and a
+// ResourceNotFoundException is written; when moto cannot be asked, a ServerException. ok is false then.
+func (f *Front) motoClusterOrError(w http.ResponseWriter, r *http.Request, name string, forget func()) (motoCluster, bool) {
 	status, raw, err := f.describeCluster(r, name)
 	if err != nil {
 		eksError(w, http.StatusInternalServerError, "ServerException", "front: ask moto for the cluster: "+err.Error(), nil)
-		return nil
+		return motoCluster{}, false
 	}
-	key := clusterKey(e.region, name)
 	if status == http.StatusNotFound {
-		f.mu.Lock()
-		delete(f.addons, key)
-		f.mu.Unlock()
+		if forget != nil {
+			f.mu.Lock()
+			forget()
+			f.mu.Unlock()
+		}
 		notFound(w, "No cluster found for name: "+name+".", map[string]any{"clusterName": name})
-		return nil
+		return motoCluster{}, false
 	}
 	var body struct {
 		Cluster motoCluster `json:"cluster"`
@@ -108,16 +95,27 @@ func (f *Front) cluster(w http.ResponseWriter, r *http.Request, e eksRequest, na
 	if status != http.StatusOK || json.Unmarshal(raw, &body) != nil || body.Cluster.Arn == "" {
 		eksError(w, http.StatusInternalServerError, "ServerException",
 			fmt.Sprintf("front: moto answered DescribeCluster with HTTP %d: %s", status, raw), nil)
+		return motoCluster{}, false
+	}
+	return body.Cluster, true
+}
+
+// cluster asks moto for the cluster, with the caller's credentials, and drops the add-ons of an earlier cluster of
+// that name. It writes the error and returns nil when the cluster does not exist or moto cannot be asked.
+func (f *Front) cluster(w http.ResponseWriter, r *http.Request, e eksRequest, name string) *clusterAddons {
+	key := clusterKey(e.region, name)
+	mc, ok := f.motoClusterOrError(w, r, name, func() { delete(f.addons, key) })
+	if !ok {
 		return nil
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	ca := f.addons[key]
-	if ca == nil || ca.arn != body.Cluster.Arn || ca.createdAt != string(body.Cluster.CreatedAt) {
-		ca = &clusterAddons{arn: body.Cluster.Arn, createdAt: string(body.Cluster.CreatedAt), addons: map[string]*addon{}}
+	if ca == nil || ca.arn != mc.Arn || ca.createdAt != string(mc.CreatedAt) {
+		ca = &clusterAddons{arn: mc.Arn, createdAt: string(mc.CreatedAt), addons: map[string]*addon{}}
 		f.addons[key] = ca
 	}
-	ca.k8s = body.Cluster.Version
+	ca.k8s = mc.Version
 	if o := f.overlays[clusterOverlayKey(e.region, name)]; o != nil && o.set["version"] != nil {
 		ca.k8s = str(o.set["version"])
 	}
@@ -148,8 +146,19 @@ func (f *Front) updateClusterVersion(w http.ResponseWriter, r *http.Request, e e
 		invalidParameter(w, "Unsupported Kubernetes minor version update from "+ca.k8s+" to "+req.Version, ids)
 		return
 	}
+	f.setClusterField(e.region, cluster, "version", req.Version)
+	u := newUpdate("VersionUpdate", "InProgress", []map[string]string{
+		{"type": "Version", "value": req.Version}, {"type": "PlatformVersion", "value": "eks.1"},
+	})
+	f.remember(frontUpdate{cluster: cluster, body: u})
+	writeJSON(w, http.StatusOK, map[string]any{"update": u})
+}
+
+// setClusterField makes the front report value for a field of a cluster's description, in place of moto's.
+func (f *Front) setClusterField(region, cluster, field string, value any) {
 	f.mu.Lock()
-	key := clusterOverlayKey(e.region, cluster)
+	defer f.mu.Unlock()
+	key := clusterOverlayKey(region, cluster)
 	o := f.overlays[key]
 	if o == nil {
 		o = &overlay{}
@@ -158,13 +167,7 @@ func (f *Front) updateClusterVersion(w http.ResponseWriter, r *http.Request, e e
 	if o.set == nil {
 		o.set = map[string]any{}
 	}
-	o.set["version"] = req.Version
-	f.mu.Unlock()
-	u := newUpdate("VersionUpdate", "InProgress", []map[string]string{
-		{"type": "Version", "value": req.Version}, {"type": "PlatformVersion", "value": "eks.1"},
-	})
-	f.remember(frontUpdate{cluster: cluster, body: u})
-	writeJSON(w, http.StatusOK, map[string]any{"update": u})
+	o.set[field] = value
 }
 
 func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {

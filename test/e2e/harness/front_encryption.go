@@ -35,22 +35,11 @@ func (f *Front) associateEncryptionConfig(w http.ResponseWriter, r *http.Request
 			return
 		}
 	}
-	f.mu.Lock()
-	key := clusterOverlayKey(e.region, cluster)
-	o := f.overlays[key]
-	if o == nil {
-		o = &overlay{}
-		f.overlays[key] = o
-	}
-	if o.set == nil {
-		o.set = map[string]any{}
-	}
 	ec := make([]any, len(req.EncryptionConfig))
 	for i, c := range req.EncryptionConfig {
 		ec[i] = c
 	}
-	o.set["encryptionConfig"] = ec
-	f.mu.Unlock()
+	f.setClusterField(e.region, cluster, "encryptionConfig", ec)
 	u := newUpdate("AssociateEncryptionConfig", "InProgress", []map[string]string{
 		{"type": "EncryptionConfig", "value": mustJSON(req.EncryptionConfig)},
 	})

@@ -10,7 +10,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 )
 
 // Node group versions and cluster upgrades. moto 5.2.1 gives a node group created without a version Kubernetes
@@ -19,18 +18,13 @@ import (
 // that are not on its version, as EKS does ("Nodegroups ... must be updated to match cluster version ... before
 // updating cluster version").
 
-// failedUpgrades holds the version FailClusterUpgradeTo makes fail, per front.
-var failedUpgrades sync.Map // *Front -> string
-
 // FailClusterUpgradeTo makes every UpdateClusterVersion to version fail the way EKS reports a failed update: the
 // call is accepted (InProgress), DescribeUpdate then reports the update Failed with an error, and the cluster keeps
 // its version. An empty version lets upgrades succeed again.
 func (f *Front) FailClusterUpgradeTo(version string) {
-	if version == "" {
-		failedUpgrades.Delete(f)
-		return
-	}
-	failedUpgrades.Store(f, version)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.failUpgradeTo = version
 }
 
 // releaseVersionFor is the AMI release version the front reports for a Kubernetes version: shaped like EKS's
@@ -263,7 +257,10 @@ func (f *Front) upgradeCluster(w http.ResponseWriter, r *http.Request, e eksRequ
 			strings.Join(behind, ", "), from), map[string]any{"clusterName": cluster})
 		return
 	}
-	if v, _ := failedUpgrades.Load(f); v != nil && v.(string) == req.Version {
+	f.mu.Lock()
+	fail := f.failUpgradeTo != "" && f.failUpgradeTo == req.Version
+	f.mu.Unlock()
+	if fail {
 		u := newUpdate("VersionUpdate", "InProgress", []map[string]string{
 			{"type": "Version", "value": req.Version}, {"type": "PlatformVersion", "value": "eks.1"},
 		})

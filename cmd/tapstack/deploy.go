@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
@@ -48,11 +49,7 @@ func runDeploy(args []string, s stdio) error {
 		}
 		var b strings.Builder
 		rules.WriteFindings(&b, lr.Findings)
-		for _, r := range lr.Results {
-			if r.Status == live.StatusError || r.Status == live.StatusNotChecked {
-				fmt.Fprintf(&b, "live check %s %s: %s\n", r.ID, r.Status, r.Note)
-			}
-		}
+		writeLiveTrouble(&b, lr.Results)
 		fmt.Fprint(s.err, b.String())
 		if errs, _, _ := rules.Count(lr.Findings); errs > 0 {
 			return stepError("live checks", fail(exitInvalid, "%d error(s) in the account; nothing was planned or changed "+
@@ -60,7 +57,7 @@ func runDeploy(args []string, s stdio) error {
 		}
 	}
 
-	changed, err := applyRound(ctx, ss, *allowDestroy, s)
+	changed, err := applyRound(ctx, ss, *allowDestroy, "the plan", s)
 	if err != nil {
 		return err
 	}
@@ -71,7 +68,7 @@ func runDeploy(args []string, s stdio) error {
 		if err := ss.followState(ctx, sf.out, s); err != nil {
 			return stepError("state", err)
 		}
-		if _, err := applyRound(ctx, ss, *allowDestroy, s); err != nil {
+		if _, err := applyRound(ctx, ss, *allowDestroy, "the plan", s); err != nil {
 			return err
 		}
 	}
@@ -85,8 +82,9 @@ func runDeploy(args []string, s stdio) error {
 }
 
 // applyRound plans the written document, summarises the plan, refuses it when the guard does (unless
-// allowDestroy) and applies it. It reports whether anything was applied.
-func applyRound(ctx context.Context, ss *session, allowDestroy bool, s stdio) (bool, error) {
+// allowDestroy) and applies it; what names the plan in a refusal. applied reports that apply ran, whether or not
+// it succeeded: the account may have changed.
+func applyRound(ctx context.Context, ss *session, allowDestroy bool, what string, s stdio) (applied bool, err error) {
 	file := ss.planFile()
 	defer os.Remove(file)
 	changes, err := ss.eng.Plan(ctx, file, engine.PlanOptions{})
@@ -104,7 +102,7 @@ func applyRound(ctx context.Context, ss *session, allowDestroy bool, s stdio) (b
 	engine.WriteSummary(s.err, engine.Summarize(p))
 	if vs := engine.Guard(p); len(vs) > 0 {
 		if !allowDestroy {
-			fmt.Fprintf(s.err, "refused: the plan would delete or replace %d protected resource(s):\n", len(vs))
+			fmt.Fprintf(s.err, "refused: %s would delete or replace %d protected resource(s):\n", what, len(vs))
 			engine.WriteViolations(s.err, vs)
 			return false, stepError("guard", fail(exitInvalid, "%s, so nothing was applied; if that is intended, run again "+
 				"with --allow-destroy", guardSummary(vs)))
@@ -113,9 +111,22 @@ func applyRound(ctx context.Context, ss *session, allowDestroy bool, s stdio) (b
 		engine.WriteViolations(s.err, vs)
 	}
 	if err := ss.eng.Apply(ctx, file); err != nil {
-		return false, stepError("apply", err)
+		return true, stepError("apply", err)
 	}
 	return true, nil
+}
+
+// writeLiveTrouble lists the live checks that failed to run or could not check, one a line, and reports whether
+// there were any.
+func writeLiveTrouble(w io.Writer, rs []live.Result) bool {
+	found := false
+	for _, r := range rs {
+		if r.Status == live.StatusError || r.Status == live.StatusNotChecked {
+			fmt.Fprintf(w, "live check %s %s: %s\n", r.ID, r.Status, r.Note)
+			found = true
+		}
+	}
+	return found
 }
 
 // guardSummary names the protected resources a plan would lose, in one line: the list above says why.

@@ -5,12 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"sort"
 	"strings"
 	"time"
 
-	"github.com/tapstack/tapstack/internal/engine"
 	"github.com/tapstack/tapstack/pkg/config"
 	"github.com/tapstack/tapstack/pkg/live"
 	"github.com/tapstack/tapstack/pkg/rules"
@@ -374,16 +372,13 @@ func (u *upgradeRun) preflight(ctx context.Context, skipLive bool, timeout time.
 			block = append(block, rules.Finding{Rule: "upgrade", Severity: rules.Error, Kind: rules.WouldFail,
 				Path: "cluster.kubernetesVersion", Message: p})
 		}
-		if len(block)+len(warn) == 0 && !hasTrouble(results) {
+		var trouble strings.Builder
+		if !writeLiveTrouble(&trouble, results) && len(block)+len(warn) == 0 {
 			continue
 		}
 		fmt.Fprintf(&b, "checks of %s:\n", st.title())
 		rules.WriteFindings(&b, append(block, warn...))
-		for _, r := range results {
-			if r.Status == live.StatusError || r.Status == live.StatusNotChecked {
-				fmt.Fprintf(&b, "live check %s %s: %s\n", r.ID, r.Status, r.Note)
-			}
-		}
+		b.WriteString(trouble.String())
 		blocked += len(block)
 	}
 	fmt.Fprint(u.s.err, b.String())
@@ -392,15 +387,6 @@ func (u *upgradeRun) preflight(ctx context.Context, skipLive bool, timeout time.
 			"(--allow ID overrules a would-fail finding knowingly)", blocked))
 	}
 	return nil
-}
-
-func hasTrouble(rs []live.Result) bool {
-	for _, r := range rs {
-		if r.Status == live.StatusError || r.Status == live.StatusNotChecked {
-			return true
-		}
-	}
-	return false
 }
 
 // run takes one step: synth, plan, guard, apply, then reads the state to verify that the cluster, every node
@@ -422,31 +408,8 @@ func (u *upgradeRun) run(ctx context.Context, st *upgradeStep) error {
 	if _, err := writeDocument(&sp, u.out); err != nil {
 		return u.stopped(ctx, st, stepError("synth", err), false)
 	}
-	file := u.ss.planFile()
-	defer os.Remove(file)
-	changes, err := u.ss.eng.Plan(ctx, file, engine.PlanOptions{})
-	if err != nil {
-		return u.stopped(ctx, st, stepError("plan", err), false)
-	}
-	if changes {
-		p, _, err := u.ss.eng.ShowPlan(ctx, file)
-		if err != nil {
-			return u.stopped(ctx, st, stepError("guard", err), false)
-		}
-		engine.WriteSummary(u.s.err, engine.Summarize(p))
-		if vs := engine.Guard(p); len(vs) > 0 {
-			if !u.allowDestroy {
-				fmt.Fprintf(u.s.err, "refused: the plan of %s would delete or replace %d protected resource(s):\n", st.title(), len(vs))
-				engine.WriteViolations(u.s.err, vs)
-				return u.stopped(ctx, st, stepError("guard", fail(exitInvalid, "%s, so nothing was applied; if that is intended, "+
-					"run again with --allow-destroy", guardSummary(vs))), false)
-			}
-			fmt.Fprintf(u.s.err, "--allow-destroy: applying a plan that deletes or replaces %d protected resource(s):\n", len(vs))
-			engine.WriteViolations(u.s.err, vs)
-		}
-		if err := u.ss.eng.Apply(ctx, file); err != nil {
-			return u.stopped(ctx, st, stepError("apply", err), true)
-		}
+	if applied, err := applyRound(ctx, u.ss, u.allowDestroy, "the plan of "+st.title(), u.s); err != nil {
+		return u.stopped(ctx, st, err, applied)
 	}
 	tfst, err := u.ss.eng.State(ctx)
 	if err != nil {

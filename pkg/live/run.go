@@ -172,7 +172,7 @@ func Run(ctx context.Context, c *Clients, in Input, opts Options) *Report {
 	if in.Config != nil {
 		rules.AllowFindings(r.Findings, in.Config.Allow)
 	}
-	SortFindings(r.Findings)
+	rules.Sort(r.Findings)
 	return r
 }
 
@@ -282,23 +282,9 @@ func short(err error) string {
 	return err.Error()
 }
 
-// SortFindings orders findings as rules.Run does: errors first, then by rule and path.
-func SortFindings(fs []rules.Finding) {
-	sort.SliceStable(fs, func(i, j int) bool {
-		a, b := fs[i], fs[j]
-		if a.Severity != b.Severity {
-			return a.Severity == rules.Error
-		}
-		if a.Rule != b.Rule {
-			return a.Rule < b.Rule
-		}
-		return a.Path < b.Path
-	})
-}
-
 // Merge returns the offline findings and the live ones in one sorted list.
 func Merge(offline, live []rules.Finding) []rules.Finding {
 	out := append(append([]rules.Finding(nil), offline...), live...)
-	SortFindings(out)
+	rules.Sort(out)
 	return out
 }

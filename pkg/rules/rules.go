@@ -87,10 +87,6 @@ func Run(in Input) []Finding {
 	if in.Data == nil {
 		in.Data = versions.Get()
 	}
-	allowed := map[string]bool{}
-	for _, id := range in.Config.Allow {
-		allowed[id] = true
-	}
 	var out []Finding
 	for _, r := range All() {
 		for _, f := range r.Check(&in) {
@@ -104,14 +100,18 @@ func Run(in Input) []Finding {
 					f.Severity = Warning
 				}
 			}
-			if f.Kind == WouldFail && f.Severity == Error && allowed[r.ID] {
-				f.Severity, f.Allowed = Warning, true
-			}
 			out = append(out, f)
 		}
 	}
-	sort.SliceStable(out, func(i, j int) bool {
-		a, b := out[i], out[j]
+	AllowFindings(out, in.Config.Allow)
+	Sort(out)
+	return out
+}
+
+// Sort orders findings for reports: errors first, then by rule and path.
+func Sort(fs []Finding) {
+	sort.SliceStable(fs, func(i, j int) bool {
+		a, b := fs[i], fs[j]
 		if a.Severity != b.Severity {
 			return a.Severity == Error
 		}
@@ -120,7 +120,6 @@ func Run(in Input) []Finding {
 		}
 		return a.Path < b.Path
 	})
-	return out
 }
 
 // Count returns how many findings are errors, and how many of those are of kind Invalid.

@@ -205,12 +205,11 @@ func (f *Front) serveEKS(w http.ResponseWriter, r *http.Request, e eksRequest) b
 		f.updateNodegroupVersion(w, r, e, p[1], p[3])
 	case n == 3 && p[0] == "clusters" && p[2] == "node-groups" && r.Method == http.MethodPost && f.refuseNodegroupVersion(w, r, e, p[1]):
 	case n >= 2 && p[0] == "tags" && strings.Contains(strings.Join(p[1:], "/"), ":addon/"),
-		n >= 2 && p[0] == "tags" && strings.Contains(strings.Join(p[1:], "/"), ":nodegroup/"):
+		n >= 2 && p[0] == "tags" && strings.Contains(strings.Join(p[1:], "/"), ":nodegroup/"),
+		n >= 2 && p[0] == "tags" && strings.Contains(strings.Join(p[1:], "/"), ":access-entry/"):
 		f.tagResource(w, r, strings.Join(p[1:], "/"))
 	case n >= 3 && p[0] == "clusters" && p[2] == "access-entries":
 		f.serveAccessEntries(w, r, e, p[1], p[3:])
-	case n >= 2 && p[0] == "tags" && strings.Contains(strings.Join(p[1:], "/"), ":access-entry/"):
-		f.tagAccessEntry(w, r, strings.Join(p[1:], "/"))
 	case n == 2 && p[0] == "clusters" && r.Method == http.MethodDelete:
 		f.deleteCluster(w, r, e, p[1])
 	default:
@@ -339,13 +338,9 @@ func (f *Front) mergeVPCConfig(r *http.Request, cluster string, body, vpc map[st
 			}
 		}
 	}
-	b, err := json.Marshal(body)
-	if err != nil {
-		return
+	if b, err := json.Marshal(body); err == nil {
+		setBody(r, b)
 	}
-	r.Body = io.NopCloser(bytes.NewReader(b))
-	r.ContentLength = int64(len(b))
-	r.Header.Set("Content-Length", strconv.Itoa(len(b)))
 }
 
 // clusterUpdateType is the type EKS gives the update an UpdateClusterConfig body starts.
@@ -365,6 +360,36 @@ func clusterUpdateType(body map[string]any) string {
 		return "AutoModeUpdate"
 	}
 	return "ConfigUpdate"
+}
+
+// askMoto sends one call to moto with the caller's credentials (Authorization, X-Amz-Date) and header, which may
+// replace them: HTTP status and body.
+func (f *Front) askMoto(in *http.Request, method, path string, body []byte, header map[string]string) (int, []byte, error) {
+	u := *f.backend
+	u.Path = path
+	req, err := http.NewRequestWithContext(in.Context(), method, u.String(), bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header.Set("Authorization", in.Header.Get("Authorization"))
+	req.Header.Set("X-Amz-Date", in.Header.Get("X-Amz-Date"))
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, raw, err
+}
+
+// setBody replaces the body of a request on its way to moto.
+func setBody(r *http.Request, b []byte) {
+	r.Body = io.NopCloser(bytes.NewReader(b))
+	r.ContentLength = int64(len(b))
+	r.Header.Set("Content-Length", strconv.Itoa(len(b)))
 }
 
 // peekBody reads r's body and puts it back.

@@ -3,7 +3,6 @@ package harness
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -416,76 +415,23 @@ func (f *Front) principalExists(r *http.Request, arn, kind, pathName string) (bo
 		form.Set("Action", "GetUser")
 		form.Set("UserName", name)
 	}
-	req, err := http.NewRequestWithContext(r.Context(), http.MethodPost, f.backend.String()+"/", strings.NewReader(form.Encode()))
-	if err != nil {
-		return false, err
-	}
+	// Scoped to IAM in the harness's region (moto checks no signature).
 	auth := scopeService.ReplaceAllStringFunc(r.Header.Get("Authorization"), func(s string) string {
 		m := scopeService.FindStringSubmatch(s)
 		return strings.Replace(s, "/"+m[1]+"/"+m[2]+"/", "/"+Region+"/iam/", 1)
 	})
-	req.Header.Set("Authorization", auth)
-	req.Header.Set("X-Amz-Date", r.Header.Get("X-Amz-Date"))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return false, err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
+	status, raw, err := f.askMoto(r, http.MethodPost, "/", []byte(form.Encode()),
+		map[string]string{"Authorization": auth, "Content-Type": "application/x-www-form-urlencoded"})
 	if err != nil {
 		return false, err
 	}
 	switch {
-	case resp.StatusCode == http.StatusOK:
+	case status == http.StatusOK:
 		return strings.Contains(string(raw), "<Arn>"+arn+"</Arn>"), nil // the same name on another path is not it
 	case strings.Contains(string(raw), "NoSuchEntity"):
 		return false, nil
 	}
-	return false, fmt.Errorf("moto answered %s with HTTP %d: %s", form.Get("Action"), resp.StatusCode, raw)
-}
-
-// tagAccessEntry serves TagResource, UntagResource and ListTagsForResource on access entry ARNs.
-func (f *Front) tagAccessEntry(w http.ResponseWriter, r *http.Request, arn string) {
-	var req struct {
-		Tags map[string]string `json:"tags"`
-	}
-	if r.Method == http.MethodPost && !readJSON(w, r, &req) {
-		return
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	var a *accessEntry
-	for _, ca := range f.accessStore() {
-		for _, x := range ca.entries {
-			if x.arn == arn {
-				a = x
-			}
-		}
-	}
-	if a == nil {
-		notFound(w, "Resource was not found: "+arn, nil)
-		return
-	}
-	if a.tags == nil {
-		a.tags = map[string]string{}
-	}
-	switch r.Method {
-	case http.MethodGet:
-		writeJSON(w, http.StatusOK, map[string]any{"tags": a.tags})
-	case http.MethodPost:
-		for k, v := range req.Tags {
-			a.tags[k] = v
-		}
-		writeJSON(w, http.StatusOK, map[string]any{})
-	case http.MethodDelete:
-		for _, k := range r.URL.Query()["tagKeys"] {
-			delete(a.tags, k)
-		}
-		writeJSON(w, http.StatusOK, map[string]any{})
-	default:
-		eksError(w, http.StatusMethodNotAllowed, "InvalidRequestException", "method not allowed", nil)
-	}
+	return false, fmt.Errorf("moto answered %s with HTTP %d: %s", form.Get("Action"), status, raw)
 }
 
 // statusWriter remembers the status of an answer it passes on.

@@ -1,7 +1,6 @@
 package harness_test
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -9,7 +8,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eks"
@@ -25,11 +23,7 @@ const clusterAdmin = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdm
 // principal ARN (and its '/') into one path segment, as the provider's client does.
 func TestFrontAccessEntryAPI(t *testing.T) {
 	t.Parallel()
-	moto := harness.StartMoto(t)
-	front := harness.StartFront(t, moto.URL)
-	c := eksClient(front.URL)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
+	front, c, ctx := startEKS(t)
 
 	trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:AssumeRole"}]}`
 	role, err := iamClient(front.URL).CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("dev"), Path: aws.String("/team/"),

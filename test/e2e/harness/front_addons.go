@@ -69,7 +69,7 @@ type motoCluster struct {
 
 // describeCluster asks moto for a cluster with the caller's credentials: HTTP status and body.
 func (f *Front) describeCluster(r *http.Request, name string) (int, []byte, error) {
-	return f.motoGet(r, "/clusters/"+url.PathEscape(name))
+	return f.askMoto(r, http.MethodGet, "/clusters/"+url.PathEscape(name), nil, nil)
 }
 
 // motoClusterOrError asks moto for a cluster. When it does not exist, forget (if set) runs with f.mu held and a
@@ -430,10 +430,18 @@ func (f *Front) describeUpdate(w http.ResponseWriter, r *http.Request, e eksRequ
 	writeJSON(w, http.StatusOK, map[string]any{"update": u.body})
 }
 
-// tagMap returns the tags the front keeps for an add-on or node group ARN, or nil. Call it with f.mu held.
+// tagMap returns the tags the front keeps for an add-on, access entry or node group ARN, or nil. Call it with
+// f.mu held.
 func (f *Front) tagMap(arn string) *map[string]string {
 	for _, ca := range f.addons {
 		for _, a := range ca.addons {
+			if a.arn == arn {
+				return &a.tags
+			}
+		}
+	}
+	for _, ca := range f.accessStore() {
+		for _, a := range ca.entries {
 			if a.arn == arn {
 				return &a.tags
 			}
@@ -450,8 +458,8 @@ func (f *Front) tagMap(arn string) *map[string]string {
 	return nil
 }
 
-// tagResource serves TagResource, UntagResource and ListTagsForResource for the add-ons and node groups the
-// front keeps tags of.
+// tagResource serves TagResource, UntagResource and ListTagsForResource for the add-ons, access entries and node
+// groups the front keeps tags of.
 func (f *Front) tagResource(w http.ResponseWriter, r *http.Request, arn string) {
 	var req struct {
 		Tags map[string]string `json:"tags"`

@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"regexp"
 	"strconv"
-	"strings"
 )
 
 // launchTemplateCall returns the EC2 action of a form POST when the front patches moto's answer to it, else "".
@@ -65,17 +64,11 @@ func (f *Front) currentLaunchTemplateTags(in *http.Request, b []byte) []byte {
 	for i, m := range ids {
 		form.Set("Filter.1.Value."+strconv.Itoa(i+1), string(b[m[2]:m[3]]))
 	}
-	req, err := http.NewRequestWithContext(in.Context(), http.MethodPost, f.backend.String()+"/", strings.NewReader(form.Encode()))
+	status, raw, err := f.askMoto(in, http.MethodPost, "/", []byte(form.Encode()),
+		map[string]string{"Content-Type": "application/x-www-form-urlencoded"})
 	if err != nil {
 		return b
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Authorization", in.Header.Get("Authorization"))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return b
-	}
-	defer resp.Body.Close()
 	var tags struct {
 		Items []struct {
 			Key        string `xml:"key"`
@@ -83,7 +76,7 @@ func (f *Front) currentLaunchTemplateTags(in *http.Request, b []byte) []byte {
 			Value      string `xml:"value"`
 		} `xml:"tagSet>item"`
 	}
-	if resp.StatusCode != http.StatusOK || xml.NewDecoder(resp.Body).Decode(&tags) != nil {
+	if status != http.StatusOK || xml.Unmarshal(raw, &tags) != nil {
 		return b
 	}
 	sets := map[string]*bytes.Buffer{}

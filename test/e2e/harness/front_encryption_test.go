@@ -1,26 +1,18 @@
 package harness_test
 
 import (
-	"context"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eks"
 	ekstypes "github.com/aws/aws-sdk-go-v2/service/eks/types"
-
-	"github.com/tapstack/tapstack/test/e2e/harness"
 )
 
 // TestFrontAssociateEncryptionConfig: secrets encryption added to a running cluster shows in DescribeCluster,
 // its update is Successful, and a second association is refused as EKS refuses it.
 func TestFrontAssociateEncryptionConfig(t *testing.T) {
 	t.Parallel()
-	moto := harness.StartMoto(t)
-	front := harness.StartFront(t, moto.URL)
-	c := eksClient(front.URL)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
+	_, c, ctx := startEKS(t)
 	createCluster(t, c, "enc", "1.30", nil)
 	const key = "arn:aws:kms:us-east-1:123456789012:key/k1"
 	cfg := []ekstypes.EncryptionConfig{{Resources: []string{"secrets"}, Provider: &ekstypes.Provider{KeyArn: aws.String(key)}}}

@@ -1,14 +1,11 @@
 package harness
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"sort"
-	"strconv"
 	"strings"
 )
 
@@ -31,25 +28,6 @@ func (f *Front) FailClusterUpgradeTo(version string) {
 // (1.31.3-20250103), not a real one.
 func releaseVersionFor(k8s string) string { return k8s + ".0-20250101" }
 
-// motoGet asks moto for path with the caller's credentials: HTTP status and body.
-func (f *Front) motoGet(r *http.Request, path string) (int, []byte, error) {
-	u := *f.backend
-	u.Path = path
-	req, err := http.NewRequestWithContext(r.Context(), http.MethodGet, u.String(), nil)
-	if err != nil {
-		return 0, nil, err
-	}
-	req.Header.Set("Authorization", r.Header.Get("Authorization"))
-	req.Header.Set("X-Amz-Date", r.Header.Get("X-Amz-Date"))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, raw, err
-}
-
 // clusterVersion is the version the front reports for a cluster (moto's, or the one an UpdateClusterVersion set);
 // ok is false when the cluster cannot be read.
 func (f *Front) clusterVersion(r *http.Request, region, cluster string) (string, bool) {
@@ -71,7 +49,7 @@ func (f *Front) clusterVersion(r *http.Request, region, cluster string) (string,
 
 // nodegroup is moto's description of a node group with the front's overlay applied; status is moto's HTTP status.
 func (f *Front) nodegroup(r *http.Request, region, cluster, name string) (map[string]any, int, error) {
-	status, raw, err := f.motoGet(r, "/clusters/"+url.PathEscape(cluster)+"/node-groups/"+url.PathEscape(name))
+	status, raw, err := f.askMoto(r, http.MethodGet, "/clusters/"+url.PathEscape(cluster)+"/node-groups/"+url.PathEscape(name), nil, nil)
 	if err != nil || status != http.StatusOK {
 		return nil, status, err
 	}
@@ -99,13 +77,9 @@ func (f *Front) defaultNodegroupVersion(r *http.Request, region, cluster string,
 	if str(body["releaseVersion"]) == "" {
 		body["releaseVersion"] = releaseVersionFor(v)
 	}
-	b, err := json.Marshal(body)
-	if err != nil {
-		return
+	if b, err := json.Marshal(body); err == nil {
+		setBody(r, b)
 	}
-	r.Body = io.NopCloser(bytes.NewReader(b))
-	r.ContentLength = int64(len(b))
-	r.Header.Set("Content-Length", strconv.Itoa(len(b)))
 }
 
 // refuseNodegroupVersion answers a CreateNodegroup whose version is not the cluster's with EKS's error and returns
@@ -285,7 +259,7 @@ func (f *Front) upgradeCluster(w http.ResponseWriter, r *http.Request, e eksRequ
 
 // nodegroupsBehind lists the node groups of a cluster whose version is not version, sorted.
 func (f *Front) nodegroupsBehind(r *http.Request, region, cluster, version string) ([]string, error) {
-	status, raw, err := f.motoGet(r, "/clusters/"+url.PathEscape(cluster)+"/node-groups")
+	status, raw, err := f.askMoto(r, http.MethodGet, "/clusters/"+url.PathEscape(cluster)+"/node-groups", nil, nil)
 	if err != nil || status != http.StatusOK {
 		return nil, fmt.Errorf("ask moto for the node groups of %s: HTTP %d, %v", cluster, status, err)
 	}

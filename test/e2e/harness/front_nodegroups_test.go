@@ -4,7 +4,6 @@ import (
 	"context"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -65,11 +64,7 @@ func updateSucceeds(t *testing.T, c *eks.Client, what, cluster, nodegroup string
 // minor version at a time and never past its node groups.
 func TestFrontNodegroupVersions(t *testing.T) {
 	t.Parallel()
-	moto := harness.StartMoto(t)
-	front := harness.StartFront(t, moto.URL)
-	c := eksClient(front.URL)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
+	front, c, ctx := startEKS(t)
 	createCluster(t, c, "c", "1.30", nil)
 
 	// Created without a version: the cluster's, with a release of it (moto alone says 1.19).
@@ -170,11 +165,7 @@ func ungUpdate(o *eks.UpdateNodegroupVersionOutput) *ekstypes.Update {
 // A node group created with a launch template moves only with that template, whose new version it then reports.
 func TestFrontNodegroupVersionLaunchTemplate(t *testing.T) {
 	t.Parallel()
-	moto := harness.StartMoto(t)
-	front := harness.StartFront(t, moto.URL)
-	c := eksClient(front.URL)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
+	front, c, ctx := startEKS(t)
 	ec := ec2.New(ec2.Options{Region: harness.Region, BaseEndpoint: aws.String(front.URL),
 		Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")})
 	lt, err := ec.CreateLaunchTemplate(ctx, &ec2.CreateLaunchTemplateInput{LaunchTemplateName: aws.String("lt"),

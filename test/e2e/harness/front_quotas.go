@@ -1,10 +1,8 @@
 package harness
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -135,7 +133,7 @@ func (f *Front) serveQuotas(w http.ResponseWriter, r *http.Request, region strin
 // defaultFromMoto answers GetAWSDefaultServiceQuota from moto's ListAWSDefaultServiceQuotas.
 func (f *Front) defaultFromMoto(w http.ResponseWriter, r *http.Request, req quotaRequest) {
 	body, _ := json.Marshal(map[string]string{"ServiceCode": req.ServiceCode})
-	status, raw, err := f.askMoto(r, quotasTargetPrefix+"ListAWSDefaultServiceQuotas", body)
+	status, raw, err := f.askQuotas(r, quotasTargetPrefix+"ListAWSDefaultServiceQuotas", body)
 	if err != nil {
 		quotasError(w, http.StatusInternalServerError, "ServiceException", "front: ask moto: "+err.Error())
 		return
@@ -163,7 +161,7 @@ func (f *Front) defaultFromMoto(w http.ResponseWriter, r *http.Request, req quot
 
 // patchMotoQuota answers GetServiceQuota with moto's quota and the value a test set.
 func (f *Front) patchMotoQuota(w http.ResponseWriter, r *http.Request, value float64) {
-	status, raw, err := f.askMoto(r, r.Header.Get("X-Amz-Target"), peekBody(r))
+	status, raw, err := f.askQuotas(r, r.Header.Get("X-Amz-Target"), peekBody(r))
 	if err != nil {
 		quotasError(w, http.StatusInternalServerError, "ServiceException", "front: ask moto: "+err.Error())
 		return
@@ -177,23 +175,10 @@ func (f *Front) patchMotoQuota(w http.ResponseWriter, r *http.Request, value flo
 	writeQuotas(w, http.StatusOK, out)
 }
 
-// askMoto sends one Service Quotas call to moto with the caller's credentials: HTTP status and body.
-func (f *Front) askMoto(r *http.Request, target string, body []byte) (int, []byte, error) {
-	req, err := http.NewRequestWithContext(r.Context(), http.MethodPost, f.backend.String()+"/", bytes.NewReader(body))
-	if err != nil {
-		return 0, nil, err
-	}
-	req.Header.Set("Authorization", r.Header.Get("Authorization"))
-	req.Header.Set("X-Amz-Date", r.Header.Get("X-Amz-Date"))
-	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
-	req.Header.Set("X-Amz-Target", target)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, raw, err
+// askQuotas sends one Service Quotas call to moto with the caller's credentials: HTTP status and body.
+func (f *Front) askQuotas(r *http.Request, target string, body []byte) (int, []byte, error) {
+	return f.askMoto(r, http.MethodPost, "/", body,
+		map[string]string{"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": target})
 }
 
 func relay(w http.ResponseWriter, status int, raw []byte) {

@@ -25,6 +25,15 @@ const (
 	stateKey    = "TapStackdev/dev/terraform.tfstate"
 )
 
+// startEKS starts moto and the front for one test: the front, an EKS client to it and a context of a minute.
+func startEKS(t *testing.T) (*harness.Front, *eks.Client, context.Context) {
+	t.Helper()
+	front := harness.StartFront(t, harness.StartMoto(t).URL)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	t.Cleanup(cancel)
+	return front, eksClient(front.URL), ctx
+}
+
 func eksClient(endpoint string) *eks.Client {
 	return eks.New(eks.Options{
 		Region:       harness.Region,

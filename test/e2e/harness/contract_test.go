@@ -1,0 +1,51 @@
+package harness_test
+
+import (
+	"sort"
+	"testing"
+)
+
+// contractCase is one behaviour of ../shared/reference/eks-behaviour.md that the front enforces, named by its ID.
+type contractCase struct {
+	id   string // V1, U2, ... followed by a short name: "V4_StandardRefusedInExtendedSupport"
+	test func(t *testing.T)
+}
+
+// contractIDs are the 24 behaviours of eks-behaviour.md; TestContract fails when one has no subtest.
+var contractIDs = []string{
+	"V1", "V2", "V3", "V4", "V5", "C1",
+	"U1", "U2", "U3", "U4", "U5", "U6",
+	"A1", "A2",
+	"N1", "N2", "N3", "N4", "N5", "N6",
+	"L1", "L2", "D1", "D2",
+}
+
+// TestContract shows, one subtest per ID, that the front behaves as AWS documents it. The subtests are grouped by
+// file: the EKS behaviours (contract_eks_test.go) and the logs and deletion behaviours (contract_delete_test.go).
+func TestContract(t *testing.T) {
+	var cases []contractCase
+	cases = append(cases, contractEKS...)
+	cases = append(cases, contractDeletion...)
+	sort.Slice(cases, func(i, j int) bool { return cases[i].id < cases[j].id })
+	have := map[string]bool{}
+	for _, c := range cases {
+		id, _, _ := cutID(c.id)
+		have[id] = true
+		t.Run(c.id, c.test)
+	}
+	for _, id := range contractIDs {
+		if !have[id] {
+			t.Errorf("behaviour %s of eks-behaviour.md has no TestContract subtest", id)
+		}
+	}
+}
+
+// cutID splits "V4_Name" into "V4" and "Name".
+func cutID(s string) (string, string, bool) {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '_' {
+			return s[:i], s[i+1:], true
+		}
+	}
+	return s, "", false
+}

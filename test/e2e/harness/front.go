@@ -76,6 +76,12 @@ type Front struct {
 
 	quotaOnce sync.Once
 	quotas    *quotaValues // applied quota values set by SetQuota
+
+	today    time.Time          // the day of date-based answers (SetDay; TestDay when zero)
+	delay    time.Duration      // how long a change takes (SetDelay; DefaultDelay when zero)
+	busy     map[string]*change // changes in progress, by overlay key (cluster, node group) or addonKey
+	creators map[string]string  // by clusterKey: the principal whose access entry CreateCluster bootstraps
+	insights map[string]string  // by cluster name: an upgrade readiness issue BlockUpgrades set
 }
 
 // StartFront starts a Front that forwards to backend (a Moto's URL) and stops it when the test ends.
@@ -144,6 +150,7 @@ var scopeService = regexp.MustCompile(`Credential=[^/,]+/\d{8}/([^/,]+)/([^/,]+)
 
 // ServeHTTP sends EKS calls to the handlers of the gaps above and everything else to moto.
 func (f *Front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.settle()
 	m := scopeService.FindStringSubmatch(r.Header.Get("Authorization"))
 	if m != nil && m[2] == "ec2" && r.Method == http.MethodPost {
 		if op := launchTemplateCall(r); op != "" {
@@ -183,8 +190,17 @@ func (f *Front) serveEKS(w http.ResponseWriter, r *http.Request, e eksRequest) b
 	switch {
 	case n == 2 && p[0] == "addons" && p[1] == "supported-versions" && r.Method == http.MethodGet:
 		f.describeAddonVersions(w, r)
+	case n == 2 && p[0] == "addons" && p[1] == "configuration-schemas" && r.Method == http.MethodGet:
+		f.describeAddonConfiguration(w, r)
+	case n >= 3 && p[0] == "clusters" && p[2] == "pod-identity-associations":
+		f.servePodIdentity(w, r, e, p[1], p[3:])
+	case n == 5 && p[0] == "clusters" && p[2] == "node-groups" && p[4] == "update-config" && r.Method == http.MethodPost &&
+		f.refuseNodegroupBusy(w, e, p[1], p[3]):
 	case n == 1 && p[0] == "cluster-versions" && r.Method == http.MethodGet:
-		describeClusterVersions(w, r, time.Now())
+		f.describeClusterVersions(w, r)
+	case n == 1 && p[0] == "clusters" && r.Method == http.MethodPost && f.refuseCreateCluster(w, r, e):
+	case n == 3 && p[0] == "clusters" && p[2] == "update-config" && r.Method == http.MethodPost:
+		f.updateClusterConfig(w, r, e, p[1])
 	case n == 3 && p[0] == "clusters" && p[2] == "addons" && r.Method == http.MethodPost:
 		f.createAddon(w, r, e, p[1])
 	case n == 3 && p[0] == "clusters" && p[2] == "addons" && r.Method == http.MethodGet:
@@ -228,7 +244,8 @@ type rewrite struct {
 	echo            map[string]any    // request fields moto drops, to answer with
 	hide            []string          // answer fields moto adds that the request did not ask for
 	tags            map[string]string // the tags a node group is created with
-	updateType      string            // UpdateClusterConfig: the type of the update to report
+	joinFailure     string            // why a node group's nodes cannot join ("" they can)
+	clusterDesc     map[string]any    // the cluster a node group is created in
 }
 
 // overlay is what the front adds to, or hides from, moto's description of one cluster or node group.
@@ -286,12 +303,6 @@ func (f *Front) prepareRewrite(r *http.Request, e eksRequest) *rewrite {
 		rw.echo = pick(clusterEchoFields)
 	case n == 2 && r.Method == http.MethodDelete:
 		rw.op = "deleteCluster"
-	case n == 3 && p[2] == "update-config" && r.Method == http.MethodPost:
-		rw.op, rw.updateType = "updateCluster", clusterUpdateType(body)
-		rw.echo = pick(clusterEchoFields)
-		if vpc, ok := body["resourcesVpcConfig"].(map[string]any); ok {
-			f.mergeVPCConfig(r, rw.cluster, body, vpc)
-		}
 	case n == 3 && p[2] == "node-groups" && r.Method == http.MethodPost:
 		rw.op, rw.nodegroup = "createNodegroup", str(body["nodegroupName"])
 		f.defaultNodegroupVersion(r, e.region, rw.cluster, body)
@@ -304,6 +315,13 @@ func (f *Front) prepareRewrite(r *http.Request, e eksRequest) *rewrite {
 		}
 		if body["remoteAccess"] == nil {
 			rw.hide = []string{"remoteAccess"}
+		}
+		if cur, status, err := f.currentCluster(r, e.region, rw.cluster); err == nil && status == http.StatusOK {
+			rw.clusterDesc = cur
+			rw.joinFailure, err = f.nodeJoinFailure(r, e.region, rw.cluster, str(body["nodeRole"]))
+			if err != nil {
+				rw.joinFailure = "front: " + err.Error()
+			}
 		}
 	case n == 4 && p[2] == "node-groups" && r.Method == http.MethodDelete:
 		rw.op, rw.nodegroup = "deleteNodegroup", p[3]
@@ -318,49 +336,6 @@ func str(v any) string {
 
 // vpcConfigMembers are the members of UpdateClusterConfig's resourcesVpcConfig.
 var vpcConfigMembers = []string{"subnetIds", "securityGroupIds", "endpointPublicAccess", "endpointPrivateAccess", "publicAccessCidrs"}
-
-// mergeVPCConfig completes an UpdateClusterConfig's resourcesVpcConfig with the cluster's current members: EKS
-// changes only the members a request names, moto replaces the whole configuration with the request's.
-func (f *Front) mergeVPCConfig(r *http.Request, cluster string, body, vpc map[string]any) {
-	status, raw, err := f.describeCluster(r, cluster)
-	var cur struct {
-		Cluster struct {
-			ResourcesVpcConfig map[string]any `json:"resourcesVpcConfig"`
-		} `json:"cluster"`
-	}
-	if err != nil || status != http.StatusOK || json.Unmarshal(raw, &cur) != nil {
-		return // moto answers the update itself
-	}
-	for _, k := range vpcConfigMembers {
-		if _, asked := vpc[k]; !asked {
-			if v, ok := cur.Cluster.ResourcesVpcConfig[k]; ok {
-				vpc[k] = v
-			}
-		}
-	}
-	if b, err := json.Marshal(body); err == nil {
-		setBody(r, b)
-	}
-}
-
-// clusterUpdateType is the type EKS gives the update an UpdateClusterConfig body starts.
-func clusterUpdateType(body map[string]any) string {
-	switch {
-	case body["logging"] != nil:
-		return "LoggingUpdate"
-	case body["resourcesVpcConfig"] != nil:
-		return "EndpointAccessUpdate"
-	case body["accessConfig"] != nil:
-		return "AccessConfigUpdate"
-	case body["upgradePolicy"] != nil:
-		return "UpgradePolicyUpdate"
-	case body["zonalShiftConfig"] != nil:
-		return "ZonalShiftConfigUpdate"
-	case body["computeConfig"] != nil, body["storageConfig"] != nil:
-		return "AutoModeUpdate"
-	}
-	return "ConfigUpdate"
-}
 
 // askMoto sends one call to moto with the caller's credentials (Authorization, X-Amz-Date) and header, which may
 // replace them: HTTP status and body.
@@ -445,6 +420,7 @@ func (f *Front) record(rw *rewrite) {
 		f.overlays[nodegroupOverlayKey(rw.region, rw.cluster, rw.nodegroup)] = &overlay{echo: rw.echo, hide: rw.hide, tags: rw.tags}
 	case "deleteNodegroup":
 		delete(f.overlays, nodegroupOverlayKey(rw.region, rw.cluster, rw.nodegroup))
+		delete(f.busy, nodegroupOverlayKey(rw.region, rw.cluster, rw.nodegroup))
 	}
 }
 
@@ -452,6 +428,9 @@ func (f *Front) record(rw *rewrite) {
 func (f *Front) apply(key string, desc map[string]any) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if c := f.changing(key); c != nil && desc["status"] == "ACTIVE" {
+		desc["status"] = c.status // moto's resources are ACTIVE at once; EKS's take time
+	}
 	o := f.overlays[key]
 	if o == nil {
 		return
@@ -502,20 +481,28 @@ func (f *Front) rewriteResponse(resp *http.Response, rw *rewrite) error {
 		uniqueIssuer(c)
 		defaultPublicAccessCIDRs(c)
 		name, _ := c["name"].(string)
+		if rw.op == "createCluster" {
+			f.clusterCreated(rw.region, c)
+		}
 		f.apply(clusterOverlayKey(rw.region, name), c)
-	}
-	if rw.op == "updateCluster" && body["update"] == nil { // moto answers {}; EKS with an update
-		u := newUpdate(rw.updateType, "InProgress", nil)
-		f.remember(frontUpdate{cluster: rw.cluster, body: u})
-		body = map[string]any{"update": u}
 	}
 	if ng, ok := body["nodegroup"].(map[string]any); ok {
 		cluster, _ := ng["clusterName"].(string)
 		name, _ := ng["nodegroupName"].(string)
+		if rw.op == "createNodegroup" {
+			f.nodegroupCreated(rw.region, cluster, name, rw.joinFailure)
+			if rw.clusterDesc != nil && apiMode(authMode(rw.clusterDesc)) {
+				f.nodeRoleEntry(rw.region, cluster, rw.clusterDesc, str(ng["nodeRole"]))
+			}
+		}
 		f.apply(nodegroupOverlayKey(rw.region, cluster, name), ng)
 	}
-	if u, ok := body["update"].(map[string]any); ok && rw.op != "updateCluster" {
-		f.remember(frontUpdate{cluster: rw.cluster, nodegroup: nodegroupOfPath(resp.Request.URL.Path), body: u})
+	if u, ok := body["update"].(map[string]any); ok { // moto's node group updates (UpdateNodegroupConfig)
+		ng := nodegroupOfPath(resp.Request.URL.Path)
+		u["status"] = "InProgress"
+		f.mu.Lock()
+		f.startUpdate(nodegroupOverlayKey(rw.region, rw.cluster, ng), frontUpdate{cluster: rw.cluster, nodegroup: ng, body: u}, nil, nil)
+		f.mu.Unlock()
 	}
 	out, err := json.Marshal(body)
 	if err != nil {

@@ -164,13 +164,36 @@ func (f *Front) accessCluster(w http.ResponseWriter, r *http.Request, e eksReque
 		eksError(w, http.StatusBadRequest, "InvalidRequestException", needsAPIMode, map[string]any{"clusterName": name})
 		return nil
 	}
+	return f.accessEntriesLocked(key, mc.Arn, string(mc.CreatedAt))
+}
+
+// accessEntriesLocked returns the access entries of the cluster key in its incarnation arn/createdAt, dropping
+// those of an earlier cluster of that name; call it with f.mu held.
+func (f *Front) accessEntriesLocked(key, arn, createdAt string) *clusterAccess {
 	store := f.accessStore()
 	ca := store[key]
-	if ca == nil || ca.arn != mc.Arn || ca.createdAt != string(mc.CreatedAt) {
-		ca = &clusterAccess{arn: mc.Arn, createdAt: string(mc.CreatedAt), entries: map[string]*accessEntry{}}
+	if ca == nil || ca.arn != arn || ca.createdAt != createdAt {
+		ca = &clusterAccess{arn: arn, createdAt: createdAt, entries: map[string]*accessEntry{}}
 		store[key] = ca
 	}
 	return ca
+}
+
+// addEntryLocked adds an access entry; call it with f.mu held.
+func (f *Front) addEntryLocked(ca *clusterAccess, cluster, principal, typ, username string) *accessEntry {
+	now := time.Now().UTC()
+	a := &accessEntry{
+		cluster: cluster, principal: principal, typ: typ, username: username, created: now, modified: now,
+		policies: map[string]*associatedPolicy{},
+	}
+	pm := principalARN.FindStringSubmatch(principal)
+	// arn:<partition>:eks:<region>:<account>:access-entry/<cluster>/<role|user>/<account>/<name>/<uuid>
+	prefix, _, _ := strings.Cut(ca.arn, ":cluster/")
+	if pm != nil {
+		a.arn = prefix + ":access-entry/" + cluster + "/" + pm[3] + "/" + pm[2] + "/" + pm[4][strings.LastIndex(pm[4], "/")+1:] + "/" + uuid()
+	}
+	ca.entries[principal] = a
+	return a
 }
 
 // withEntry runs fn with f.mu held on an existing entry, or writes ResourceNotFoundException.
@@ -277,19 +300,12 @@ func (f *Front) createAccessEntry(w http.ResponseWriter, r *http.Request, e eksR
 		eksError(w, http.StatusConflict, "ResourceInUseException", "The specified access entry resource is already in use on this cluster.", ids)
 		return
 	}
-	now := time.Now().UTC()
-	a := &accessEntry{
-		cluster: cluster, principal: req.PrincipalArn, typ: req.Type, groups: req.KubernetesGroups, tags: req.Tags,
-		username: defaultUsername(req.PrincipalArn, req.Type), created: now, modified: now,
-		policies: map[string]*associatedPolicy{},
-	}
+	username := defaultUsername(req.PrincipalArn, req.Type)
 	if req.Username != nil && *req.Username != "" {
-		a.username = *req.Username
+		username = *req.Username
 	}
-	// arn:<partition>:eks:<region>:<account>:access-entry/<cluster>/<role|user>/<account>/<name>/<uuid>
-	prefix, _, _ := strings.Cut(ca.arn, ":cluster/")
-	a.arn = prefix + ":access-entry/" + cluster + "/" + pm[3] + "/" + pm[2] + "/" + pm[4][strings.LastIndex(pm[4], "/")+1:] + "/" + uuid()
-	ca.entries[a.principal] = a
+	a := f.addEntryLocked(ca, cluster, req.PrincipalArn, req.Type, username)
+	a.groups, a.tags = req.KubernetesGroups, req.Tags
 	writeJSON(w, http.StatusOK, map[string]any{"accessEntry": a.json()})
 }
 

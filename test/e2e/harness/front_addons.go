@@ -18,6 +18,7 @@ type clusterAddons struct {
 	arn, createdAt string // of the cluster in moto: when they change, the cluster was re-created
 	k8s            string // the cluster's Kubernetes version
 	addons         map[string]*addon
+	associations   map[string]*podIdentityAssociation // Pod Identity associations by ID
 }
 
 type addon struct {
@@ -25,6 +26,7 @@ type addon struct {
 	config, roleARN             string
 	tags                        map[string]string
 	created, modified           time.Time
+	podIdentity                 []*podIdentityAssociation
 }
 
 func (a *addon) json(status string) map[string]any {
@@ -42,7 +44,7 @@ func (a *addon) json(status string) map[string]any {
 		"createdAt":               epoch(a.created),
 		"modifiedAt":              epoch(a.modified),
 		"tags":                    tags,
-		"podIdentityAssociations": []string{},
+		"podIdentityAssociations": a.associationARNs(),
 	}
 	if a.config != "" {
 		m["configurationValues"] = a.config
@@ -53,10 +55,12 @@ func (a *addon) json(status string) map[string]any {
 	return m
 }
 
-// frontUpdate is an update DescribeUpdate can answer.
+// frontUpdate is an update DescribeUpdate can answer: InProgress until its change completes, then final.
 type frontUpdate struct {
 	cluster, nodegroup, addon string
-	body                      map[string]any
+	body                      map[string]any // as created: InProgress
+	final                     map[string]any // once complete: Successful, or Failed with errors
+	until                     time.Time
 }
 
 // motoCluster is what the front needs of a cluster moto holds.
@@ -112,7 +116,8 @@ func (f *Front) cluster(w http.ResponseWriter, r *http.Request, e eksRequest, na
 	defer f.mu.Unlock()
 	ca := f.addons[key]
 	if ca == nil || ca.arn != mc.Arn || ca.createdAt != string(mc.CreatedAt) {
-		ca = &clusterAddons{arn: mc.Arn, createdAt: string(mc.CreatedAt), addons: map[string]*addon{}}
+		ca = &clusterAddons{arn: mc.Arn, createdAt: string(mc.CreatedAt), addons: map[string]*addon{},
+			associations: map[string]*podIdentityAssociation{}}
 		f.addons[key] = ca
 	}
 	ca.k8s = mc.Version
@@ -122,42 +127,9 @@ func (f *Front) cluster(w http.ResponseWriter, r *http.Request, e eksRequest, na
 	return ca
 }
 
-// updateClusterVersion serves UpdateClusterVersion: the front reports the new version in place of moto's.
-func (f *Front) updateClusterVersion(w http.ResponseWriter, r *http.Request, e eksRequest, cluster string) {
-	var req struct {
-		Version string `json:"version"`
-	}
-	if !readJSON(w, r, &req) {
-		return
-	}
-	ca := f.cluster(w, r, e, cluster)
-	if ca == nil {
-		return
-	}
-	ids := map[string]any{"clusterName": cluster}
-	switch from, to := minor(ca.k8s), minor(req.Version); {
-	case to < 0:
-		invalidParameter(w, "unsupported Kubernetes version "+req.Version, ids)
-		return
-	case to == from:
-		invalidParameter(w, "Cluster is already at the desired configuration with version: "+req.Version, ids)
-		return
-	case to != from+1:
-		invalidParameter(w, "Unsupported Kubernetes minor version update from "+ca.k8s+" to "+req.Version, ids)
-		return
-	}
-	f.setClusterField(e.region, cluster, "version", req.Version)
-	u := newUpdate("VersionUpdate", "InProgress", []map[string]string{
-		{"type": "Version", "value": req.Version}, {"type": "PlatformVersion", "value": "eks.1"},
-	})
-	f.remember(frontUpdate{cluster: cluster, body: u})
-	writeJSON(w, http.StatusOK, map[string]any{"update": u})
-}
-
-// setClusterField makes the front report value for a field of a cluster's description, in place of moto's.
-func (f *Front) setClusterField(region, cluster, field string, value any) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
+// setClusterFieldLocked makes the front report value for a field of a cluster's description, in place of moto's;
+// call it with f.mu held.
+func (f *Front) setClusterFieldLocked(region, cluster, field string, value any) {
 	key := clusterOverlayKey(region, cluster)
 	o := f.overlays[key]
 	if o == nil {
@@ -183,14 +155,14 @@ func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
 }
 
 type addonRequest struct {
-	AddonName               string            `json:"addonName"`
-	AddonVersion            *string           `json:"addonVersion"`
-	ServiceAccountRoleArn   *string           `json:"serviceAccountRoleArn"`
-	ResolveConflicts        string            `json:"resolveConflicts"`
-	ConfigurationValues     *string           `json:"configurationValues"`
-	Tags                    map[string]string `json:"tags"`
-	PodIdentityAssociations []any             `json:"podIdentityAssociations"`
-	NamespaceConfig         any               `json:"namespaceConfig"`
+	AddonName               string                `json:"addonName"`
+	AddonVersion            *string               `json:"addonVersion"`
+	ServiceAccountRoleArn   *string               `json:"serviceAccountRoleArn"`
+	ResolveConflicts        string                `json:"resolveConflicts"`
+	ConfigurationValues     *string               `json:"configurationValues"`
+	Tags                    map[string]string     `json:"tags"`
+	PodIdentityAssociations *[]podIdentityRequest `json:"podIdentityAssociations"`
+	NamespaceConfig         any                   `json:"namespaceConfig"`
 }
 
 // checkAddonRequest validates what CreateAddon and UpdateAddon have in common; it writes the error and returns
@@ -203,8 +175,8 @@ func checkAddonRequest(w http.ResponseWriter, name, k8s string, req addonRequest
 			"' at 'resolveConflicts' failed to satisfy constraint: Member must satisfy enum value set: [PRESERVE, OVERWRITE, NONE]", ids)
 		return false
 	}
-	if len(req.PodIdentityAssociations) > 0 || req.NamespaceConfig != nil {
-		invalidParameter(w, "front: podIdentityAssociations and namespaceConfig are not emulated", ids)
+	if req.NamespaceConfig != nil {
+		invalidParameter(w, "front: namespaceConfig is not emulated", ids)
 		return false
 	}
 	if req.AddonVersion != nil && *req.AddonVersion != "" && !addonVersionSupported(name, *req.AddonVersion, k8s) {
@@ -275,6 +247,9 @@ func (f *Front) createAddon(w http.ResponseWriter, r *http.Request, e eksRequest
 			return
 		}
 	}
+	if req.PodIdentityAssociations != nil && !checkPodIdentity(w, cluster, req.AddonName, version, *req.PodIdentityAssociations) {
+		return
+	}
 
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -295,8 +270,19 @@ func (f *Front) createAddon(w http.ResponseWriter, r *http.Request, e eksRequest
 	if req.ServiceAccountRoleArn != nil {
 		a.roleARN = *req.ServiceAccountRoleArn
 	}
+	if req.PodIdentityAssociations != nil {
+		a.podIdentity = ca.associate(a, *req.PodIdentityAssociations)
+	}
 	ca.addons[a.name] = a
+	key := addonKey(e.region, cluster, a.name)
+	delete(f.busy, key)
+	f.begin(key, &change{status: "CREATING", typ: "AddonCreate"})
 	writeJSON(w, http.StatusOK, map[string]any{"addon": a.json("CREATING")})
+}
+
+// addonKey identifies an add-on among the front's changes.
+func addonKey(region, cluster, name string) string {
+	return "addon/" + clusterKey(region, cluster) + "/" + name
 }
 
 // addonARN is arn:<partition>:eks:<region>:<account>:addon/<cluster>/<addon>/<uuid>.
@@ -311,8 +297,28 @@ func (f *Front) describeAddon(w http.ResponseWriter, r *http.Request, e eksReque
 		return
 	}
 	f.mu.Lock()
+	c := f.changing(addonKey(e.region, cluster, name))
+	f.mu.Unlock()
+	status, issues := "ACTIVE", []map[string]any(nil)
+	if c != nil {
+		status = c.status
+	} else {
+		var err error
+		if issues, err = f.addonIssues(r, e.region, cluster, a); err != nil {
+			eksError(w, http.StatusInternalServerError, "ServerException", "front: "+err.Error(), nil)
+			return
+		}
+		if len(issues) > 0 {
+			status = "DEGRADED"
+		}
+	}
+	f.mu.Lock()
 	defer f.mu.Unlock()
-	writeJSON(w, http.StatusOK, map[string]any{"addon": a.json("ACTIVE")})
+	body := a.json(status)
+	if len(issues) > 0 {
+		body["health"] = map[string]any{"issues": issues}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"addon": body})
 }
 
 // findAddon writes ResourceNotFoundException and returns nil when the cluster or the add-on does not exist.
@@ -354,6 +360,8 @@ func (f *Front) deleteAddon(w http.ResponseWriter, r *http.Request, e eksRequest
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	delete(ca.addons, name)
+	ca.dissociate(a)
+	delete(f.busy, addonKey(e.region, cluster, name))
 	writeJSON(w, http.StatusOK, map[string]any{"addon": a.json("DELETING")})
 }
 
@@ -366,8 +374,24 @@ func (f *Front) updateAddon(w http.ResponseWriter, r *http.Request, e eksRequest
 	if a == nil || !checkAddonRequest(w, name, ca.k8s, req) {
 		return
 	}
+	if req.PodIdentityAssociations != nil {
+		version := a.version
+		if req.AddonVersion != nil && *req.AddonVersion != "" {
+			version = *req.AddonVersion
+		}
+		if !checkPodIdentity(w, cluster, name, version, *req.PodIdentityAssociations) {
+			return
+		}
+	}
 	var params []map[string]string
 	f.mu.Lock()
+	if c := f.changing(addonKey(e.region, cluster, name)); c != nil {
+		f.mu.Unlock()
+		// N4: cdk-eks-blueprints #447, "Addon vpc-cni cannot be updated as it is currently in UPDATING state".
+		eksError(w, http.StatusConflict, "ResourceInUseException", "Addon "+name+" cannot be updated as it is currently in "+c.status+" state",
+			map[string]any{"clusterName": cluster, "addonName": name})
+		return
+	}
 	if req.AddonVersion != nil && *req.AddonVersion != "" {
 		a.version = *req.AddonVersion
 		params = append(params, map[string]string{"type": "AddonVersion", "value": a.version})
@@ -383,10 +407,15 @@ func (f *Front) updateAddon(w http.ResponseWriter, r *http.Request, e eksRequest
 		a.config = *req.ConfigurationValues
 		params = append(params, map[string]string{"type": "ConfigurationValues", "value": a.config})
 	}
+	if req.PodIdentityAssociations != nil {
+		ca.dissociate(a)
+		a.podIdentity = ca.associate(a, *req.PodIdentityAssociations)
+		params = append(params, map[string]string{"type": "PodIdentityAssociations", "value": strings.Join(a.associationARNs(), ",")})
+	}
 	a.modified = time.Now().UTC()
-	f.mu.Unlock()
 	u := newUpdate("AddonUpdate", "InProgress", params)
-	f.remember(frontUpdate{cluster: cluster, addon: name, body: u})
+	f.startUpdate(addonKey(e.region, cluster, name), frontUpdate{cluster: cluster, addon: name, body: u}, nil, nil)
+	f.mu.Unlock()
 	writeJSON(w, http.StatusOK, map[string]any{"update": u})
 }
 
@@ -401,21 +430,37 @@ func newUpdate(typ, status string, params []map[string]string) map[string]any {
 	}
 }
 
-// remember keeps an update for DescribeUpdate, which reports it Successful.
-func (f *Front) remember(u frontUpdate) {
-	id, _ := u.body["id"].(string)
-	if id == "" {
-		return
+// startUpdate begins the change an update makes to the resource key, with f.mu held, and keeps the update for
+// DescribeUpdate: InProgress until the change completes, then Successful unless failed gives its errors. done
+// applies the change when it completes. When the resource is still changing, it returns the change in progress
+// and false, and nothing is kept.
+func (f *Front) startUpdate(key string, u frontUpdate, done func(), failed []map[string]any) (*change, bool) {
+	id := str(u.body["id"])
+	c, ok := f.begin(key, &change{status: "UPDATING", updateID: id, typ: str(u.body["type"]), done: done})
+	if !ok {
+		return c, false
 	}
-	done := make(map[string]any, len(u.body))
+	final := make(map[string]any, len(u.body))
 	for k, v := range u.body {
-		done[k] = v
+		final[k] = v
 	}
-	done["status"] = "Successful"
-	u.body = done
-	f.mu.Lock()
-	defer f.mu.Unlock()
+	final["status"] = "Successful"
+	if failed != nil {
+		final["status"], final["errors"] = "Failed", failed
+	}
+	u.final, u.until = final, c.until
 	f.updates[id] = u
+	return c, true
+}
+
+// inUse writes EKS's refusal of a change while another is in progress on a cluster (cloud-custodian #9250,
+// ACK community #1192: "Cannot EndpointAccessUpdate because cluster NAME currently has update ID in progress").
+func inUse(w http.ResponseWriter, typ, cluster string, c *change) {
+	msg := fmt.Sprintf("Cannot %s because cluster %s currently has update %s in progress", typ, cluster, c.updateID)
+	if c.updateID == "" {
+		msg = fmt.Sprintf("Cannot %s because cluster %s is currently %s", typ, cluster, strings.ToLower(c.status)) // invented: no source quotes this case
+	}
+	eksError(w, http.StatusConflict, "ResourceInUseException", msg, map[string]any{"clusterName": cluster})
 }
 
 func (f *Front) describeUpdate(w http.ResponseWriter, r *http.Request, e eksRequest, cluster, id string) {
@@ -427,7 +472,11 @@ func (f *Front) describeUpdate(w http.ResponseWriter, r *http.Request, e eksRequ
 		notFound(w, "No update found for ID: "+id, map[string]any{"clusterName": cluster})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"update": u.body})
+	body := u.body
+	if !time.Now().Before(u.until) { // clock: completion of the update
+		body = u.final
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"update": body})
 }
 
 // tagMap returns the tags the front keeps for an add-on, access entry or node group ARN, or nil. Call it with

@@ -6,44 +6,51 @@ import (
 )
 
 // associateEncryptionConfig serves AssociateEncryptionConfig (POST /clusters/{name}/encryption-config/associate),
-// which moto lacks: as EKS, once per cluster; the cluster then reports the configuration.
+// which moto lacks. EKS's rules: secrets encryption is enabled once and never removed or moved to another key
+// (U4: EKS user guide, enable-kms, "You can't disable secrets encryption after enabling it. This action is
+// irreversible."; terraform-provider-aws #19968, InvalidParameterException "Encryption is already enabled on the
+// cluster"); the key must be usable (U5, keyRefused); not while another update is in progress (U2). The cluster
+// reports the configuration once the update completes.
 func (f *Front) associateEncryptionConfig(w http.ResponseWriter, r *http.Request, e eksRequest, cluster string) {
 	var req struct {
-		EncryptionConfig []map[string]any `json:"encryptionConfig"`
+		EncryptionConfig []any `json:"encryptionConfig"`
 	}
 	if !readJSON(w, r, &req) {
 		return
 	}
 	ids := map[string]any{"clusterName": cluster}
 	if len(req.EncryptionConfig) != 1 {
-		invalidParameter(w, "encryptionConfig must hold exactly one configuration", ids)
+		invalidParameter(w, "encryptionConfig must hold exactly one configuration", ids) // invented
 		return
 	}
-	status, raw, err := f.describeCluster(r, cluster)
-	if err != nil || status == http.StatusNotFound {
+	cur, status, err := f.currentCluster(r, e.region, cluster)
+	switch {
+	case err != nil:
+		eksError(w, http.StatusInternalServerError, "ServerException", "front: ask moto for the cluster: "+err.Error(), nil)
+		return
+	case status == http.StatusNotFound || cur == nil:
 		notFound(w, "No cluster found for name: "+cluster+".", ids)
 		return
 	}
-	var body struct {
-		Cluster map[string]any `json:"cluster"`
+	if ec, _ := cur["encryptionConfig"].([]any); len(ec) > 0 {
+		invalidParameter(w, "Encryption is already enabled on the cluster", ids)
+		return
 	}
-	_ = json.Unmarshal(raw, &body)
-	if body.Cluster != nil {
-		f.apply(clusterOverlayKey(e.region, cluster), body.Cluster)
-		if ec, _ := body.Cluster["encryptionConfig"].([]any); len(ec) > 0 {
-			eksError(w, http.StatusBadRequest, "InvalidRequestException", "Encryption is already enabled on the cluster", ids)
-			return
-		}
+	if f.keyRefused(w, r, e.region, cluster, req.EncryptionConfig) {
+		return
 	}
-	ec := make([]any, len(req.EncryptionConfig))
-	for i, c := range req.EncryptionConfig {
-		ec[i] = c
-	}
-	f.setClusterField(e.region, cluster, "encryptionConfig", ec)
 	u := newUpdate("AssociateEncryptionConfig", "InProgress", []map[string]string{
 		{"type": "EncryptionConfig", "value": mustJSON(req.EncryptionConfig)},
 	})
-	f.remember(frontUpdate{cluster: cluster, body: u})
+	f.mu.Lock()
+	c, ok := f.startUpdate(clusterOverlayKey(e.region, cluster), frontUpdate{cluster: cluster, body: u}, func() {
+		f.setClusterFieldLocked(e.region, cluster, "encryptionConfig", req.EncryptionConfig)
+	}, nil)
+	f.mu.Unlock()
+	if !ok {
+		inUse(w, "AssociateEncryptionConfig", cluster, c)
+		return
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"update": u})
 }
 

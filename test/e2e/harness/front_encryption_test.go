@@ -12,17 +12,18 @@ import (
 // its update is Successful, and a second association is refused as EKS refuses it.
 func TestFrontAssociateEncryptionConfig(t *testing.T) {
 	t.Parallel()
-	_, c, ctx := startEKS(t)
-	createCluster(t, c, "enc", "1.30", nil)
-	const key = "arn:aws:kms:us-east-1:123456789012:key/k1"
+	front, c, ctx := startEKS(t)
+	createCluster(t, c, "enc", "1.32", nil)
+	pause(front)
+	key := createKey(t, front.URL)
 	cfg := []ekstypes.EncryptionConfig{{Resources: []string{"secrets"}, Provider: &ekstypes.Provider{KeyArn: aws.String(key)}}}
 	out, err := c.AssociateEncryptionConfig(ctx, &eks.AssociateEncryptionConfigInput{ClusterName: aws.String("enc"), EncryptionConfig: cfg})
 	if err != nil {
 		t.Fatal(err)
 	}
-	u, err := c.DescribeUpdate(ctx, &eks.DescribeUpdateInput{Name: aws.String("enc"), UpdateId: out.Update.Id})
-	if err != nil || u.Update.Status != ekstypes.UpdateStatusSuccessful || u.Update.Type != ekstypes.UpdateTypeAssociateEncryptionConfig {
-		t.Fatalf("update: %v %+v", err, u)
+	u := waitUpdate(t, c, &eks.DescribeUpdateInput{Name: aws.String("enc"), UpdateId: out.Update.Id})
+	if u.Status != ekstypes.UpdateStatusSuccessful || u.Type != ekstypes.UpdateTypeAssociateEncryptionConfig {
+		t.Fatalf("update: %+v", u)
 	}
 	d, err := c.DescribeCluster(ctx, &eks.DescribeClusterInput{Name: aws.String("enc")})
 	if err != nil {
@@ -32,7 +33,7 @@ func TestFrontAssociateEncryptionConfig(t *testing.T) {
 		t.Errorf("cluster encryption %+v", ec)
 	}
 	_, err = c.AssociateEncryptionConfig(ctx, &eks.AssociateEncryptionConfigInput{ClusterName: aws.String("enc"), EncryptionConfig: cfg})
-	wantAPIError(t, "second association", err, "InvalidRequestException", "already enabled")
+	wantAPIError(t, "second association", err, "InvalidParameterException", "Encryption is already enabled on the cluster")
 	_, err = c.AssociateEncryptionConfig(ctx, &eks.AssociateEncryptionConfigInput{ClusterName: aws.String("nope"), EncryptionConfig: cfg})
 	wantAPIError(t, "missing cluster", err, "ResourceNotFoundException", "No cluster found")
 }

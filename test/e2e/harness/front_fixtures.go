@@ -5,12 +5,10 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // The front's fixture data. The add-on versions are test data shaped like EKS's, not a copy of what EKS offers
-// today: the project must not take them for facts. The Kubernetes calendar is the one of
-// /work/shared/reference/eks-facts.md (AWS EKS user guide, "kubernetes-versions").
+// today: the project must not take them for facts. The Kubernetes calendar is front_calendar.go's.
 
 // k8sVersions are the Kubernetes versions the fixtures know, oldest first.
 var k8sVersions = []string{"1.29", "1.30", "1.31", "1.32", "1.33", "1.34", "1.35", "1.36"}
@@ -24,6 +22,15 @@ type fixtureAddonVersion struct {
 type fixtureAddon struct {
 	typ      string
 	versions []fixtureAddonVersion // newest first, as EKS lists them
+	// podIdentity is what DescribeAddonConfiguration's podIdentityConfiguration lists for versions from
+	// podIdentitySince on (test data shaped like EKS's: one service account and its recommended policies).
+	podIdentity      *podIdentityConfig
+	podIdentitySince string
+}
+
+type podIdentityConfig struct {
+	serviceAccount string
+	policies       []string
 }
 
 var addonCatalog = map[string]fixtureAddon{
@@ -31,8 +38,9 @@ var addonCatalog = map[string]fixtureAddon{
 		{"v1.20.4-eksbuild.2", "1.29", "1.36", []string{"1.33", "1.34", "1.35", "1.36"}},
 		{"v1.19.6-eksbuild.1", "1.29", "1.35", []string{"1.31", "1.32"}},
 		{"v1.18.3-eksbuild.3", "1.29", "1.32", []string{"1.29", "1.30"}},
-		{"v1.18.1-eksbuild.3", "1.25", "1.30", nil},
-	}},
+		{"v1.18.1-eksbuild.3", "1.25", "1.32", nil}, // the original's pin, still offered on 1.32 where EKS moved it
+	}, podIdentity: &podIdentityConfig{"aws-node", []string{"arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy"}},
+		podIdentitySince: "v1.19.6-eksbuild.1"},
 	"coredns": {typ: "networking", versions: []fixtureAddonVersion{
 		{"v1.12.1-eksbuild.2", "1.33", "1.36", []string{"1.33", "1.34", "1.35", "1.36"}},
 		{"v1.11.4-eksbuild.2", "1.31", "1.32", []string{"1.31", "1.32"}},
@@ -151,80 +159,4 @@ func allowed(filter []string, v string) bool {
 		}
 	}
 	return false
-}
-
-// clusterVersionFixture is one row of the Kubernetes calendar.
-type clusterVersionFixture struct {
-	version                  string
-	released, endStd, endExt string // dates, YYYY-MM-DD
-}
-
-var clusterVersionCalendar = []clusterVersionFixture{
-	{"1.29", "2024-01-23", "2025-03-23", "2026-03-23"},
-	{"1.30", "2024-05-23", "2025-07-23", "2026-07-23"},
-	{"1.31", "2024-09-26", "2025-11-26", "2026-11-26"},
-	{"1.32", "2025-01-25", "2026-03-23", "2027-03-23"},
-	{"1.33", "2025-05-28", "2026-07-29", "2027-07-29"},
-	{"1.34", "2025-10-06", "2026-12-02", "2027-12-02"},
-	{"1.35", "2026-01-28", "2027-03-27", "2028-03-27"},
-	{"1.36", "2026-06-02", "2027-08-02", "2028-08-02"},
-}
-
-func day(s string) time.Time {
-	t, err := time.Parse(time.DateOnly, s)
-	if err != nil {
-		panic(err)
-	}
-	return t
-}
-
-// describeClusterVersions serves GET /cluster-versions from the calendar, with each version's status as of now:
-// newest first, unsupported versions only with includeAll=true, and the clusterVersions, defaultOnly, status and
-// versionStatus filters. The default version is the second newest in standard support, as EKS tends to pick.
-func describeClusterVersions(w http.ResponseWriter, r *http.Request, now time.Time) {
-	q := r.URL.Query()
-	var standard []string
-	for _, c := range clusterVersionCalendar {
-		if now.Before(day(c.endStd)) && !now.Before(day(c.released)) {
-			standard = append(standard, c.version)
-		}
-	}
-	def := ""
-	if n := len(standard); n >= 2 {
-		def = standard[n-2]
-	} else if n == 1 {
-		def = standard[0]
-	}
-	out := []map[string]any{}
-	for i := len(clusterVersionCalendar) - 1; i >= 0; i-- {
-		c := clusterVersionCalendar[i]
-		status, versionStatus := "unsupported", "UNSUPPORTED"
-		switch {
-		case now.Before(day(c.released)):
-			continue
-		case now.Before(day(c.endStd)):
-			status, versionStatus = "standard-support", "STANDARD_SUPPORT"
-		case now.Before(day(c.endExt)):
-			status, versionStatus = "extended-support", "EXTENDED_SUPPORT"
-		}
-		switch {
-		case status == "unsupported" && q.Get("includeAll") != "true" && len(q["clusterVersions"]) == 0:
-			continue
-		case !allowed(q["clusterVersions"], c.version),
-			q.Get("defaultOnly") == "true" && c.version != def,
-			!allowed(q["status"], status), !allowed(q["versionStatus"], versionStatus):
-			continue
-		}
-		out = append(out, map[string]any{
-			"clusterVersion":           c.version,
-			"clusterType":              "eks",
-			"defaultVersion":           c.version == def,
-			"releaseDate":              epoch(day(c.released)),
-			"endOfStandardSupportDate": epoch(day(c.endStd)),
-			"endOfExtendedSupportDate": epoch(day(c.endExt)),
-			"status":                   status,
-			"versionStatus":            versionStatus,
-		})
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"clusterVersions": out})
 }

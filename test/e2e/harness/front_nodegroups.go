@@ -186,75 +186,139 @@ func (f *Front) updateNodegroupVersion(w http.ResponseWriter, r *http.Request, e
 		}
 		set["launchTemplate"] = merged
 	}
-	f.mu.Lock()
-	key := nodegroupOverlayKey(e.region, cluster, name)
-	o := f.overlays[key]
-	if o == nil {
-		o = &overlay{}
-		f.overlays[key] = o
-	}
-	if o.set == nil {
-		o.set = map[string]any{}
-	}
-	for k, v := range set {
-		o.set[k] = v
-	}
-	f.mu.Unlock()
 	u := newUpdate("VersionUpdate", "InProgress", params)
-	f.remember(frontUpdate{cluster: cluster, nodegroup: name, body: u})
+	key := nodegroupOverlayKey(e.region, cluster, name)
+	f.mu.Lock()
+	c, ok := f.startUpdate(key, frontUpdate{cluster: cluster, nodegroup: name, body: u}, func() {
+		o := f.overlays[key]
+		if o == nil {
+			o = &overlay{}
+			f.overlays[key] = o
+		}
+		if o.set == nil {
+			o.set = map[string]any{}
+		}
+		for k, v := range set {
+			o.set[k] = v
+		}
+	}, nil)
+	f.mu.Unlock()
+	if !ok {
+		nodegroupInUse(w, cluster, name, c)
+		return
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"update": u})
 }
 
-// upgradeCluster serves UpdateClusterVersion (POST /clusters/{name}/updates): it refuses a step past node groups
-// that are not on the cluster's version, fails the update FailClusterUpgradeTo names, and leaves the rest to
-// updateClusterVersion (one minor version at a time).
-func (f *Front) upgradeCluster(w http.ResponseWriter, r *http.Request, e eksRequest, cluster string) {
-	var req struct {
-		Version string `json:"version"`
-	}
-	if json.Unmarshal(peekBody(r), &req) != nil {
-		f.updateClusterVersion(w, r, e, cluster) // its own error
-		return
-	}
-	from, ok := f.clusterVersion(r, e.region, cluster)
-	if !ok || minor(req.Version) != minor(from)+1 || minor(req.Version) < 0 {
-		f.updateClusterVersion(w, r, e, cluster)
-		return
-	}
-	behind, err := f.nodegroupsBehind(r, e.region, cluster, from)
-	if err != nil {
-		eksError(w, http.StatusInternalServerError, "ServerException", "front: "+err.Error(), nil)
-		return
-	}
-	if len(behind) > 0 {
-		invalidParameter(w, fmt.Sprintf("Nodegroups %s must be updated to match cluster version %s before updating cluster version",
-			strings.Join(behind, ", "), from), map[string]any{"clusterName": cluster})
-		return
-	}
+// nodegroupInUse writes EKS's refusal of a change to a node group that is still changing (N4: EKS API reference,
+// UpdateNodegroupConfig and UpdateNodegroupVersion list ResourceInUseException). The message is invented.
+func nodegroupInUse(w http.ResponseWriter, cluster, name string, c *change) {
+	eksError(w, http.StatusConflict, "ResourceInUseException",
+		fmt.Sprintf("Nodegroup %s is currently %s and cannot be updated", name, c.status),
+		map[string]any{"clusterName": cluster, "nodegroupName": name})
+}
+
+// refuseNodegroupBusy refuses an UpdateNodegroupConfig while the node group is still changing, before moto sees
+// it, and returns true then.
+func (f *Front) refuseNodegroupBusy(w http.ResponseWriter, e eksRequest, cluster, name string) bool {
 	f.mu.Lock()
-	fail := f.failUpgradeTo != "" && f.failUpgradeTo == req.Version
+	c := f.changing(nodegroupOverlayKey(e.region, cluster, name))
 	f.mu.Unlock()
-	if fail {
-		u := newUpdate("VersionUpdate", "InProgress", []map[string]string{
-			{"type": "Version", "value": req.Version}, {"type": "PlatformVersion", "value": "eks.1"},
-		})
-		failed := map[string]any{}
-		for k, val := range u {
-			failed[k] = val
-		}
-		failed["status"] = "Failed"
-		failed["errors"] = []map[string]any{{
-			"errorCode":    "InsufficientFreeAddresses",
-			"errorMessage": "front: the upgrade to " + req.Version + " failed (FailClusterUpgradeTo)",
-			"resourceIds":  []string{cluster},
-		}}
-		f.mu.Lock()
-		f.updates[str(u["id"])] = frontUpdate{cluster: cluster, body: failed}
-		f.mu.Unlock()
-		writeJSON(w, http.StatusOK, map[string]any{"update": u})
-		return
+	if c == nil {
+		return false
 	}
-	f.updateClusterVersion(w, r, e, cluster)
+	nodegroupInUse(w, cluster, name, c)
+	return true
+}
+
+// nodeJoinFailure is N3: nodes join the cluster only when the node role has AmazonEKSWorkerNodePolicy and read
+// access to ECR (AmazonEC2ContainerRegistryReadOnly, or the newer AmazonEC2ContainerRegistryPullOnly), and the VPC
+// CNI has its permissions (AmazonEKS_CNI_Policy on the node role, or on the role the vpc-cni add-on runs with);
+// otherwise the node group ends CREATE_FAILED with NodeCreationFailure (EKS user guide, create-node-role and
+// troubleshooting, "Instances failed to join the Kubernetes cluster"). The front decides as the node group is
+// created and recognises the AWS managed policies only. It returns "" when the nodes would join.
+func (f *Front) nodeJoinFailure(r *http.Request, region, cluster, nodeRole string) (string, error) {
+	ri, err := f.role(r, nodeRole)
+	if err != nil {
+		return "", err
+	}
+	var missing []string
+	if !ri.exists {
+		return "Instances failed to join the kubernetes cluster: the node role " + nodeRole + " does not exist", nil
+	}
+	if !ri.hasPolicy("AmazonEKSWorkerNodePolicy") {
+		missing = append(missing, "AmazonEKSWorkerNodePolicy")
+	}
+	if !ri.hasPolicy("AmazonEC2ContainerRegistryReadOnly", "AmazonEC2ContainerRegistryPullOnly") {
+		missing = append(missing, "AmazonEC2ContainerRegistryReadOnly")
+	}
+	if !ri.hasPolicy("AmazonEKS_CNI_Policy") {
+		ok, err := f.cniRoleUsable(r, region, cluster)
+		if err != nil {
+			return "", err
+		}
+		if !ok {
+			missing = append(missing, "AmazonEKS_CNI_Policy (on the node role or the vpc-cni add-on's role)")
+		}
+	}
+	if len(missing) == 0 {
+		return "", nil
+	}
+	return "Instances failed to join the kubernetes cluster: the node role lacks " + strings.Join(missing, ", "), nil
+}
+
+// nodegroupCreated records what EKS does as it creates a node group: CREATING for a while, then ACTIVE, or
+// CREATE_FAILED when its nodes cannot join (failure, from nodeJoinFailure).
+func (f *Front) nodegroupCreated(region, cluster, name, failure string) {
+	key := nodegroupOverlayKey(region, cluster, name)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.busy, key)
+	f.begin(key, &change{status: "CREATING", typ: "NodegroupCreate", done: func() {
+		if failure == "" {
+			return
+		}
+		o := f.overlays[key]
+		if o == nil {
+			return
+		}
+		if o.set == nil {
+			o.set = map[string]any{}
+		}
+		o.set["status"] = "CREATE_FAILED"
+		o.set["health"] = map[string]any{"issues": []map[string]any{{
+			"code": "NodeCreationFailure", "message": failure, "resourceIds": []string{},
+		}}}
+	}})
+}
+
+// nodesReady reports whether the cluster has a node group whose nodes are ready: ACTIVE (not creating, not
+// failed) with at least one node.
+func (f *Front) nodesReady(r *http.Request, region, cluster string) (bool, error) {
+	status, raw, err := f.askMoto(r, http.MethodGet, "/clusters/"+url.PathEscape(cluster)+"/node-groups", nil, nil)
+	if err != nil || status != http.StatusOK {
+		return false, fmt.Errorf("ask moto for the node groups of %s: HTTP %d, %v", cluster, status, err)
+	}
+	var list struct {
+		Nodegroups []string `json:"nodegroups"`
+	}
+	if err := json.Unmarshal(raw, &list); err != nil {
+		return false, err
+	}
+	for _, name := range list.Nodegroups {
+		ng, status, err := f.nodegroup(r, region, cluster, name)
+		if err != nil || status != http.StatusOK {
+			return false, fmt.Errorf("ask moto for node group %s: HTTP %d, %v", name, status, err)
+		}
+		f.mu.Lock()
+		creating := f.changing(nodegroupOverlayKey(region, cluster, name)) != nil && str(ng["status"]) != "UPDATING"
+		f.mu.Unlock()
+		sc, _ := ng["scalingConfig"].(map[string]any)
+		if !creating && str(ng["status"]) == "ACTIVE" && fmt.Sprint(sc["desiredSize"]) != "0" {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // nodegroupsBehind lists the node groups of a cluster whose version is not version, sorted.

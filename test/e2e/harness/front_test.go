@@ -51,11 +51,12 @@ func wantAPIError(t *testing.T, what string, err error, code, msg string) {
 func TestFrontAddonAPI(t *testing.T) {
 	t.Parallel()
 	moto := harness.StartMoto(t)
-	front := harness.StartFront(t, moto.URL)
+	front := startFront(t, moto.URL)
 	c := eksClient(front.URL)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	createCluster(t, c, "c1", "1.30", nil)
+	createCluster(t, c, "c1", "1.32", nil)
+	pause(front)
 
 	// No version: the fixture's default for the cluster's Kubernetes version.
 	out, err := c.CreateAddon(ctx, &eks.CreateAddonInput{
@@ -68,11 +69,12 @@ func TestFrontAddonAPI(t *testing.T) {
 		t.Fatalf("create add-on: %v", err)
 	}
 	a := out.Addon
-	if aws.ToString(a.AddonVersion) != "v1.18.3-eksbuild.3" || a.Status != ekstypes.AddonStatusCreating ||
+	if aws.ToString(a.AddonVersion) != "v1.19.6-eksbuild.1" || a.Status != ekstypes.AddonStatusCreating ||
 		!strings.HasPrefix(aws.ToString(a.AddonArn), "arn:aws:eks:us-east-1:123456789012:addon/c1/vpc-cni/") ||
 		a.CreatedAt == nil || a.CreatedAt.IsZero() {
 		t.Errorf("created add-on = %+v", a)
 	}
+	pause(front)
 
 	got, err := c.DescribeAddon(ctx, &eks.DescribeAddonInput{ClusterName: aws.String("c1"), AddonName: aws.String("vpc-cni")})
 	if err != nil {
@@ -105,7 +107,7 @@ func TestFrontAddonAPI(t *testing.T) {
 
 	// UpdateAddon returns an update; DescribeUpdate reports it successful.
 	up, err := c.UpdateAddon(ctx, &eks.UpdateAddonInput{ClusterName: aws.String("c1"), AddonName: aws.String("vpc-cni"),
-		AddonVersion: aws.String("v1.18.1-eksbuild.3"), ConfigurationValues: aws.String(`{"env":{"WARM_PREFIX_TARGET":"1"}}`),
+		AddonVersion: aws.String("v1.18.3-eksbuild.3"), ConfigurationValues: aws.String(`{"env":{"WARM_PREFIX_TARGET":"1"}}`),
 		ResolveConflicts: ekstypes.ResolveConflictsPreserve})
 	if err != nil {
 		t.Fatalf("update add-on: %v", err)
@@ -113,6 +115,7 @@ func TestFrontAddonAPI(t *testing.T) {
 	if up.Update.Type != ekstypes.UpdateTypeAddonUpdate || up.Update.Status != ekstypes.UpdateStatusInProgress {
 		t.Errorf("add-on update = %+v", up.Update)
 	}
+	pause(front)
 	du, err := c.DescribeUpdate(ctx, &eks.DescribeUpdateInput{Name: aws.String("c1"), UpdateId: up.Update.Id, AddonName: aws.String("vpc-cni")})
 	if err != nil || du.Update.Status != ekstypes.UpdateStatusSuccessful {
 		t.Errorf("describe update: %+v, %v; want Successful", du, err)
@@ -120,7 +123,7 @@ func TestFrontAddonAPI(t *testing.T) {
 	_, err = c.DescribeUpdate(ctx, &eks.DescribeUpdateInput{Name: aws.String("c1"), UpdateId: aws.String("nope"), AddonName: aws.String("vpc-cni")})
 	wantAPIError(t, "unknown update", err, "ResourceNotFoundException", "No update found")
 	got, _ = c.DescribeAddon(ctx, &eks.DescribeAddonInput{ClusterName: aws.String("c1"), AddonName: aws.String("vpc-cni")})
-	if got == nil || aws.ToString(got.Addon.AddonVersion) != "v1.18.1-eksbuild.3" ||
+	if got == nil || aws.ToString(got.Addon.AddonVersion) != "v1.18.3-eksbuild.3" ||
 		aws.ToString(got.Addon.ConfigurationValues) != `{"env":{"WARM_PREFIX_TARGET":"1"}}` {
 		t.Errorf("add-on after the update = %+v", got)
 	}
@@ -164,6 +167,7 @@ func TestFrontAddonAPI(t *testing.T) {
 		t.Fatalf("delete cluster: %v", err)
 	}
 	createCluster(t, c, "c1", "1.33", nil)
+	pause(front)
 	if list, err := c.ListAddons(ctx, &eks.ListAddonsInput{ClusterName: aws.String("c1")}); err != nil || len(list.Addons) != 0 {
 		t.Errorf("add-ons of a re-created cluster: %+v, %v; want none", list, err)
 	}
@@ -181,7 +185,9 @@ func TestFrontAddonAPI(t *testing.T) {
 func TestFrontVersionAPIs(t *testing.T) {
 	t.Parallel()
 	moto := harness.StartMoto(t)
-	c := eksClient(harness.StartFront(t, moto.URL).URL)
+	front := startFront(t, moto.URL)
+	front.SetDay("2026-12-01")
+	c := eksClient(front.URL)
 	ctx := context.Background()
 
 	av, err := c.DescribeAddonVersions(ctx, &eks.DescribeAddonVersionsInput{AddonName: aws.String("vpc-cni"), KubernetesVersion: aws.String("1.33")})
@@ -207,7 +213,7 @@ func TestFrontVersionAPIs(t *testing.T) {
 		t.Errorf("all add-ons: %d, %v; want vpc-cni, coredns, kube-proxy, eks-pod-identity-agent", len(all.Addons), err)
 	}
 
-	now := time.Now()
+	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC) // the front's day
 	cv, err := c.DescribeClusterVersions(ctx, &eks.DescribeClusterVersionsInput{IncludeAll: aws.Bool(true)})
 	if err != nil {
 		t.Fatalf("describe cluster versions: %v", err)
@@ -231,8 +237,22 @@ func TestFrontVersionAPIs(t *testing.T) {
 			defaultsSeen++
 		}
 	}
-	if defaultsSeen > 1 {
-		t.Errorf("%d default versions", defaultsSeen)
+	if defaultsSeen != 1 {
+		t.Errorf("%d default versions, want one", defaultsSeen)
+	}
+	if n := len(cv.ClusterVersions); n != 9 { // 1.28 to 1.36, all released by the day
+		t.Errorf("%d versions with includeAll, want 9", n)
+	}
+	offered, err := c.DescribeClusterVersions(ctx, &eks.DescribeClusterVersionsInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, v := range offered.ClusterVersions {
+		names = append(names, aws.ToString(v.ClusterVersion))
+	}
+	if strings.Join(names, ",") != "1.36,1.35,1.34,1.33,1.32" {
+		t.Errorf("versions offered on 2026-12-01 = %v, want 1.36 to 1.32", names)
 	}
 	one, err := c.DescribeClusterVersions(ctx, &eks.DescribeClusterVersionsInput{ClusterVersions: []string{"1.29"}})
 	if err != nil || len(one.ClusterVersions) != 1 || aws.ToString(one.ClusterVersions[0].ClusterVersion) != "1.29" {
@@ -244,16 +264,18 @@ func TestFrontVersionAPIs(t *testing.T) {
 func TestFrontEKSGaps(t *testing.T) {
 	t.Parallel()
 	moto := harness.StartMoto(t)
-	c := eksClient(harness.StartFront(t, moto.URL).URL)
+	front := startFront(t, moto.URL)
+	c := eksClient(front.URL)
 	ctx := context.Background()
 
 	// Each cluster its own issuer, the same at every call.
-	a := createCluster(t, c, "a", "1.33", func(in *eks.CreateClusterInput) {
+	a := createCluster(t, c, "a", "1.34", func(in *eks.CreateClusterInput) {
 		in.AccessConfig = &ekstypes.CreateAccessConfigRequest{AuthenticationMode: ekstypes.AuthenticationModeApi,
 			BootstrapClusterCreatorAdminPermissions: aws.Bool(true)}
 		in.UpgradePolicy = &ekstypes.UpgradePolicyRequest{SupportType: ekstypes.SupportTypeStandard}
 	})
 	b := createCluster(t, c, "b", "1.33", nil)
+	pause(front)
 	issuerA := aws.ToString(a.Identity.Oidc.Issuer)
 	if issuerA != harness.IssuerFor(aws.ToString(a.Arn)) || issuerA == aws.ToString(b.Identity.Oidc.Issuer) {
 		t.Errorf("issuers: %s and %s", issuerA, aws.ToString(b.Identity.Oidc.Issuer))
@@ -275,11 +297,17 @@ func TestFrontEKSGaps(t *testing.T) {
 
 	// UpdateClusterConfig answers an update, and a partial VPC configuration keeps the other members.
 	uc, err := c.UpdateClusterConfig(ctx, &eks.UpdateClusterConfigInput{Name: aws.String("a"),
-		ResourcesVpcConfig: &ekstypes.VpcConfigRequest{SubnetIds: []string{"subnet-3", "subnet-4"}},
-		UpgradePolicy:      &ekstypes.UpgradePolicyRequest{SupportType: ekstypes.SupportTypeExtended}})
+		ResourcesVpcConfig: &ekstypes.VpcConfigRequest{SubnetIds: []string{"subnet-3", "subnet-4"}}})
 	if err != nil || uc.Update == nil || uc.Update.Id == nil {
 		t.Fatalf("update cluster config: %+v, %v", uc, err)
 	}
+	pause(front)
+	up, err := c.UpdateClusterConfig(ctx, &eks.UpdateClusterConfigInput{Name: aws.String("a"),
+		UpgradePolicy: &ekstypes.UpgradePolicyRequest{SupportType: ekstypes.SupportTypeExtended}})
+	if err != nil || up.Update == nil || up.Update.Type != ekstypes.UpdateTypeUpgradePolicyUpdate {
+		t.Fatalf("update upgrade policy: %+v, %v", up, err)
+	}
+	pause(front)
 	if du, err := c.DescribeUpdate(ctx, &eks.DescribeUpdateInput{Name: aws.String("a"), UpdateId: uc.Update.Id}); err != nil ||
 		du.Update.Status != ekstypes.UpdateStatusSuccessful {
 		t.Errorf("describe cluster update: %+v, %v", du, err)
@@ -291,14 +319,15 @@ func TestFrontEKSGaps(t *testing.T) {
 	}
 
 	// UpdateClusterVersion, one minor version at a time.
-	_, err = c.UpdateClusterVersion(ctx, &eks.UpdateClusterVersionInput{Name: aws.String("a"), Version: aws.String("1.35")})
-	wantAPIError(t, "two minor versions at once", err, "InvalidParameterException", "from 1.33 to 1.35")
-	uv, err := c.UpdateClusterVersion(ctx, &eks.UpdateClusterVersionInput{Name: aws.String("a"), Version: aws.String("1.34")})
+	_, err = c.UpdateClusterVersion(ctx, &eks.UpdateClusterVersionInput{Name: aws.String("a"), Version: aws.String("1.36")})
+	wantAPIError(t, "two minor versions at once", err, "InvalidParameterException", "from 1.34 to 1.36")
+	uv, err := c.UpdateClusterVersion(ctx, &eks.UpdateClusterVersionInput{Name: aws.String("a"), Version: aws.String("1.35")})
 	if err != nil || uv.Update.Type != ekstypes.UpdateTypeVersionUpdate {
 		t.Fatalf("update cluster version: %+v, %v", uv, err)
 	}
+	pause(front)
 	da, _ = c.DescribeCluster(ctx, &eks.DescribeClusterInput{Name: aws.String("a")})
-	if v := aws.ToString(da.Cluster.Version); v != "1.34" {
+	if v := aws.ToString(da.Cluster.Version); v != "1.35" {
 		t.Errorf("version after the update = %s", v)
 	}
 
@@ -318,6 +347,7 @@ func TestFrontEKSGaps(t *testing.T) {
 	if err != nil || withSSH.Nodegroup.RemoteAccess == nil || aws.ToString(withSSH.Nodegroup.RemoteAccess.Ec2SshKey) != "k" {
 		t.Errorf("node group created with remote access: %+v, %v", withSSH, err)
 	}
+	pause(front)
 	arn := ng.Nodegroup.NodegroupArn
 	if _, err := c.TagResource(ctx, &eks.TagResourceInput{ResourceArn: arn, Tags: map[string]string{"Team": "b"}}); err != nil {
 		t.Errorf("tag node group: %v", err)
@@ -327,6 +357,7 @@ func TestFrontEKSGaps(t *testing.T) {
 	if err != nil {
 		t.Fatalf("update node group: %v", err)
 	}
+	pause(front)
 	if du, err := c.DescribeUpdate(ctx, &eks.DescribeUpdateInput{Name: aws.String("a"), UpdateId: un.Update.Id,
 		NodegroupName: aws.String("ng")}); err != nil || du.Update.Status != ekstypes.UpdateStatusSuccessful {
 		t.Errorf("describe node group update: %+v, %v", du, err)

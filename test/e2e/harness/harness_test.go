@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eks"
 	ekstypes "github.com/aws/aws-sdk-go-v2/service/eks/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/hashicorp/terraform-exec/tfexec"
 
 	"github.com/tapstack/tapstack/test/e2e/harness"
@@ -25,10 +26,26 @@ const (
 	stateKey    = "TapStackdev/dev/terraform.tfstate"
 )
 
+// quickDelay is how long a change takes in the front's own tests: above zero, shorter than a product test's.
+const quickDelay = 300 * time.Millisecond
+
+// startFront starts a front before moto's URL with quickDelay.
+func startFront(t *testing.T, motoURL string) *harness.Front {
+	t.Helper()
+	f := harness.StartFront(t, motoURL)
+	f.SetDelay(quickDelay)
+	return f
+}
+
+// pause waits until the changes the front began so far have completed.
+func pause(f *harness.Front) {
+	time.Sleep(f.Delay() + 100*time.Millisecond) // clock: lets the front's changes complete
+}
+
 // startEKS starts moto and the front for one test: the front, an EKS client to it and a context of a minute.
 func startEKS(t *testing.T) (*harness.Front, *eks.Client, context.Context) {
 	t.Helper()
-	front := harness.StartFront(t, harness.StartMoto(t).URL)
+	front := startFront(t, harness.StartMoto(t).URL)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	t.Cleanup(cancel)
 	return front, eksClient(front.URL), ctx
@@ -42,6 +59,18 @@ func eksClient(endpoint string) *eks.Client {
 	})
 }
 
+// createKey creates a symmetric KMS key in moto and returns its ARN.
+func createKey(t *testing.T, endpoint string) string {
+	t.Helper()
+	k := kms.New(kms.Options{Region: harness.Region, BaseEndpoint: aws.String(endpoint),
+		Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")})
+	out, err := k.CreateKey(context.Background(), &kms.CreateKeyInput{})
+	if err != nil {
+		t.Fatalf("create KMS key: %v", err)
+	}
+	return aws.ToString(out.KeyMetadata.Arn)
+}
+
 func iamClient(endpoint string) *iam.Client {
 	return iam.New(iam.Options{
 		Region:       harness.Region,
@@ -50,7 +79,7 @@ func iamClient(endpoint string) *iam.Client {
 	})
 }
 
-// originalStack returns the original's dev stack, pointed at the test bucket and moved to Kubernetes 1.30.
+// originalStack returns the original's dev stack, pointed at the test bucket and moved to Kubernetes 1.32.
 func originalStack(t *testing.T) []byte {
 	t.Helper()
 	raw, err := os.ReadFile(harness.OriginalStack(t))
@@ -71,8 +100,8 @@ func originalStack(t *testing.T) []byte {
 		t.Fatalf("fixture: cluster version is %v, want 1.29", cluster["version"])
 	}
 	// hashicorp/aws 5.100 sends ComputeConfig on create, which EKS refuses below 1.29; the upstream scenario
-	// moves to 1.30.
-	cluster["version"] = "1.30"
+	// moves to 1.32, the oldest version EKS still creates on the front's day.
+	cluster["version"] = "1.32"
 	out, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {
 		t.Fatal(err)
@@ -234,7 +263,7 @@ terraform {
 variable "team" { default = "a" }
 variable "desired" { default = 2 }
 variable "warm" { default = "1" }
-variable "k8s" { default = "1.33" }
+variable "k8s" { default = "1.34" }
 variable "public" { default = true }
 variable "logs" {
   type    = list(string)
@@ -273,6 +302,11 @@ resource "aws_iam_role" "node" {
   name = "updates-node"
   assume_role_policy = jsonencode({ Version = "2012-10-17", Statement = [{ Effect = "Allow",
     Principal = { Service = "ec2.amazonaws.com" }, Action = "sts:AssumeRole" }] })
+}
+resource "aws_iam_role_policy_attachment" "node" {
+  for_each   = toset(["AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryReadOnly", "AmazonEKS_CNI_Policy"])
+  role       = aws_iam_role.node.name
+  policy_arn = "arn:aws:iam::aws:policy/${each.key}"
 }
 resource "aws_eks_cluster" "k" {
   name                      = "updates"
@@ -332,7 +366,7 @@ resource "aws_eks_node_group" "g" {
   }
   update_config { max_unavailable_percentage = 33 }
   node_repair_config { enabled = true }
-  depends_on = [aws_eks_addon.cni]
+  depends_on = [aws_eks_addon.cni, aws_iam_role_policy_attachment.node]
 }
 output "zone_names" { value = data.aws_availability_zones.zones.names }
 output "zone_ids" { value = data.aws_availability_zones.zones.zone_ids }
@@ -385,14 +419,14 @@ func TestStackUpdatesThroughFront(t *testing.T) {
 	if len(thumbprints) != 0 {
 		t.Errorf("OIDC provider thumbprints = %v, want none (moto accepts a provider without)", thumbprints)
 	}
-	if proxyVersion != "v1.33.0-eksbuild.1" {
-		t.Errorf("kube-proxy without a version = %s, want the fixture's default for 1.33", proxyVersion)
+	if proxyVersion != "v1.34.0-eksbuild.1" {
+		t.Errorf("kube-proxy without a version = %s, want the fixture's default for 1.34", proxyVersion)
 	}
 
 	if changes, err := tf.Plan(ctx); err != nil || changes {
 		t.Fatalf("plan after apply: changes %v, error %v; want none", changes, err)
 	}
-	vars := []string{"team=b", "desired=3", "warm=2", `logs=["api"]`, "k8s=1.34", "public=false"}
+	vars := []string{"team=b", "desired=3", "warm=2", `logs=["api"]`, "k8s=1.35", "public=false"}
 	var applyOpts []tfexec.ApplyOption
 	var planOpts []tfexec.PlanOption
 	for _, v := range vars {
@@ -411,7 +445,7 @@ func TestStackUpdatesThroughFront(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v := aws.ToString(cl.Cluster.Version); v != "1.34" || cl.Cluster.ResourcesVpcConfig.EndpointPublicAccess ||
+	if v := aws.ToString(cl.Cluster.Version); v != "1.35" || cl.Cluster.ResourcesVpcConfig.EndpointPublicAccess ||
 		!cl.Cluster.ResourcesVpcConfig.EndpointPrivateAccess || cl.Cluster.Tags["Team"] != "b" {
 		t.Errorf("cluster after the updates: version %s, vpc %+v, tags %v", v, cl.Cluster.ResourcesVpcConfig, cl.Cluster.Tags)
 	}

@@ -60,7 +60,7 @@ func newFakeRun(t *testing.T) *fakeRun {
 	t.Setenv("TAPSTACK_ENGINE", "")
 	t.Setenv("FAKE_TF_LOG", f.log)
 	f.show("plan-replace-vpc.json")
-	t.Setenv("AWS_ENDPOINT_URL", "")
+	t.Setenv("AWS_ENDPOINT_URL", awsEndpoint.URL) // TestMain: no test reaches AWS
 	return f
 }
 
@@ -206,10 +206,20 @@ func TestPlanDetailedExitCode(t *testing.T) {
 	}
 }
 
+// noAWSCalls fails the test when AWS was called after the nth request to the package's endpoint.
+func noAWSCalls(t *testing.T, n int) {
+	t.Helper()
+	if got := awsEndpoint.since(n); len(got) > 0 {
+		t.Errorf("%d AWS call(s) with --skip-live-checks, such as %+v", len(got), got[0])
+	}
+}
+
 func TestDeployGuard(t *testing.T) {
 	f := newFakeRun(t)
+	n := awsEndpoint.count()
+	defer noAWSCalls(t, n)
 	outFile := filepath.Join(f.dir, "o.json")
-	code, stdout, stderr := f.run("deploy", "--outputs-file", outFile)
+	code, stdout, stderr := f.run("deploy", "--skip-live-checks", "--outputs-file", outFile)
 	if code != 2 {
 		t.Fatalf("exit %d, want 2: %s", code, stderr)
 	}
@@ -226,7 +236,7 @@ func TestDeployGuard(t *testing.T) {
 		t.Error("outputs written after a refusal")
 	}
 
-	code, stdout, stderr = f.run("deploy", "--outputs-file", outFile, "--allow-destroy")
+	code, stdout, stderr = f.run("deploy", "--skip-live-checks", "--outputs-file", outFile, "--allow-destroy")
 	if code != 0 || !f.ran("apply") || strings.TrimSpace(stdout) != outFile {
 		t.Fatalf("--allow-destroy: exit %d, stdout %q: %s\n%s", code, stdout, stderr, f.calls())
 	}
@@ -240,15 +250,17 @@ func TestDeployGuard(t *testing.T) {
 
 func TestDeploySteps(t *testing.T) {
 	f := newFakeRun(t)
+	n := awsEndpoint.count()
+	defer noAWSCalls(t, n)
 	// The forgotten log group is no deletion: applied without --allow-destroy.
 	f.show("plan-forget-removed-log-group.json")
-	if code, _, stderr := f.run("deploy", "--outputs-file", filepath.Join(f.dir, "o.json")); code != 0 || !f.ran("apply") {
+	if code, _, stderr := f.run("deploy", "--skip-live-checks", "--outputs-file", filepath.Join(f.dir, "o.json")); code != 0 || !f.ran("apply") {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 
 	f = newFakeRun(t)
 	t.Setenv("FAKE_PLAN_EXIT", "0")
-	code, _, stderr := f.run("deploy", "--outputs-file", filepath.Join(f.dir, "o.json"))
+	code, _, stderr := f.run("deploy", "--skip-live-checks", "--outputs-file", filepath.Join(f.dir, "o.json"))
 	if code != 0 || f.ran("apply") || f.shownPlan() || !f.ran("output") {
 		t.Fatalf("no changes: exit %d: %s\n%s", code, stderr, f.calls())
 	}
@@ -256,11 +268,41 @@ func TestDeploySteps(t *testing.T) {
 		t.Errorf("stderr: %s", stderr)
 	}
 
-	// check refuses would-fail findings before anything runs.
+	// check refuses would-fail findings before anything runs, the live checks included.
 	f = newFakeRun(t)
 	code, _, stderr = f.run("deploy", "--kubernetes-version", "1.28")
 	if code != 2 || !strings.Contains(stderr, "tapstack deploy: check:") || f.calls() != "" {
 		t.Fatalf("would-fail: exit %d: %s\ncalls: %s", code, stderr, f.calls())
+	}
+}
+
+// Without --skip-live-checks deploy runs the live checks before planning. Here they reach only the package's
+// local endpoint (TestMain), signed with the fake credentials, which refuses every call: each check says what it
+// could not check, and deploy goes on, since a check that could not run is no finding.
+func TestDeployRunsTheLiveChecks(t *testing.T) {
+	f := newFakeRun(t)
+	f.show("plan-forget-removed-log-group.json")
+	n := awsEndpoint.count()
+	code, _, stderr := f.run("deploy", "--outputs-file", filepath.Join(f.dir, "o.json"))
+	if code != 0 || !f.ran("apply") {
+		t.Fatalf("exit %d: %s\n%s", code, stderr, f.calls())
+	}
+	reqs := awsEndpoint.since(n)
+	targets := map[string]bool{}
+	for _, r := range reqs {
+		targets[r.Target] = true
+		if !strings.Contains(r.Authorization, "Credential="+testAccessKey+"/") {
+			t.Errorf("a call not signed with the test's credentials: %+v", r)
+		}
+	}
+	if !targets["GetCallerIdentity"] || !targets["DescribeAvailabilityZones"] {
+		t.Errorf("the live checks did not reach the local endpoint: %+v", reqs)
+	}
+	for _, want := range []string{"live check TS801 not-checked: access denied: needs sts:GetCallerIdentity",
+		"live check TS807 not-checked: access denied: needs ec2:DescribeAvailabilityZones"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("deploy does not say %q:\n%s", want, stderr)
+		}
 	}
 }
 

@@ -135,12 +135,23 @@ func (sf *stackFlags) prepare(s stdio) (*prepared, error) {
 	}
 	opts := stack.Options{ImportLogGroup: sf.adopt, Engine: engine}
 	st := stack.Build(cfg, opts)
-	fs := rules.Run(rules.Input{Config: cfg, Doc: st.Doc, Date: date})
+	fs := runRules(rules.Input{Config: cfg, Doc: st.Doc, Date: date})
 	return &prepared{cfg: cfg, stack: st, findings: fs, date: date, opts: opts}, nil
 }
 
+// runRules runs every rule on a document; tests replace it to add a finding of their own.
+var runRules = rules.Run
+
 // refuse prints the findings and returns exit 2 when any has one of the refused kinds at error severity.
 func refuse(s stdio, fs []rules.Finding, kinds ...rules.Kind) error {
+	if n := writeRefused(s, fs, kinds...); n > 0 {
+		return fail(exitInvalid, "%d error(s); nothing was written or changed", n)
+	}
+	return nil
+}
+
+// writeRefused prints the findings of the refused kinds at error severity and returns how many there are.
+func writeRefused(s stdio, fs []rules.Finding, kinds ...rules.Kind) int {
 	var bad []rules.Finding
 	for _, f := range rules.Only(fs, kinds...) {
 		if f.Severity == rules.Error {
@@ -148,12 +159,12 @@ func refuse(s stdio, fs []rules.Finding, kinds ...rules.Kind) error {
 		}
 	}
 	if len(bad) == 0 {
-		return nil
+		return 0
 	}
 	var b strings.Builder
 	rules.WriteFindings(&b, bad)
 	fmt.Fprint(s.err, b.String())
-	return fail(exitInvalid, "%d error(s); nothing was written or changed", len(bad))
+	return len(bad)
 }
 
 // engineName resolves --engine, then TAPSTACK_ENGINE, then terraform.

@@ -66,7 +66,7 @@ func runDeploy(args []string, s stdio) error {
 	if reason := ss.p.stack.FollowUp; changed && reason != "" {
 		fmt.Fprintf(s.err, "second round: %s\n", reason)
 		if err := ss.followState(ctx, sf.out, s); err != nil {
-			return stepError("state", err)
+			return err
 		}
 		if _, err := applyRound(ctx, ss, *allowDestroy, "the plan", s); err != nil {
 			return err

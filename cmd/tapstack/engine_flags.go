@@ -73,6 +73,9 @@ type session struct {
 	dir  string
 	lock *engine.DirLock
 	eng  *engine.Engine
+	// refused are the finding kinds this command refuses, on the first document and on each one built around
+	// the state.
+	refused []rules.Kind
 }
 
 // openSession resolves the configuration and refuses the findings of the refused kinds (step check), locks the
@@ -95,7 +98,7 @@ func openSession(ctx context.Context, name string, sf *stackFlags, ef *engineFla
 	if err != nil {
 		return nil, fail(exitInvalid, "%v", err)
 	}
-	ss := &session{name: name, p: p, dir: p.dir(sf.out)}
+	ss := &session{name: name, p: p, dir: p.dir(sf.out), refused: refused}
 	ss.lock, err = engine.LockDir(ctx, ss.dir, ef.lockTimeout, "tapstack "+name)
 	if err != nil {
 		return nil, stepError("lock", err)
@@ -115,20 +118,22 @@ func openSession(ctx context.Context, name string, sf *stackFlags, ef *engineFla
 	}
 	if err := ss.followState(ctx, sf.out, s); err != nil {
 		ss.close()
-		return nil, stepError("state", err)
+		return nil, err
 	}
 	return ss, nil
 }
 
 // followState reads what the environment already runs and, when there is something, builds the stack again
-// around it (stack.Existing) and rewrites the document, so that a plan never asks EKS for a step it refuses.
-// What it reads is the state refreshed from the account (a refresh-only plan's prior state): EKS upgrades
-// clusters by itself at the end of support, and a stale state would turn that into a downgrade. What the stack
-// kept of the account instead of the configuration is printed as a note.
+// around it (stack.Existing), runs the rules on that document and rewrites it, so that a plan never asks EKS for a
+// step it refuses. What it reads is the state refreshed from the account (a refresh-only plan's prior state): EKS
+// upgrades clusters by itself at the end of support, and a stale state would turn that into a downgrade. What
+// the stack kept of the account instead of the configuration is printed as a note. The document built around the
+// state is the one planned, so the command's refused kinds are refused on it as on the first (step check); the
+// other errors are step state.
 func (ss *session) followState(ctx context.Context, out string, s stdio) error {
 	st, err := ss.eng.State(ctx)
 	if err != nil {
-		return err
+		return stepError("state", err)
 	}
 	if stack.ExistingFrom(st) == nil {
 		return nil
@@ -136,11 +141,11 @@ func (ss *session) followState(ctx context.Context, out string, s stdio) error {
 	file := filepath.Join(ss.eng.Dir(), engine.RefreshPlanFile)
 	defer os.Remove(file)
 	if _, err := ss.eng.Plan(ctx, file, engine.PlanOptions{RefreshOnly: true}); err != nil {
-		return fmt.Errorf("refresh: %w", err)
+		return stepError("state", fmt.Errorf("refresh: %w", err))
 	}
 	p, _, err := ss.eng.ShowPlan(ctx, file)
 	if err != nil {
-		return fmt.Errorf("refresh: %w", err)
+		return stepError("state", fmt.Errorf("refresh: %w", err))
 	}
 	if p != nil && p.PriorState != nil && p.PriorState.Values != nil {
 		st = p.PriorState
@@ -158,8 +163,15 @@ func (ss *session) followState(ctx context.Context, out string, s stdio) error {
 		}
 		fmt.Fprintf(s.err, "note: %s\n", n)
 	}
-	_, err = writeDocument(ss.p, out)
-	return err
+	ss.p.findings = runRules(rules.Input{Config: ss.p.cfg, Doc: ss.p.stack.Doc, Date: ss.p.date})
+	if n := writeRefused(s, ss.p.findings, ss.refused...); n > 0 {
+		return stepError("check", fail(exitInvalid, "%d error(s) in the document built around the state, which was "+
+			"neither written, planned nor applied", n))
+	}
+	if _, err = writeDocument(ss.p, out); err != nil {
+		return stepError("state", err)
+	}
+	return nil
 }
 
 func (ss *session) close() {

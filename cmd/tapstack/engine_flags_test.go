@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,6 +17,8 @@ import (
 	tfjson "github.com/hashicorp/terraform-json"
 
 	"github.com/tapstack/tapstack/internal/engine"
+	"github.com/tapstack/tapstack/pkg/rules"
+	"github.com/tapstack/tapstack/pkg/stack"
 )
 
 // fakeTerraform stands in for the engine (through TAPSTACK_ENGINE_PATH): it logs its arguments and answers from
@@ -57,7 +60,7 @@ func newFakeRun(t *testing.T) *fakeRun {
 	t.Setenv("TAPSTACK_ENGINE", "")
 	t.Setenv("FAKE_TF_LOG", f.log)
 	f.show("plan-replace-vpc.json")
-	t.Setenv("AWS_ENDPOINT_URL", "")
+	t.Setenv("AWS_ENDPOINT_URL", awsEndpoint.URL) // TestMain: no test reaches AWS
 	return f
 }
 
@@ -203,10 +206,20 @@ func TestPlanDetailedExitCode(t *testing.T) {
 	}
 }
 
+// noAWSCalls fails the test when AWS was called after the nth request to the package's endpoint.
+func noAWSCalls(t *testing.T, n int) {
+	t.Helper()
+	if got := awsEndpoint.since(n); len(got) > 0 {
+		t.Errorf("%d AWS call(s) with --skip-live-checks, such as %+v", len(got), got[0])
+	}
+}
+
 func TestDeployGuard(t *testing.T) {
 	f := newFakeRun(t)
+	n := awsEndpoint.count()
+	defer noAWSCalls(t, n)
 	outFile := filepath.Join(f.dir, "o.json")
-	code, stdout, stderr := f.run("deploy", "--outputs-file", outFile)
+	code, stdout, stderr := f.run("deploy", "--skip-live-checks", "--outputs-file", outFile)
 	if code != 2 {
 		t.Fatalf("exit %d, want 2: %s", code, stderr)
 	}
@@ -223,7 +236,7 @@ func TestDeployGuard(t *testing.T) {
 		t.Error("outputs written after a refusal")
 	}
 
-	code, stdout, stderr = f.run("deploy", "--outputs-file", outFile, "--allow-destroy")
+	code, stdout, stderr = f.run("deploy", "--skip-live-checks", "--outputs-file", outFile, "--allow-destroy")
 	if code != 0 || !f.ran("apply") || strings.TrimSpace(stdout) != outFile {
 		t.Fatalf("--allow-destroy: exit %d, stdout %q: %s\n%s", code, stdout, stderr, f.calls())
 	}
@@ -237,15 +250,17 @@ func TestDeployGuard(t *testing.T) {
 
 func TestDeploySteps(t *testing.T) {
 	f := newFakeRun(t)
+	n := awsEndpoint.count()
+	defer noAWSCalls(t, n)
 	// The forgotten log group is no deletion: applied without --allow-destroy.
 	f.show("plan-forget-removed-log-group.json")
-	if code, _, stderr := f.run("deploy", "--outputs-file", filepath.Join(f.dir, "o.json")); code != 0 || !f.ran("apply") {
+	if code, _, stderr := f.run("deploy", "--skip-live-checks", "--outputs-file", filepath.Join(f.dir, "o.json")); code != 0 || !f.ran("apply") {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 
 	f = newFakeRun(t)
 	t.Setenv("FAKE_PLAN_EXIT", "0")
-	code, _, stderr := f.run("deploy", "--outputs-file", filepath.Join(f.dir, "o.json"))
+	code, _, stderr := f.run("deploy", "--skip-live-checks", "--outputs-file", filepath.Join(f.dir, "o.json"))
 	if code != 0 || f.ran("apply") || f.shownPlan() || !f.ran("output") {
 		t.Fatalf("no changes: exit %d: %s\n%s", code, stderr, f.calls())
 	}
@@ -253,11 +268,41 @@ func TestDeploySteps(t *testing.T) {
 		t.Errorf("stderr: %s", stderr)
 	}
 
-	// check refuses would-fail findings before anything runs.
+	// check refuses would-fail findings before anything runs, the live checks included.
 	f = newFakeRun(t)
 	code, _, stderr = f.run("deploy", "--kubernetes-version", "1.28")
 	if code != 2 || !strings.Contains(stderr, "tapstack deploy: check:") || f.calls() != "" {
 		t.Fatalf("would-fail: exit %d: %s\ncalls: %s", code, stderr, f.calls())
+	}
+}
+
+// Without --skip-live-checks deploy runs the live checks before planning. Here they reach only the package's
+// local endpoint (TestMain), signed with the fake credentials, which refuses every call: each check says what it
+// could not check, and deploy goes on, since a check that could not run is no finding.
+func TestDeployRunsTheLiveChecks(t *testing.T) {
+	f := newFakeRun(t)
+	f.show("plan-forget-removed-log-group.json")
+	n := awsEndpoint.count()
+	code, _, stderr := f.run("deploy", "--outputs-file", filepath.Join(f.dir, "o.json"))
+	if code != 0 || !f.ran("apply") {
+		t.Fatalf("exit %d: %s\n%s", code, stderr, f.calls())
+	}
+	reqs := awsEndpoint.since(n)
+	targets := map[string]bool{}
+	for _, r := range reqs {
+		targets[r.Target] = true
+		if !strings.Contains(r.Authorization, "Credential="+testAccessKey+"/") {
+			t.Errorf("a call not signed with the test's credentials: %+v", r)
+		}
+	}
+	if !targets["GetCallerIdentity"] || !targets["DescribeAvailabilityZones"] {
+		t.Errorf("the live checks did not reach the local endpoint: %+v", reqs)
+	}
+	for _, want := range []string{"live check TS801 not-checked: access denied: needs sts:GetCallerIdentity",
+		"live check TS807 not-checked: access denied: needs ec2:DescribeAvailabilityZones"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("deploy does not say %q:\n%s", want, stderr)
+		}
 	}
 }
 
@@ -484,5 +529,72 @@ func TestPlanFollowsTheRefreshedState(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(f.stackDir(), engine.RefreshPlanFile)); !os.IsNotExist(err) {
 		t.Errorf("the refresh plan was left behind: %v", err)
+	}
+}
+
+// The document planned is the one built around the state, so the rules run on it too: a finding that only that
+// document has (here a test rule on the kept Kubernetes version) is refused for the command's refused kinds.
+func TestRulesRunOnTheDocumentBuiltAroundTheState(t *testing.T) {
+	kind := rules.Invalid
+	old := runRules
+	t.Cleanup(func() { runRules = old })
+	runRules = func(in rules.Input) []rules.Finding {
+		fs := old(in)
+		if cl, ok := in.Doc.Lookup(stack.ClusterAddress); ok && cl.Body["version"] != in.Config.Cluster.KubernetesVersion {
+			fs = append(fs, rules.Finding{Rule: "TS999", Severity: rules.Error, Kind: kind, Path: "cluster.kubernetesVersion",
+				Message: fmt.Sprintf("test rule: the document renders Kubernetes %v", cl.Body["version"])})
+		}
+		return fs
+	}
+	state := filepath.Join(t.TempDir(), "state.json")
+	if err := os.WriteFile(state, []byte(`{"format_version":"1.0","values":{"root_module":{"resources":[
+{"address":"aws_eks_cluster.eks_cluster","mode":"managed","type":"aws_eks_cluster","name":"eks_cluster","values":{"version":"1.30"}}]}}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	// Without a state the first document is the one planned, and it has no finding.
+	f := newFakeRun(t)
+	if code, _, stderr := f.run("plan", "--kubernetes-version", "1.33"); code != 0 || strings.Contains(stderr, "TS999") {
+		t.Fatalf("new environment: exit %d: %s", code, stderr)
+	}
+
+	// plan refuses an invalid finding of the document built around the state, before planning it.
+	f = newFakeRun(t)
+	t.Setenv("FAKE_STATE_JSON", state)
+	code, stdout, stderr := f.run("plan", "--kubernetes-version", "1.33")
+	if code != 2 || !strings.Contains(stderr, "TS999") || !strings.Contains(stderr, "test rule: the document renders Kubernetes 1.30") ||
+		!strings.Contains(stderr, "tapstack plan: check: 1 error(s) in the document built around the state") {
+		t.Fatalf("plan, invalid: exit %d: %s", code, stderr)
+	}
+	if f.planned() || !f.ran("show") {
+		t.Errorf("plan, invalid: the state was not read or the document was planned:\n%s", f.calls())
+	}
+	if b, _ := os.ReadFile(filepath.Join(f.stackDir(), "cdk.tf.json")); strings.Contains(string(b), `"1.30"`) {
+		t.Error("the refused document was written")
+	}
+
+	// So does upgrade, before it lists or runs a step.
+	stubAddons(t)
+	f = newFakeRun(t)
+	code, stdout, stderr = f.run("upgrade", "--to", "1.31", "--kubernetes-version", "1.33", "--dry-run")
+	if code != 2 || !strings.Contains(stderr, "tapstack upgrade: check: 1 error(s) in the document built around the state") ||
+		strings.Contains(stdout, "step") || f.planned() {
+		t.Fatalf("upgrade, invalid: exit %d: %s\n%s", code, stdout, stderr)
+	}
+
+	// A would-fail finding: plan does not refuse it, deploy does, before the live checks and before planning.
+	kind = rules.WouldFail
+	f = newFakeRun(t)
+	if code, _, stderr := f.run("plan", "--kubernetes-version", "1.33"); code != 0 || !f.planned() {
+		t.Fatalf("plan, would-fail: exit %d: %s\n%s", code, stderr, f.calls())
+	}
+	f = newFakeRun(t)
+	code, _, stderr = f.run("deploy", "--kubernetes-version", "1.33", "--outputs-file", filepath.Join(f.dir, "o.json"))
+	if code != 2 || !strings.Contains(stderr, "tapstack deploy: check: 1 error(s) in the document built around the state") ||
+		!strings.Contains(stderr, "TS999") {
+		t.Fatalf("deploy, would-fail: exit %d: %s", code, stderr)
+	}
+	if f.planned() || f.ran("apply") || strings.Contains(stderr, "live check") {
+		t.Errorf("deploy, would-fail: planned, applied or ran live checks:\n%s\n%s", stderr, f.calls())
 	}
 }

@@ -275,3 +275,64 @@ func TestNamesCoverEveryLimitedResource(t *testing.T) {
 		}
 	}
 }
+
+// Every name derived from the environment suffix holds it exactly once: a name built from another derived name
+// must not append the suffix again (launch templates once read lt-node-group-od-v1-dev-v1-dev).
+func TestDerivedNamesHoldTheSuffixOnce(t *testing.T) {
+	const suffix = "zq9"
+	for _, profile := range Profiles {
+		c, _ := Defaults(profile)
+		c.EnvironmentSuffix = suffix
+		c.Network.FlowLogs, c.Addons.VPCCNI.IRSA = true, true
+		names := map[string]string{
+			"StackName":          c.StackName(),
+			"ClusterName":        c.ClusterName(),
+			"ClusterRoleName":    c.ClusterRoleName(),
+			"NodeRoleName":       c.NodeRoleName(),
+			"OnDemandGroupName":  c.OnDemandGroupName(),
+			"SpotGroupName":      c.SpotGroupName(),
+			"VPCName":            c.VPCName(),
+			"IGWName":            c.IGWName(),
+			"RouteTableName":     c.RouteTableName(),
+			"SubnetName":         c.SubnetName(1),
+			"LogGroupName":       c.LogGroupName(),
+			"LegacyLogGroupName": c.LegacyLogGroupName(),
+			"VPCCNIRoleName":     c.VPCCNIRoleName(),
+			"FlowLogRoleName":    c.FlowLogRoleName(),
+			"FlowLogGroupName":   c.FlowLogGroupName(),
+			"PrivateSubnetName":  c.PrivateSubnetName(2),
+			"LaunchTemplateName": c.LaunchTemplateName(c.OnDemandGroupName()),
+			"KMSAliasName":       c.KMSAliasName(),
+			"EnvName":            c.EnvName("eks-nat-1"),
+		}
+		if got := c.LaunchTemplateName(c.SpotGroupName()); got != "lt-node-group-spot-v1-zq9" {
+			t.Errorf("spot launch template %q, want lt-node-group-spot-v1-zq9", got)
+		}
+		if got := names["LaunchTemplateName"]; got != "lt-node-group-od-v1-zq9" {
+			t.Errorf("on-demand launch template %q, want lt-node-group-od-v1-zq9", got)
+		}
+		// StateKey is a path, TapStack<suffix>/<suffix>/terraform.tfstate: the original's key, which existing
+		// environments' state lives under, holds the suffix twice by design.
+		notNames := map[string]bool{"StateKey": true}
+		for k, v := range names {
+			if n := strings.Count(v, suffix); n != 1 {
+				t.Errorf("profile %s: %s = %q holds the suffix %d times, want once", profile, k, v, n)
+			}
+		}
+		for _, n := range c.Names() {
+			if k := strings.Count(n.Value, suffix); k != 1 {
+				t.Errorf("profile %s: %s (%s) = %q holds the suffix %d times, want once", profile, n.Resource, n.Kind, n.Value, k)
+			}
+		}
+		// A new derived name must be listed above.
+		typ := reflect.TypeOf(&c)
+		for i := 0; i < typ.NumMethod(); i++ {
+			m := typ.Method(i)
+			if m.Type.NumOut() == 1 && m.Type.Out(0).Kind() == reflect.String && !notNames[m.Name] {
+				if _, ok := names[m.Name]; !ok {
+					t.Errorf("(*Config).%s returns a string this test does not check", m.Name)
+				}
+			}
+		}
+	}
+}

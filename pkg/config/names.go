@@ -83,7 +83,15 @@ func (c *Config) FlowLogGroupName() string { return "/aws/vpc-flow-log/" + c.VPC
 func (c *Config) PrivateSubnetName(i int) string {
 	return c.name("eks-private-subnet-" + strconv.Itoa(i))
 }
-func (c *Config) LaunchTemplateName(group string) string { return c.name("lt-" + group) }
+
+// LaunchTemplateName is lt-<node group name>, the launch template of the node group named group (say
+// OnDemandGroupName()); the group name already ends in the suffix. Environments created before this carry
+// lt-<group>-v1-<suffix>-v1-<suffix>: stack.Build keeps the name their state records, since renaming a launch
+// template replaces it and its node group.
+func (c *Config) LaunchTemplateName(group string) string { return "lt-" + group }
+
+// KMSAliasName is alias/<cluster>, the alias of the key that encrypts secrets and logs.
+func (c *Config) KMSAliasName() string { return "alias/" + c.ClusterName() }
 
 // EnvName is <kind>-v1-<suffix>, for names of resources the original did not have.
 func (c *Config) EnvName(kind string) string { return c.name(kind) }

@@ -22,6 +22,9 @@ type Existing struct {
 	NodeGroupVersions map[string]string
 	// AddonVersions are the builds of the EKS add-ons in state, by add-on name (vpc-cni).
 	AddonVersions map[string]string
+	// LaunchTemplateNames are the names of the launch templates in state, by address. The name is ForceNew:
+	// Build keeps it, so that a change in how names are derived never replaces a template and its node group.
+	LaunchTemplateNames map[string]string
 	// Addresses are every managed resource address in state.
 	Addresses map[string]bool
 }
@@ -40,7 +43,8 @@ func ExistingFrom(st *tfjson.State) *Existing {
 	if st == nil || st.Values == nil || st.Values.RootModule == nil || len(st.Values.RootModule.Resources) == 0 {
 		return nil
 	}
-	e := &Existing{Addresses: map[string]bool{}, NodeGroupVersions: map[string]string{}, AddonVersions: map[string]string{}}
+	e := &Existing{Addresses: map[string]bool{}, NodeGroupVersions: map[string]string{}, AddonVersions: map[string]string{},
+		LaunchTemplateNames: map[string]string{}}
 	for _, r := range st.Values.RootModule.Resources {
 		if r.Mode != tfjson.ManagedResourceMode {
 			continue
@@ -49,6 +53,10 @@ func ExistingFrom(st *tfjson.State) *Existing {
 		switch r.Type {
 		case "aws_eks_node_group":
 			e.NodeGroupVersions[r.Address], _ = r.AttributeValues["version"].(string)
+		case "aws_launch_template":
+			if name, _ := r.AttributeValues["name"].(string); name != "" {
+				e.LaunchTemplateNames[r.Address] = name
+			}
 		case "aws_eks_addon":
 			name, _ := r.AttributeValues["addon_name"].(string)
 			if name != "" {
@@ -66,6 +74,21 @@ func ExistingFrom(st *tfjson.State) *Existing {
 		}
 	}
 	return e
+}
+
+// launchTemplateName is the name to render for the launch template at address: the one the state records when
+// the environment has that template (a rename replaces the template and the node group launched from it), else
+// the derived one. The note, when not empty, says a recorded name was kept instead of the derived one.
+func launchTemplateName(derived, address string, e *Existing) (string, string) {
+	if e == nil {
+		return derived, ""
+	}
+	recorded := e.LaunchTemplateNames[address]
+	if recorded == "" || recorded == derived {
+		return derived, ""
+	}
+	return recorded, fmt.Sprintf("kept launch template name %s at %s, which the state records (new environments get %s): renaming a launch template replaces it and its node group",
+		recorded, address, derived)
 }
 
 // keptVersion decides the cluster version to render: an existing cluster keeps the version it runs until

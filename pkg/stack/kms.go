@@ -32,7 +32,7 @@ func buildKMS(d *tfdoc.Document, cfg *config.Config, r iam) *tfdoc.Resource {
 		"policy":                  policy.Ref("json"),
 	}, tags(cfg, "")))
 	d.Resource("aws_kms_alias", "eks_kms_alias", tfdoc.Body{
-		"name":          "alias/" + cfg.ClusterName(),
+		"name":          cfg.KMSAliasName(),
 		"target_key_id": key.Ref("key_id"),
 	})
 	if c.SecretsEncryption {

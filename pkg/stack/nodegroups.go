@@ -5,10 +5,11 @@ import (
 	"github.com/tapstack/tapstack/pkg/tfdoc"
 )
 
-// buildNodeGroups declares the on-demand and spot groups; version, when set, is their Kubernetes version.
-func buildNodeGroups(d *tfdoc.Document, cfg *config.Config, n network, r iam, cl cluster, a addons, version string) []*tfdoc.Resource {
+// buildNodeGroups declares the on-demand and spot groups; version, when set, is their Kubernetes version. A launch
+// template the state already has keeps its recorded name (existing may be nil); notes say so.
+func buildNodeGroups(d *tfdoc.Document, cfg *config.Config, n network, r iam, cl cluster, a addons, version string,
+	existing *Existing) (out []*tfdoc.Resource, notes []string) {
 	ng := cfg.NodeGroups
-	var out []*tfdoc.Resource
 	for _, g := range []struct {
 		addr, short, name, capacity string
 		group                       config.NodeGroup
@@ -33,7 +34,12 @@ func buildNodeGroups(d *tfdoc.Document, cfg *config.Config, n network, r iam, cl
 			body["version"] = version
 		}
 		if ng.LaunchTemplate {
-			lt := launchTemplate(d, cfg, g.short+"_launch_template", cfg.LaunchTemplateName(g.name))
+			addr := g.short + "_launch_template"
+			name, note := launchTemplateName(cfg.LaunchTemplateName(g.name), "aws_launch_template."+addr, existing)
+			if note != "" {
+				notes = append(notes, note)
+			}
+			lt := launchTemplate(d, cfg, addr, name)
 			body["launch_template"] = tfdoc.Body{"id": lt.Ref("id"), "version": lt.Ref("latest_version")}
 		}
 		if ng.AutoRepair {
@@ -52,7 +58,7 @@ func buildNodeGroups(d *tfdoc.Document, cfg *config.Config, n network, r iam, cl
 		}
 		out = append(out, res)
 	}
-	return out
+	return out, notes
 }
 
 // launchTemplate requires IMDSv2 (hop limit 2 so pods on the node can still reach it) and an encrypted gp3 root.

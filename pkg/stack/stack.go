@@ -97,7 +97,9 @@ func Build(cfg *config.Config, opts Options) *Stack {
 			cniRole = buildVPCCNIRole(d, cfg, cl)
 		}
 		ads := buildAddons(d, cfg, cl, cniRole, opts)
-		ngs = buildNodeGroups(d, cfg, net, iam, cl, ads, nodeGroupVersion(cfg, s.KubernetesVersion, opts))
+		var notes []string
+		ngs, notes = buildNodeGroups(d, cfg, net, iam, cl, ads, nodeGroupVersion(cfg, s.KubernetesVersion, opts), opts.Existing)
+		s.Notes = append(s.Notes, notes...)
 		buildCoreDNS(d, cfg, cl, ngs, opts)
 		if cfg.Compat.AddonAfterNodeGroups {
 			ads.vpcCNI.DependOn(ngs...)

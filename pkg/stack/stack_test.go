@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -533,5 +534,101 @@ func TestExistingClusterKeepsItsBootstrapChoice(t *testing.T) {
 		t.Errorf("access_config %v", got)
 	} else if _, set := got["bootstrap_cluster_creator_admin_permissions"]; set {
 		t.Error("an existing cluster is asked to change the creator's admin access, which replaces it")
+	}
+}
+
+// A new environment's launch templates are named lt-<node group>; an existing one keeps the name its state
+// records, since renaming a launch template replaces it and the node group launched from it.
+func TestLaunchTemplateNames(t *testing.T) {
+	c, _ := config.Defaults("default")
+	name := func(st *Stack, addr string) (string, string) {
+		b := res(t, st.Doc, addr)
+		tg, _ := b["tags"].(map[string]string)
+		n, _ := b["name"].(string)
+		return n, tg["Name"]
+	}
+	const od, spot = "aws_launch_template.on_demand_launch_template", "aws_launch_template.spot_launch_template"
+	st := Build(&c, Options{})
+	if n, tag := name(st, od); n != "lt-node-group-od-v1-dev" || tag != n {
+		t.Errorf("new environment: on-demand launch template %q (tag Name %q), want lt-node-group-od-v1-dev", n, tag)
+	}
+	if n, _ := name(st, spot); n != "lt-node-group-spot-v1-dev" {
+		t.Errorf("new environment: spot launch template %q, want lt-node-group-spot-v1-dev", n)
+	}
+	if len(st.Notes) != 0 {
+		t.Errorf("new environment: notes %v", st.Notes)
+	}
+
+	// The state of an environment created with the doubled suffix has only the on-demand template (say, the spot
+	// group was added later): that one keeps its name, the spot one gets the new name.
+	show := []byte(`{"format_version":"1.0","values":{"root_module":{"resources":[
+	 {"address":"aws_eks_cluster.eks_cluster","mode":"managed","type":"aws_eks_cluster","name":"eks_cluster","values":{"version":"1.36"}},
+	 {"address":"aws_launch_template.on_demand_launch_template","mode":"managed","type":"aws_launch_template","name":"on_demand_launch_template","values":{"name":"lt-node-group-od-v1-dev-v1-dev"}}]}}}`)
+	e, err := ExistingFromState(show)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(e.LaunchTemplateNames, map[string]string{od: "lt-node-group-od-v1-dev-v1-dev"}) {
+		t.Fatalf("launch template names from state %v", e.LaunchTemplateNames)
+	}
+	st = Build(&c, Options{Existing: e})
+	if n, tag := name(st, od); n != "lt-node-group-od-v1-dev-v1-dev" || tag != n {
+		t.Errorf("existing environment: on-demand launch template %q (tag Name %q), want the recorded lt-node-group-od-v1-dev-v1-dev", n, tag)
+	}
+	if n, _ := name(st, spot); n != "lt-node-group-spot-v1-dev" {
+		t.Errorf("existing environment without a spot template: %q, want lt-node-group-spot-v1-dev", n)
+	}
+	if joined := strings.Join(st.Notes, "\n"); strings.Count(joined, "kept launch template name") != 1 ||
+		!strings.Contains(joined, "lt-node-group-od-v1-dev-v1-dev") {
+		t.Errorf("notes %q, want one on the kept on-demand name", joined)
+	}
+
+	// A state that records the derived name needs no note.
+	st = Build(&c, Options{Existing: &Existing{LaunchTemplateNames: map[string]string{od: "lt-node-group-od-v1-dev"}}})
+	if n, _ := name(st, od); n != "lt-node-group-od-v1-dev" || len(st.Notes) != 0 {
+		t.Errorf("recorded derived name: %q, notes %v", n, st.Notes)
+	}
+}
+
+// Every string in the document holds the environment suffix at most once, except the state key
+// (TapStack<suffix>/<suffix>/terraform.tfstate, the original's).
+func TestDocumentHoldsTheSuffixOnce(t *testing.T) {
+	const suffix = "zq9"
+	for _, profile := range config.Profiles {
+		d := build(t, profile, func(c *config.Config) { c.EnvironmentSuffix = suffix; c.Network.FlowLogs = true })
+		b, err := d.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v any
+		if err := json.Unmarshal(b, &v); err != nil {
+			t.Fatal(err)
+		}
+		seen := 0
+		var walk func(path string, v any)
+		walk = func(path string, v any) {
+			switch x := v.(type) {
+			case map[string]any:
+				for k, e := range x {
+					walk(path+"."+k, e)
+				}
+			case []any:
+				for i, e := range x {
+					walk(path+"["+strconv.Itoa(i)+"]", e)
+				}
+			case string:
+				n := strings.Count(x, suffix)
+				if n > 0 {
+					seen++
+				}
+				if n > 1 && !strings.HasSuffix(path, ".backend.s3.key") {
+					t.Errorf("profile %s: %s = %q holds the suffix %d times", profile, path, x, n)
+				}
+			}
+		}
+		walk("", v)
+		if seen == 0 {
+			t.Fatalf("profile %s: no string holds the suffix", profile)
+		}
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hashicorp/go-version"
 )
 
 //go:embed data/eks.json
@@ -267,24 +269,44 @@ func NextMinor(v string) string {
 	return fmt.Sprintf("%d.%d", m, n+1)
 }
 
-// CompareSemver compares "vX.Y.Z[-suffix]" by X.Y.Z only.
+// CompareSemver orders EKS add-on builds "vX.Y.Z-eksbuild.N": by the version core X.Y.Z, then by the build
+// number N as a number (eksbuild.10 is after eksbuild.9), so two builds of one version are never equal. A version
+// without a build ("v1.17.1", an upstream release) is before every build of it. Other pre-release suffixes
+// follow semantic versioning after the core. A version that does not parse is before every one that does; two
+// that do not parse compare as text.
 func CompareSemver(a, b string) int {
-	pa, pb := semver(a), semver(b)
-	for i := range pa {
-		if pa[i] != pb[i] {
-			return cmpInt(pa[i], pb[i])
-		}
+	va, erra := version.NewVersion(a)
+	vb, errb := version.NewVersion(b)
+	switch {
+	case erra != nil && errb != nil:
+		return strings.Compare(a, b)
+	case erra != nil:
+		return -1
+	case errb != nil:
+		return 1
 	}
-	return 0
+	if c := va.Core().Compare(vb.Core()); c != 0 {
+		return c
+	}
+	ba, oka := eksBuild(va.Prerelease())
+	bb, okb := eksBuild(vb.Prerelease())
+	if !oka || !okb {
+		return va.Compare(vb)
+	}
+	return cmpInt(ba, bb)
 }
 
-func semver(v string) [3]int {
-	var out [3]int
-	v = strings.TrimPrefix(strings.SplitN(v, "-", 2)[0], "v")
-	for i, p := range strings.SplitN(v, ".", 3) {
-		out[i], _ = strconv.Atoi(p)
+// eksBuild is N of the pre-release "eksbuild.N", 0 for no pre-release; ok is false for any other pre-release.
+func eksBuild(pre string) (int, bool) {
+	if pre == "" {
+		return 0, true
 	}
-	return out
+	n, found := strings.CutPrefix(pre, "eksbuild.")
+	if !found {
+		return 0, false
+	}
+	i, err := strconv.Atoi(n)
+	return i, err == nil && i >= 0
 }
 
 func cmpInt(a, b int) int {

@@ -73,8 +73,32 @@ func TestCompare(t *testing.T) {
 	if CompareMinor("1.9", "1.10") >= 0 || CompareMinor("1.30", "1.30") != 0 || CompareMinor("2.0", "1.99") <= 0 {
 		t.Error("CompareMinor orders by number, not text")
 	}
-	if CompareSemver("v1.18.1-eksbuild.3", "v1.17.1") <= 0 || CompareSemver("v1.9.0", "v1.10.0") >= 0 {
-		t.Error("CompareSemver orders by number")
+	for _, tc := range []struct {
+		a, b string
+		want int
+	}{
+		// two builds of one version
+		{"v1.19.0-eksbuild.1", "v1.19.0-eksbuild.3", -1},
+		{"v1.19.0-eksbuild.3", "v1.19.0-eksbuild.1", 1},
+		{"v1.19.0-eksbuild.3", "v1.19.0-eksbuild.3", 0},
+		{"v1.19.0-eksbuild.10", "v1.19.0-eksbuild.9", 1},
+		// versions differing in the core: the build number does not matter
+		{"v1.18.1-eksbuild.3", "v1.17.1", 1},
+		{"v1.9.0", "v1.10.0", -1},
+		{"v1.19.0-eksbuild.1", "v1.18.5-eksbuild.9", 1},
+		{"v1.18.5-eksbuild.9", "v1.19.0-eksbuild.1", -1},
+		{"v1.19.1-eksbuild.1", "v1.19.0-eksbuild.12", 1},
+		{"v2.0.0-eksbuild.1", "v1.99.99-eksbuild.99", 1},
+		// an upstream release without a build is before every build of it
+		{"v1.17.1-eksbuild.1", "v1.17.1", 1},
+		{"v1.17.1", "v1.17.1", 0},
+		// unparsable versions sort first
+		{"latest", "v1.0.0-eksbuild.1", -1},
+		{"v1.0.0-eksbuild.1", "latest", 1},
+	} {
+		if got := CompareSemver(tc.a, tc.b); got != tc.want {
+			t.Errorf("CompareSemver(%s, %s) = %d, want %d", tc.a, tc.b, got, tc.want)
+		}
 	}
 	if NextMinor("1.30") != "1.31" {
 		t.Error("NextMinor")

@@ -196,12 +196,12 @@ func TestCheckOriginalVersionIsAnErrorWithItsDate(t *testing.T) {
 	if !found || r.Summary.Errors == 0 || r.Cost.MonthlyHigh == 0 {
 		t.Errorf("report %+v", r)
 	}
-	// Knowingly overruled, it passes.
-	if code, _, errs := runCLI(t, "check", "--date", "2026-11-25", "--kubernetes-version", "1.29", "--allow", "TS202"); code != 0 {
+	// Knowingly overruled, it passes (TS212 too: EKS refuses the default upgrade policy STANDARD on 1.29).
+	if code, _, errs := runCLI(t, "check", "--date", "2026-11-25", "--kubernetes-version", "1.29", "--allow", "TS202,TS212"); code != 0 {
 		t.Errorf("--allow TS202: exit %d %s", code, errs)
 	}
 	// On the last day of extended support it was still allowed.
-	if code, _, _ := runCLI(t, "check", "--date", "2026-03-22", "--kubernetes-version", "1.29"); code != 0 {
+	if code, _, _ := runCLI(t, "check", "--date", "2026-03-22", "--kubernetes-version", "1.29", "--allow", "TS212"); code != 0 {
 		t.Errorf("1.29 on 2026-03-22 was in extended support: exit %d", code)
 	}
 }

@@ -133,7 +133,7 @@ func (sf *stackFlags) prepare(s stdio) (*prepared, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts := stack.Options{ImportLogGroup: sf.adopt, Engine: engine}
+	opts := stack.Options{ImportLogGroup: sf.adopt, Engine: engine, Date: date}
 	st := stack.Build(cfg, opts)
 	fs := runRules(rules.Input{Config: cfg, Doc: st.Doc, Date: date})
 	return &prepared{cfg: cfg, stack: st, findings: fs, date: date, opts: opts}, nil

@@ -78,7 +78,7 @@ func (f *fakeRun) stackDir() string { return filepath.Join(f.dir, "cdktf.out", "
 // run runs a command with the stack flags, in the working copy's paths.
 func (f *fakeRun) run(args ...string) (code int, stdout, stderr string) {
 	var out, errb bytes.Buffer
-	full := append(args, "--environment-suffix", "ut", "--state-bucket", "tapstack-unit-state", "--region", "us-east-1",
+	full := append(args, "--date", "2026-12-01", "--environment-suffix", "ut", "--state-bucket", "tapstack-unit-state", "--region", "us-east-1",
 		"--out", filepath.Join(f.dir, "cdktf.out"))
 	code = run(full, stdio{out: &out, err: &errb, in: strings.NewReader("")})
 	return code, out.String(), errb.String()
@@ -554,14 +554,14 @@ func TestRulesRunOnTheDocumentBuiltAroundTheState(t *testing.T) {
 
 	// Without a state the first document is the one planned, and it has no finding.
 	f := newFakeRun(t)
-	if code, _, stderr := f.run("plan", "--kubernetes-version", "1.33"); code != 0 || strings.Contains(stderr, "TS999") {
+	if code, _, stderr := f.run("plan", "--kubernetes-version", "1.35"); code != 0 || strings.Contains(stderr, "TS999") {
 		t.Fatalf("new environment: exit %d: %s", code, stderr)
 	}
 
 	// plan refuses an invalid finding of the document built around the state, before planning it.
 	f = newFakeRun(t)
 	t.Setenv("FAKE_STATE_JSON", state)
-	code, stdout, stderr := f.run("plan", "--kubernetes-version", "1.33")
+	code, stdout, stderr := f.run("plan", "--kubernetes-version", "1.35")
 	if code != 2 || !strings.Contains(stderr, "TS999") || !strings.Contains(stderr, "test rule: the document renders Kubernetes 1.30") ||
 		!strings.Contains(stderr, "tapstack plan: check: 1 error(s) in the document built around the state") {
 		t.Fatalf("plan, invalid: exit %d: %s", code, stderr)
@@ -576,7 +576,7 @@ func TestRulesRunOnTheDocumentBuiltAroundTheState(t *testing.T) {
 	// So does upgrade, before it lists or runs a step.
 	stubAddons(t)
 	f = newFakeRun(t)
-	code, stdout, stderr = f.run("upgrade", "--to", "1.31", "--kubernetes-version", "1.33", "--dry-run")
+	code, stdout, stderr = f.run("upgrade", "--to", "1.31", "--kubernetes-version", "1.35", "--dry-run")
 	if code != 2 || !strings.Contains(stderr, "tapstack upgrade: check: 1 error(s) in the document built around the state") ||
 		strings.Contains(stdout, "step") || f.planned() {
 		t.Fatalf("upgrade, invalid: exit %d: %s\n%s", code, stdout, stderr)
@@ -585,11 +585,11 @@ func TestRulesRunOnTheDocumentBuiltAroundTheState(t *testing.T) {
 	// A would-fail finding: plan does not refuse it, deploy does, before the live checks and before planning.
 	kind = rules.WouldFail
 	f = newFakeRun(t)
-	if code, _, stderr := f.run("plan", "--kubernetes-version", "1.33"); code != 0 || !f.planned() {
+	if code, _, stderr := f.run("plan", "--kubernetes-version", "1.35"); code != 0 || !f.planned() {
 		t.Fatalf("plan, would-fail: exit %d: %s\n%s", code, stderr, f.calls())
 	}
 	f = newFakeRun(t)
-	code, _, stderr = f.run("deploy", "--kubernetes-version", "1.33", "--outputs-file", filepath.Join(f.dir, "o.json"))
+	code, _, stderr = f.run("deploy", "--kubernetes-version", "1.35", "--outputs-file", filepath.Join(f.dir, "o.json"))
 	if code != 2 || !strings.Contains(stderr, "tapstack deploy: check: 1 error(s) in the document built around the state") ||
 		!strings.Contains(stderr, "TS999") {
 		t.Fatalf("deploy, would-fail: exit %d: %s", code, stderr)

@@ -130,6 +130,31 @@ func init() {
 			return []Finding{{Path: "cluster.secretsEncryption", Message: "profile hardened with KMS encryption of secrets or logs turned off",
 				Fix: "turn cluster.secretsEncryption and cluster.logEncryption back on, or use profile default"}}
 		}})
+	register(Rule{ID: "TS212", Kind: WouldFail, Summary: "upgrade policy STANDARD only on a version in standard support",
+		Check: func(in *Input) []Finding {
+			cl, ok := in.Doc.Lookup("aws_eks_cluster.eks_cluster")
+			if !ok {
+				return nil
+			}
+			up, _ := cl.Body["upgrade_policy"].(tfdoc.Body)
+			version, _ := cl.Body["version"].(string)
+			if up == nil || up["support_type"] != "STANDARD" || in.Date.IsZero() {
+				return nil
+			}
+			status := in.Data.StatusOn(version, in.Date)
+			if status != versions.StatusExtended && status != versions.StatusEnded { // unknown and unreleased versions have rules of their own
+				return nil
+			}
+			next := version
+			for i := 0; i < 20 && in.Data.StatusOn(next, in.Date) != versions.StatusStandard; i++ {
+				next = versions.NextMinor(next)
+			}
+			// EKS user guide, disable-extended-support: "You can only disable extended support for clusters on
+			// standard support."
+			return []Finding{{Path: "cluster.upgradeSupportType", Message: fmt.Sprintf(
+				"upgrade policy STANDARD on Kubernetes %s, which is past its end of standard support on %s: EKS refuses to turn extended support off on such a cluster",
+				version, in.Date), Fix: fmt.Sprintf("choose Kubernetes %s or newer, or set cluster.upgradeSupportType: EXTENDED (billed at the extended-support rate)", next)}}
+		}})
 	register(Rule{ID: "TS308", Kind: Advice, Summary: "a private-only API endpoint needs a route into the VPC for kubectl",
 		Check: func(in *Input) []Finding {
 			c := in.Config.Cluster

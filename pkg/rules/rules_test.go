@@ -135,6 +135,8 @@ var cases = []ruleCase{
 	}, doc: func(d *tfdoc.Document) { d.Resource("aws_eks_node_group", "extra", nil) }},
 	{id: "TS211", severity: rules.Error, kind: rules.WouldFail, path: "cluster.secretsEncryption", contains: "hardened with KMS encryption", profile: "hardened",
 		mutate: func(c *config.Config) { c.Cluster.SecretsEncryption = false }},
+	{id: "TS212", severity: rules.Error, kind: rules.WouldFail, path: "cluster.upgradeSupportType", contains: "past its end of standard support on 2026-11-25",
+		mutate: func(c *config.Config) { c.Cluster.KubernetesVersion = "1.33" }},
 	{id: "TS301", severity: rules.Warning, kind: rules.Advice, path: "cluster.kubernetesVersion", contains: "+$365.00 a month", mutate: func(c *config.Config) { c.Cluster.KubernetesVersion = "1.31" }},
 	{id: "TS302", severity: rules.Warning, kind: rules.Advice, path: "cluster.kubernetesVersion", contains: "ends on 2026-12-02, in 7 days", mutate: func(c *config.Config) { c.Cluster.KubernetesVersion = "1.34" }},
 	{id: "TS303", severity: rules.Warning, kind: rules.Advice, path: "addons.vpcCni.version", contains: "older than v1.17.1", mutate: func(c *config.Config) { c.Addons.VPCCNI.Version = "v1.16.0-eksbuild.1" }},

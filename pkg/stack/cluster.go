@@ -13,11 +13,17 @@ const (
 	ClusterAddress        = "aws_eks_cluster.eks_cluster"
 )
 
+// clusterSettings are the cluster's settings as rendered, where an existing cluster keeps what EKS refuses to change.
+type clusterSettings struct {
+	upgradeSupportType string // "" renders no upgrade_policy: the cluster keeps its own
+	authenticationMode string
+}
+
 type cluster struct {
 	eks, oidc, logGroup *tfdoc.Resource
 }
 
-func buildCluster(d *tfdoc.Document, cfg *config.Config, version string, n network, r iam, key *tfdoc.Resource, opts Options) cluster {
+func buildCluster(d *tfdoc.Document, cfg *config.Config, version string, set clusterSettings, n network, r iam, key *tfdoc.Resource, opts Options) cluster {
 	c := cfg.Cluster
 	var lg *tfdoc.Resource
 	if cfg.Compat.LegacyLogGroup {
@@ -57,8 +63,8 @@ func buildCluster(d *tfdoc.Document, cfg *config.Config, version string, n netwo
 		body["encryption_config"] = tfdoc.Body{"resources": []string{"secrets"}, "provider": tfdoc.Body{"key_arn": key.Ref("arn")}}
 	}
 	var lifecycle tfdoc.Body
-	if c.AuthenticationMode != "" {
-		ac := tfdoc.Body{"authentication_mode": c.AuthenticationMode}
+	if set.authenticationMode != "" {
+		ac := tfdoc.Body{"authentication_mode": set.authenticationMode}
 		// Decided at creation; changing it would replace the cluster. An existing cluster keeps what it was
 		// created with: a cluster created before access entries has no such value in its state, and setting one
 		// would replace it.
@@ -68,8 +74,8 @@ func buildCluster(d *tfdoc.Document, cfg *config.Config, version string, n netwo
 		body["access_config"] = ac
 		lifecycle = tfdoc.Body{"ignore_changes": []string{"access_config[0].bootstrap_cluster_creator_admin_permissions"}}
 	}
-	if c.UpgradeSupportType != "" {
-		body["upgrade_policy"] = tfdoc.Body{"support_type": c.UpgradeSupportType}
+	if set.upgradeSupportType != "" {
+		body["upgrade_policy"] = tfdoc.Body{"support_type": set.upgradeSupportType}
 	}
 	if c.Compute == config.ComputeAuto {
 		body["bootstrap_self_managed_addons"] = false

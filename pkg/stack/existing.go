@@ -25,6 +25,10 @@ type Existing struct {
 	// LaunchTemplateNames are the names of the launch templates in state, by address. The name is ForceNew:
 	// Build keeps it, so that a change in how names are derived never replaces a template and its node group.
 	LaunchTemplateNames map[string]string
+	// UpgradeSupportType is the cluster's upgrade policy in state (STANDARD or EXTENDED; "" when none is recorded).
+	UpgradeSupportType string
+	// AuthenticationMode is the cluster's authentication mode in state ("" when none is recorded: CONFIG_MAP).
+	AuthenticationMode string
 	// Addresses are every managed resource address in state.
 	Addresses map[string]bool
 }
@@ -66,6 +70,8 @@ func ExistingFrom(st *tfjson.State) *Existing {
 		switch r.Address {
 		case ClusterAddress:
 			e.KubernetesVersion, _ = r.AttributeValues["version"].(string)
+			e.UpgradeSupportType = firstBlockString(r.AttributeValues["upgrade_policy"], "support_type")
+			e.AuthenticationMode = firstBlockString(r.AttributeValues["access_config"], "authentication_mode")
 		case "aws_iam_role_policy_attachment.eks_cni_policy":
 			e.NodeCNIPolicy = true
 		case "aws_eks_addon.vpc_cni_addon":
@@ -112,4 +118,73 @@ func keptVersion(configured string, e *Existing, step bool) (string, string) {
 		return running, fmt.Sprintf("kept Kubernetes %s, which the cluster runs: the configured %s is behind it (EKS upgrades clusters itself at the end of support) and EKS never downgrades; set cluster.kubernetesVersion to %s",
 			running, configured, running)
 	}
+}
+
+// firstBlockString reads attr of the first element of a nested block in state ([{attr: "..."}]).
+func firstBlockString(v any, attr string) string {
+	list, _ := v.([]any)
+	if len(list) == 0 {
+		return ""
+	}
+	m, _ := list[0].(map[string]any)
+	s, _ := m[attr].(string)
+	return s
+}
+
+// keptUpgradePolicy decides the upgrade policy to render. EKS refuses STANDARD (extended support off) on a cluster
+// whose version is past its end of standard support ("You cannot disable extended support once your cluster has
+// entered it", EKS user guide, disable-extended-support), so an existing cluster there keeps the policy it has
+// until `tapstack upgrade` reaches a version in standard support: that step renders STANDARD, which the provider
+// applies after the version. A new cluster gets the configured policy; rule TS212 refuses STANDARD on a version
+// past standard support.
+func keptUpgradePolicy(configured, version string, e *Existing, day versions.Date) (string, string) {
+	if configured != "STANDARD" || e == nil || !e.Addresses[ClusterAddress] || day.IsZero() || e.UpgradeSupportType == "STANDARD" {
+		return configured, ""
+	}
+	data := versions.Get()
+	if data.StatusOn(version, day) == versions.StatusStandard {
+		return configured, ""
+	}
+	next := version
+	for i := 0; i < 20 && data.StatusOn(next, day) != versions.StatusStandard; i++ {
+		next = versions.NextMinor(next)
+	}
+	kept := e.UpgradeSupportType
+	shown := kept
+	if shown == "" {
+		shown = "EXTENDED (EKS's default)"
+	}
+	return kept, fmt.Sprintf("kept upgrade policy %s: Kubernetes %s is past its end of standard support on %s and EKS refuses STANDARD "+
+		"on it; the control plane is billed at the extended-support rate until `tapstack upgrade --to %s` sets STANDARD at that version",
+		shown, version, day, next)
+}
+
+// authModeRank orders EKS's authentication modes: EKS moves a cluster only forward, one step at a time
+// (CONFIG_MAP -> API_AND_CONFIG_MAP -> API; EKS user guide, setting-up-access-entries).
+var authModeRank = map[string]int{"CONFIG_MAP": 0, "API_AND_CONFIG_MAP": 1, "API": 2}
+
+// keptAuthenticationMode decides the authentication mode to render for an existing cluster: never back (the
+// running mode is kept), and forward one step per apply, the next step in a second round (followUp says why).
+func keptAuthenticationMode(configured string, e *Existing) (mode, note, followUp string) {
+	if configured == "" || e == nil || !e.Addresses[ClusterAddress] {
+		return configured, "", ""
+	}
+	running := e.AuthenticationMode
+	if running == "" {
+		running = "CONFIG_MAP"
+	}
+	want, ok1 := authModeRank[configured]
+	have, ok2 := authModeRank[running]
+	switch {
+	case !ok1 || !ok2:
+		return configured, "", ""
+	case want < have:
+		return running, fmt.Sprintf("kept authentication mode %s, which the cluster runs: EKS never moves it back to %s; set cluster.authenticationMode to %s",
+			running, configured, running), ""
+	case want-have > 1:
+		return "API_AND_CONFIG_MAP", fmt.Sprintf("authentication mode moves from %s to API_AND_CONFIG_MAP first: EKS takes one step at a time; deploy sets %s in a second round",
+				running, configured),
+			"the cluster runs API_AND_CONFIG_MAP, so the authentication mode can take its next step to " + configured
+	}
+	return configured, "", ""
 }

@@ -4,8 +4,11 @@
 package stack
 
 import (
+	"strings"
+
 	"github.com/tapstack/tapstack/pkg/config"
 	"github.com/tapstack/tapstack/pkg/tfdoc"
+	"github.com/tapstack/tapstack/pkg/versions"
 )
 
 const (
@@ -32,6 +35,9 @@ type Options struct {
 	// when that is exactly one minor version ahead of the one it runs (never more: EKS refuses), and the node
 	// groups move with it in every profile.
 	UpgradeStep bool
+	// Date is the day support-based decisions are made on (the upgrade policy an existing cluster can take);
+	// zero makes none.
+	Date versions.Date
 }
 
 // Stack is a built document with the handles other packages need.
@@ -57,12 +63,25 @@ func Build(cfg *config.Config, opts Options) *Stack {
 	if note != "" {
 		s.Notes = append(s.Notes, note)
 	}
+	settings := clusterSettings{}
+	settings.upgradeSupportType, note = keptUpgradePolicy(cfg.Cluster.UpgradeSupportType, s.KubernetesVersion, opts.Existing, opts.Date)
+	if note != "" {
+		s.Notes = append(s.Notes, note)
+	}
+	var followUp string
+	settings.authenticationMode, note, followUp = keptAuthenticationMode(cfg.Cluster.AuthenticationMode, opts.Existing)
+	if note != "" {
+		s.Notes = append(s.Notes, note)
+	}
 	// The node role keeps AmazonEKS_CNI_Policy until vpc-cni runs with its own role, so running pods never
 	// lose their permissions between two steps of one apply.
 	keepNodeCNI := cfg.Addons.VPCCNI.IRSA && opts.Existing != nil && opts.Existing.NodeCNIPolicy && !opts.Existing.CNIRoleInUse
 	if keepNodeCNI {
 		s.Notes = append(s.Notes, "kept AmazonEKS_CNI_Policy on the node role until vpc-cni runs with its own role; deploy removes it in a second round")
 		s.FollowUp = "vpc-cni now runs with its own role, so the node role's AmazonEKS_CNI_Policy can go"
+	}
+	if followUp != "" {
+		s.FollowUp = strings.TrimPrefix(s.FollowUp+"; "+followUp, "; ")
 	}
 	d.Meta = tfdoc.Body{"metadata": tfdoc.Body{
 		"backend": "s3", "generator": "tapstack", "profile": cfg.Profile, "stackName": cfg.StackName(),
@@ -87,7 +106,7 @@ func Build(cfg *config.Config, opts Options) *Stack {
 	net := buildNetwork(d, cfg)
 	iam := buildIAM(d, cfg, keepNodeCNI)
 	key := buildKMS(d, cfg, iam)
-	cl := buildCluster(d, cfg, s.KubernetesVersion, net, iam, key, opts)
+	cl := buildCluster(d, cfg, s.KubernetesVersion, settings, net, iam, key, opts)
 	buildFlowLogs(d, cfg, net, key)
 	buildAccessEntries(d, cfg, cl)
 	var ngs []*tfdoc.Resource

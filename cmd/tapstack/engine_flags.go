@@ -14,9 +14,11 @@ import (
 	"time"
 
 	"github.com/tapstack/tapstack/internal/engine"
+	"github.com/tapstack/tapstack/pkg/config"
 	"github.com/tapstack/tapstack/pkg/outputs"
 	"github.com/tapstack/tapstack/pkg/rules"
 	"github.com/tapstack/tapstack/pkg/stack"
+	"github.com/tapstack/tapstack/pkg/versions"
 )
 
 // engineFlags are the flags of the commands that drive the engine (plan, deploy, destroy, outputs).
@@ -163,6 +165,9 @@ func (ss *session) followState(ctx context.Context, out string, s stdio) error {
 		}
 		fmt.Fprintf(s.err, "note: %s\n", n)
 	}
+	if n := controlPlaneCost(ss.p.cfg, ss.p.stack.KubernetesVersion, ss.p.date); n != "" && ss.name != "upgrade" {
+		fmt.Fprintf(s.err, "note: %s\n", n)
+	}
 	ss.p.findings = runRules(rules.Input{Config: ss.p.cfg, Doc: ss.p.stack.Doc, Date: ss.p.date})
 	if n := writeRefused(s, ss.p.findings, ss.refused...); n > 0 {
 		return stepError("check", fail(exitInvalid, "%d error(s) in the document built around the state, which was "+
@@ -205,4 +210,21 @@ func (ss *session) writeOutputs(ctx context.Context, of *outputFlags) (outputs.V
 // planFile is the saved plan's path in the stack directory.
 func (ss *session) planFile() string {
 	return filepath.Join(ss.eng.Dir(), engine.PlanFile)
+}
+
+// controlPlaneCost prices the control plane at the version an existing cluster keeps, when that differs from the
+// configured one: a kept version past standard support is billed at the extended rate until upgrade moves it.
+func controlPlaneCost(cfg *config.Config, kept string, day versions.Date) string {
+	if kept == cfg.Cluster.KubernetesVersion {
+		return ""
+	}
+	running := *cfg
+	running.Cluster.KubernetesVersion = kept
+	cost := rules.Estimate(&running, versions.Get(), day)
+	if len(cost.Items) == 0 || !cost.Items[0].Priced {
+		return ""
+	}
+	cp := cost.Items[0]
+	return fmt.Sprintf("estimate: %s on Kubernetes %s, $%g/h, $%.2f a month (%s, source %s)",
+		cp.Item, kept, cp.HourlyPrice, cp.MonthlyHigh, cp.PriceDate, cp.Source)
 }

@@ -17,6 +17,8 @@ import (
 	tfjson "github.com/hashicorp/terraform-json"
 
 	"github.com/tapstack/tapstack/internal/engine"
+	"github.com/tapstack/tapstack/pkg/config"
+	"github.com/tapstack/tapstack/pkg/versions"
 	"github.com/tapstack/tapstack/pkg/rules"
 	"github.com/tapstack/tapstack/pkg/stack"
 )
@@ -596,5 +598,18 @@ func TestRulesRunOnTheDocumentBuiltAroundTheState(t *testing.T) {
 	}
 	if f.planned() || f.ran("apply") || strings.Contains(stderr, "live check") {
 		t.Errorf("deploy, would-fail: planned, applied or ran live checks:\n%s\n%s", stderr, f.calls())
+	}
+}
+
+// A cluster kept on a version past standard support is priced at the extended-support rate.
+func TestControlPlaneCostOfAKeptVersion(t *testing.T) {
+	cfg, _ := config.Defaults("default")
+	day, _ := versions.ParseDate("2026-12-01")
+	if n := controlPlaneCost(&cfg, cfg.Cluster.KubernetesVersion, day); n != "" {
+		t.Errorf("configured version: %q, want no note", n)
+	}
+	n := controlPlaneCost(&cfg, "1.32", day)
+	if !strings.Contains(n, "EKS control plane (extended support) on Kubernetes 1.32, $0.6/h, $438.00 a month") {
+		t.Errorf("kept 1.32: %q", n)
 	}
 }

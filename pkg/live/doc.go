@@ -57,6 +57,8 @@
 //	       on-demand node groups at maximum size                      ec2:DescribeInstanceTypes, ec2:DescribeInstances
 //	TS817  Spot standard vCPUs (L-34B43A08): usage plus the spot      servicequotas:GetServiceQuota, servicequotas:GetAWSDefaultServiceQuota,
 //	       node groups at maximum size                                ec2:DescribeInstanceTypes, ec2:DescribeInstances
+//	TS818  a new cluster's creator, who gets an access entry from      sts:GetCallerIdentity, eks:DescribeCluster
+//	       EKS itself, is not also an admin principal
 //
 // # Verify
 //

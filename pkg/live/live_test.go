@@ -628,3 +628,27 @@ func TestDocTableListsEveryCheck(t *testing.T) {
 		seen[c.ID] = true
 	}
 }
+
+// EKS gives a new cluster's creator an access entry itself: the same principal among the admin principals is a
+// collision (the assumed role's session counts as its role, whatever the role's path); not on a cluster that
+// exists, nor with bootstrapCreatorAdmin off.
+func TestCreatorIsNotAnAdminPrincipal(t *testing.T) {
+	cfg := defaults(t, "default")
+	f := cleanAccount()
+	f.account, f.callerARN = "123456789012", "arn:aws:sts::123456789012:assumed-role/ci-deployer/session-42"
+	res, fs := one(t, f, Input{Config: cfg}, "TS818")
+	wantClean(t, res, fs)
+
+	cfg.Cluster.AdminPrincipals = []string{"arn:aws:iam::123456789012:role/ops", "arn:aws:iam::123456789012:role/teams/ci-deployer"}
+	_, fs = one(t, f, Input{Config: cfg}, "TS818")
+	wantFinding(t, fs, rules.Error, rules.WouldFail, "cluster.adminPrincipals[1]", "ResourceInUseException", "bootstrapCreatorAdmin: false")
+
+	off := *cfg
+	off.Cluster.BootstrapCreatorAdmin = false
+	res, fs = one(t, f, Input{Config: &off}, "TS818")
+	wantClean(t, res, fs)
+
+	f.clusters = map[string]*ekstypes.Cluster{cfg.ClusterName(): {Name: aws.String(cfg.ClusterName()), Arn: aws.String("arn:aws:eks:us-east-1:123456789012:cluster/" + cfg.ClusterName())}}
+	res, fs = one(t, f, Input{Config: cfg}, "TS818")
+	wantClean(t, res, fs)
+}

@@ -38,10 +38,10 @@ func (d *deployStack) name() string     { return "TapStack" + d.suffix }
 func (d *deployStack) stateKey() string { return d.name() + "/" + d.suffix + "/terraform.tfstate" }
 func (d *deployStack) cluster() string  { return "eks-cluster-v1-" + d.suffix }
 
-// stackArgs are the stack flags every command of this environment takes.
+// stackArgs are the stack flags every command of this environment takes, on the front's day.
 func (d *deployStack) stackArgs() []string {
 	return []string{"--environment-suffix", d.suffix, "--state-bucket", d.bucket,
-		"--state-bucket-region", harness.Region, "--region", harness.Region}
+		"--state-bucket-region", harness.Region, "--region", harness.Region, "--date", harness.TestDay}
 }
 
 // result is one run of the CLI.

@@ -123,7 +123,7 @@ func tapstackLive(t *testing.T, dir string, env []string, args ...string) liveRu
 // liveStackArgs are the stack flags of an environment in the live account.
 func liveStackArgs(suffix string) []string {
 	return []string{"--environment-suffix", suffix, "--state-bucket", liveBucket, "--state-bucket-region", harness.Region,
-		"--region", harness.Region}
+		"--region", harness.Region, "--date", harness.TestDay}
 }
 
 // liveCheckJSON is `tapstack check --live --format json`.

@@ -21,10 +21,12 @@ import (
 const takeoverBucket = "tapstack-e2e-takeover-state"
 
 // TestTakeover takes over an environment the original deployed: the original's own CDKTF output, applied with
-// plain Terraform at Kubernetes 1.30 (where EKS would have moved it from 1.29), then planned and deployed by
-// tapstack on the same state.
+// plain Terraform at Kubernetes 1.32 (where EKS has moved it from 1.29 by the front's day, 2026-12-01, with
+// extended support on as EKS's default), then planned and deployed by tapstack on the same state, and walked to
+// 1.36. EKS refuses STANDARD support on 1.32 and 1.33 (V4): deploy keeps the cluster's policy, and upgrade sets
+// STANDARD at the 1.34 step, the first in standard support.
 func TestTakeover(t *testing.T) {
-	start := time.Now()
+	start := time.Now() // clock: the test's duration, logged
 	defer func() { t.Logf("TestTakeover took %s", time.Since(start).Round(time.Second)) }()
 	harness.TerraformBinary(t)
 	moto := harness.StartMoto(t)
@@ -84,14 +86,50 @@ func TestTakeover(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if aws.ToString(c.Cluster.Arn) != clusterARN || aws.ToString(c.Cluster.Version) != "1.30" {
-				t.Errorf("cluster %s on %s, want the original %s on 1.30", aws.ToString(c.Cluster.Arn), aws.ToString(c.Cluster.Version), clusterARN)
+			if aws.ToString(c.Cluster.Arn) != clusterARN || aws.ToString(c.Cluster.Version) != "1.32" {
+				t.Errorf("cluster %s on %s, want the original %s on 1.32", aws.ToString(c.Cluster.Arn), aws.ToString(c.Cluster.Version), clusterARN)
+			}
+			if up := c.Cluster.UpgradePolicy; up == nil || up.SupportType != "EXTENDED" {
+				t.Errorf("the cluster's upgrade policy is %+v, want the EXTENDED it had (EKS refuses STANDARD on 1.32)", up)
+			}
+			for _, want := range []string{"note: kept upgrade policy EXTENDED: Kubernetes 1.32 is past its end of standard support on 2026-12-01",
+				"`tapstack upgrade --to 1.34` sets STANDARD", "note: estimate: EKS control plane (extended support) on Kubernetes 1.32, $0.6/h"} {
+				if !strings.Contains(r.stderr, want) {
+					t.Errorf("deploy does not say %q:\n%s", want, tail(r.stderr, 40))
+				}
 			}
 			if c.Cluster.EncryptionConfig == nil || c.Cluster.AccessConfig == nil || c.Cluster.AccessConfig.AuthenticationMode != "API_AND_CONFIG_MAP" {
 				t.Errorf("the existing cluster did not get encryption and access entries: %+v %+v", c.Cluster.EncryptionConfig, c.Cluster.AccessConfig)
 			}
 		}},
 		{"6_second_plan_is_clean", func(t *testing.T) {
+			d.run(t, wc, 0, "plan", "--config", keep, "--detailed-exitcode")
+		}},
+		{"7_upgrade_sets_standard_at_1_34", func(t *testing.T) {
+			r := d.run(t, wc, 0, "upgrade", "--config", keep, "--to", "1.36")
+			if !strings.Contains(r.stdout, "Kubernetes 1.32 -> 1.36 in 4 step(s)") {
+				t.Errorf("upgrade output:\n%s", r.stdout)
+			}
+			// Each step's plan summary names what it changes in place: the policy moves with the 1.34 step.
+			steps := strings.Split(r.stderr+r.stdout, "step ")
+			for _, s := range steps {
+				switch {
+				case strings.HasPrefix(s, "2/4:") && !strings.Contains(s, "upgrade_policy"):
+					t.Errorf("the 1.34 step does not set the upgrade policy:\n%s", s)
+				case (strings.HasPrefix(s, "1/4:") || strings.HasPrefix(s, "3/4:")) && strings.Contains(s, "upgrade_policy"):
+					t.Errorf("a step other than 1.34's changes the upgrade policy:\n%s", s)
+				}
+			}
+			d.wantVersions(t, "1.36")
+			c, err := eksAPI(d.endpoint).DescribeCluster(testContext(t), &eks.DescribeClusterInput{Name: aws.String(d.cluster())})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if up := c.Cluster.UpgradePolicy; up == nil || up.SupportType != "STANDARD" {
+				t.Errorf("after the upgrade the policy is %+v, want STANDARD", up)
+			}
+		}},
+		{"8_plan_after_the_upgrade_is_clean", func(t *testing.T) {
 			d.run(t, wc, 0, "plan", "--config", keep, "--detailed-exitcode")
 		}},
 	}
@@ -103,7 +141,7 @@ func TestTakeover(t *testing.T) {
 }
 
 // deployOriginal applies the original's synthesized stack (harness.OriginalStack), with
-// plain Terraform: its backend pointed at the test bucket and its cluster on 1.30. Then, as EKS does for every
+// plain Terraform: its backend pointed at the test bucket and its cluster on 1.32. Then, as EKS does for every
 // cluster with logging on, the real /aws/eks/<cluster>/cluster group appears outside the state. It returns the
 // cluster's ARN.
 func deployOriginal(t *testing.T, d *deployStack, cliConfig string) string {
@@ -124,7 +162,7 @@ func deployOriginal(t *testing.T, d *deployStack, cliConfig string) string {
 	if cluster["version"] != "1.29" {
 		t.Fatalf("the fixture's cluster is on %v, expected the original's 1.29", cluster["version"])
 	}
-	cluster["version"] = "1.30"
+	cluster["version"] = "1.32"
 	dir := t.TempDir()
 	out, _ := json.MarshalIndent(doc, "", "  ")
 	if err := os.WriteFile(filepath.Join(dir, "cdk.tf.json"), out, 0o644); err != nil {
@@ -157,7 +195,7 @@ func deployOriginal(t *testing.T, d *deployStack, cliConfig string) string {
 func takeoverOriginalPlan(t *testing.T, d *deployStack, wc string) {
 	planFile := filepath.Join(t.TempDir(), "plan.json")
 	r := d.run(t, wc, 0, "plan", "--profile", "original", "--detailed-exitcode", "--json-out", planFile)
-	if !strings.Contains(r.stderr, "note: kept Kubernetes 1.30, which the cluster runs") {
+	if !strings.Contains(r.stderr, "note: kept Kubernetes 1.32, which the cluster runs") {
 		t.Errorf("no note on the kept version:\n%s", tail(r.stderr, 20))
 	}
 	p := readPlan(t, planFile)
@@ -195,7 +233,7 @@ func readPlan(t *testing.T, file string) *tfjson.Plan {
 }
 
 // takeoverDefaultPlan: with the default profile nothing the environment cannot lose is replaced or destroyed,
-// the cluster stays on 1.30, the real log group is imported, and what would be replaced is named with the
+// the cluster stays on 1.32 with its upgrade policy, the real log group is imported, and what would be replaced is named with the
 // attribute that forces it and refused by the guard.
 func takeoverDefaultPlan(t *testing.T, d *deployStack, wc string) {
 	planFile := filepath.Join(t.TempDir(), "plan.json")
@@ -217,8 +255,12 @@ func takeoverDefaultPlan(t *testing.T, d *deployStack, wc string) {
 		}
 		switch rc.Address {
 		case "aws_eks_cluster.eks_cluster":
-			if v := rc.Change.After.(map[string]any)["version"]; v != "1.30" {
-				t.Errorf("the cluster is planned on %v, want the running 1.30", v)
+			after := rc.Change.After.(map[string]any)
+			if v := after["version"]; v != "1.32" {
+				t.Errorf("the cluster is planned on %v, want the running 1.32", v)
+			}
+			if up, _ := after["upgrade_policy"].([]any); len(up) != 1 || up[0].(map[string]any)["support_type"] != "EXTENDED" {
+				t.Errorf("the cluster is planned with upgrade policy %v, want its EXTENDED (EKS refuses STANDARD on 1.32)", after["upgrade_policy"])
 			}
 		case "aws_cloudwatch_log_group.eks_cluster_log_group":
 			if rc.Change.Importing == nil || rc.Change.Importing.ID != "/aws/eks/eks-cluster-v1-dev/cluster" {

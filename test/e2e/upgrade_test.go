@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -9,7 +11,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eks"
 
-	"github.com/tapstack/tapstack/pkg/versions"
 	"github.com/tapstack/tapstack/test/e2e/harness"
 )
 
@@ -17,12 +18,14 @@ const upgradeBucket = "tapstack-e2e-upgrade-state"
 
 var upgradeNodeGroups = []string{"aws_eks_node_group.on_demand_node_group", "aws_eks_node_group.spot_node_group"}
 
-// TestUpgrade moves a default-profile environment from Kubernetes 1.30 to 1.33 through `tapstack upgrade`, against
+// TestUpgrade moves a default-profile environment from Kubernetes 1.32 to 1.35 through `tapstack upgrade`, against
 // the front's UpdateClusterVersion and UpdateNodegroupVersion (moto has neither), which follow EKS's rules: one
-// minor version at a time, node groups never ahead of the control plane and never left behind it. An upgrade that
-// fails at 1.32 stops with everything on 1.31; run again, it reaches 1.33; a dry run changes nothing.
+// minor version at a time, to a version offered on the front's day, node groups never ahead of the control plane
+// and never left behind it, each change taking time. An upgrade that fails at 1.34 stops with everything on 1.33;
+// run again, it reaches 1.35; a dry run changes nothing. The environment keeps extended support (EKS refuses
+// STANDARD on 1.32, which is past its end of standard support on the test's day).
 func TestUpgrade(t *testing.T) {
-	start := time.Now()
+	start := time.Now() // clock: the test's duration, logged
 	harness.TerraformBinary(t)
 	moto := harness.StartMoto(t)
 	front := harness.StartFront(t, moto.URL)
@@ -35,32 +38,30 @@ func TestUpgrade(t *testing.T) {
 	}
 	wc := newWorkingCopy(t)
 	defer func() { t.Logf("TestUpgrade took %s", time.Since(start).Round(time.Second)) }()
-
-	// 1.33 leaves extended support on 2027-07-29; from then on the target's calendar findings need allowing.
-	var allow []string
-	if today, _ := versions.ParseDate(time.Now().UTC().Format(time.DateOnly)); versions.Get().StatusOn("1.33", today) == versions.StatusEnded {
-		allow = []string{"--allow", "TS202", "--allow", "TS809"}
+	cfg := filepath.Join(wc, "extended.yaml")
+	if err := os.WriteFile(cfg, []byte("cluster:\n  upgradeSupportType: EXTENDED\n"), 0o644); err != nil {
+		t.Fatal(err)
 	}
+
 	steps := []struct {
 		name string
 		fn   func(t *testing.T)
 	}{
-		{"1_deploy_on_1_30", func(t *testing.T) {
-			// 1.30 is past its end of support: EKS would not create it today, the front does, as for an old cluster.
-			d.run(t, wc, 0, "deploy", "--kubernetes-version", "1.30", "--allow", "TS202", "--skip-live-checks")
-			d.wantVersions(t, "1.30")
+		{"1_deploy_on_1_32", func(t *testing.T) {
+			d.run(t, wc, 0, "deploy", "--config", cfg, "--kubernetes-version", "1.32", "--skip-live-checks")
+			d.wantVersions(t, "1.32")
 		}},
-		{"2_failure_at_1_32_leaves_1_31", func(t *testing.T) {
-			front.FailClusterUpgradeTo("1.32")
-			r := d.run(t, wc, 1, append([]string{"upgrade", "--to", "1.33"}, allow...)...)
-			for _, want := range []string{"step 1/3: Kubernetes 1.30 -> 1.31\n", "step 1/3 done: the cluster and its 2 node group(s) are on Kubernetes 1.31",
-				"step 2/3: Kubernetes 1.31 -> 1.32\n"} {
+		{"2_failure_at_1_34_leaves_1_33", func(t *testing.T) {
+			front.FailClusterUpgradeTo("1.34")
+			r := d.run(t, wc, 1, "upgrade", "--config", cfg, "--to", "1.35")
+			for _, want := range []string{"step 1/3: Kubernetes 1.32 -> 1.33\n", "step 1/3 done: the cluster and its 2 node group(s) are on Kubernetes 1.33",
+				"step 2/3: Kubernetes 1.33 -> 1.34\n"} {
 				if !strings.Contains(r.stdout, want) {
 					t.Errorf("upgrade output lacks %q:\n%s", want, r.stdout)
 				}
 			}
-			for _, want := range []string{"tapstack upgrade: step 2/3: Kubernetes 1.31 -> 1.32 failed: apply:", "InsufficientFreeAddresses",
-				"now the cluster and its 2 node group(s) are on Kubernetes 1.31", "tapstack upgrade --to 1.33 again"} {
+			for _, want := range []string{"tapstack upgrade: step 2/3: Kubernetes 1.33 -> 1.34 failed: apply:", "InsufficientFreeAddresses",
+				"now the cluster and its 2 node group(s) are on Kubernetes 1.33", "tapstack upgrade --to 1.35 again"} {
 				if !strings.Contains(r.stderr, want) {
 					t.Errorf("the failure does not say %q:\n%s", want, tail(r.stderr, 20))
 				}
@@ -68,29 +69,28 @@ func TestUpgrade(t *testing.T) {
 			if strings.Contains(r.stdout, "step 3/3") {
 				t.Errorf("the upgrade went on after the failed step:\n%s", r.stdout)
 			}
-			d.wantVersions(t, "1.31")
+			d.wantVersions(t, "1.33")
 		}},
-		{"3_upgrade_again_reaches_1_33", func(t *testing.T) {
+		{"3_upgrade_again_reaches_1_35", func(t *testing.T) {
 			front.FailClusterUpgradeTo("")
-			r := d.run(t, wc, 0, append([]string{"upgrade", "--to", "1.33"}, allow...)...)
-			for _, want := range []string{"Kubernetes 1.31 -> 1.33 in 2 step(s)", "step 1/2: Kubernetes 1.31 -> 1.32\n",
-				"step 1/2 done: the cluster and its 2 node group(s) are on Kubernetes 1.32", "step 2/2: Kubernetes 1.32 -> 1.33\n",
-				"step 2/2 done: the cluster and its 2 node group(s) are on Kubernetes 1.33", "upgraded cluster eks-cluster-v1-e2eup to Kubernetes 1.33"} {
+			r := d.run(t, wc, 0, "upgrade", "--config", cfg, "--to", "1.35")
+			for _, want := range []string{"Kubernetes 1.33 -> 1.35 in 2 step(s)", "step 1/2: Kubernetes 1.33 -> 1.34\n",
+				"step 1/2 done: the cluster and its 2 node group(s) are on Kubernetes 1.34", "step 2/2: Kubernetes 1.34 -> 1.35\n",
+				"step 2/2 done: the cluster and its 2 node group(s) are on Kubernetes 1.35", "upgraded cluster eks-cluster-v1-e2eup to Kubernetes 1.35"} {
 				if !strings.Contains(r.stdout, want) {
 					t.Errorf("upgrade output lacks %q:\n%s", want, r.stdout)
 				}
 			}
-			d.wantVersions(t, "1.33")
-			d.wantAddonsFor(t, "1.33")
-			d.run(t, wc, 0, "plan", "--detailed-exitcode", "--kubernetes-version", "1.33")
+			d.wantVersions(t, "1.35")
+			d.wantAddonsFor(t, "1.35")
+			d.run(t, wc, 0, "plan", "--config", cfg, "--detailed-exitcode", "--kubernetes-version", "1.35")
 		}},
 		{"4_dry_run_changes_nothing", func(t *testing.T) {
 			before := d.state(t)
-			r := d.run(t, wc, 0, "upgrade", "--to", "1.35", "--dry-run")
-			for _, want := range []string{"Kubernetes 1.33 -> 1.35 in 2 step(s) (dry run", "step 1/2: Kubernetes 1.33 -> 1.34\n",
-				"  control plane: 1.33 -> 1.34\n", "  add-on kube-proxy: v1.33.0-eksbuild.1 -> v1.34.0-eksbuild.1 (EKS's default for 1.34)\n",
-				"  node group node-group-od-v1-e2eup: 1.33 -> 1.34\n", "step 2/2: Kubernetes 1.34 -> 1.35\n",
-				"  node group node-group-spot-v1-e2eup: 1.34 -> 1.35\n"} {
+			r := d.run(t, wc, 0, "upgrade", "--config", cfg, "--to", "1.36", "--dry-run")
+			for _, want := range []string{"Kubernetes 1.35 -> 1.36 in 1 step(s) (dry run", "step 1/1: Kubernetes 1.35 -> 1.36\n",
+				"  control plane: 1.35 -> 1.36\n", "  add-on kube-proxy: v1.35.0-eksbuild.1 -> v1.36.0-eksbuild.1 (EKS's default for 1.36)\n",
+				"  node group node-group-od-v1-e2eup: 1.35 -> 1.36\n", "  node group node-group-spot-v1-e2eup: 1.35 -> 1.36\n"} {
 				if !strings.Contains(r.stdout, want) {
 					t.Errorf("the dry run lacks %q:\n%s", want, r.stdout)
 				}
@@ -98,10 +98,10 @@ func TestUpgrade(t *testing.T) {
 			if after := d.state(t); after.Serial != before.Serial {
 				t.Errorf("the dry run changed the state: serial %d -> %d", before.Serial, after.Serial)
 			}
-			d.wantVersions(t, "1.33")
+			d.wantVersions(t, "1.35")
 		}},
 		{"5_destroy", func(t *testing.T) {
-			d.run(t, wc, 0, "destroy", "--yes", "--kubernetes-version", "1.33")
+			d.run(t, wc, 0, "destroy", "--config", cfg, "--yes", "--kubernetes-version", "1.35")
 			if left := d.state(t); len(left.Resources) != 0 {
 				t.Errorf("the state still holds %v", left.managed())
 			}

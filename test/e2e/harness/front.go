@@ -485,6 +485,7 @@ func (f *Front) rewriteResponse(resp *http.Response, rw *rewrite) error {
 			f.clusterCreated(rw.region, c)
 		}
 		f.apply(clusterOverlayKey(rw.region, name), c)
+		defaultUpgradePolicy(c)
 	}
 	if ng, ok := body["nodegroup"].(map[string]any); ok {
 		cluster, _ := ng["clusterName"].(string)
@@ -546,6 +547,14 @@ func defaultPublicAccessCIDRs(c map[string]any) {
 	}
 	if cidrs, _ := vpc["publicAccessCidrs"].([]any); len(cidrs) == 0 {
 		vpc["publicAccessCidrs"] = []any{"0.0.0.0/0"}
+	}
+}
+
+// defaultUpgradePolicy answers, as EKS does, EXTENDED for a cluster created without an upgrade policy (EKS user
+// guide, view-upgrade-policy: extended support is on by default); moto answers none.
+func defaultUpgradePolicy(c map[string]any) {
+	if c["upgradePolicy"] == nil {
+		c["upgradePolicy"] = map[string]any{"supportType": "EXTENDED"}
 	}
 }
 

@@ -31,6 +31,7 @@ func (f *Front) currentCluster(r *http.Request, region, name string) (map[string
 	}
 	uniqueIssuer(body.Cluster)
 	f.apply(clusterOverlayKey(region, name), body.Cluster)
+	defaultUpgradePolicy(body.Cluster)
 	return body.Cluster, status, nil
 }
 

@@ -18,9 +18,9 @@ import (
 
 	"github.com/tapstack/tapstack/internal/engine"
 	"github.com/tapstack/tapstack/pkg/config"
-	"github.com/tapstack/tapstack/pkg/versions"
 	"github.com/tapstack/tapstack/pkg/rules"
 	"github.com/tapstack/tapstack/pkg/stack"
+	"github.com/tapstack/tapstack/pkg/versions"
 )
 
 // fakeTerraform stands in for the engine (through TAPSTACK_ENGINE_PATH): it logs its arguments and answers from

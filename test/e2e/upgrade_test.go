@@ -22,7 +22,8 @@ var upgradeNodeGroups = []string{"aws_eks_node_group.on_demand_node_group", "aws
 // the front's UpdateClusterVersion and UpdateNodegroupVersion (moto has neither), which follow EKS's rules: one
 // minor version at a time, to a version offered on the front's day, node groups never ahead of the control plane
 // and never left behind it, each change taking time. An upgrade that fails at 1.34 stops with everything on 1.33;
-// run again, it reaches 1.35; a dry run changes nothing. The environment keeps extended support (EKS refuses
+// run again, it reaches 1.35; an upgrade EKS's readiness checks block stops with a clear message; a dry run
+// changes nothing. The environment keeps extended support (EKS refuses
 // STANDARD on 1.32, which is past its end of standard support on the test's day).
 func TestUpgrade(t *testing.T) {
 	start := time.Now() // clock: the test's duration, logged
@@ -85,7 +86,20 @@ func TestUpgrade(t *testing.T) {
 			d.wantAddonsFor(t, "1.35")
 			d.run(t, wc, 0, "plan", "--config", cfg, "--detailed-exitcode", "--kubernetes-version", "1.35")
 		}},
-		{"4_dry_run_changes_nothing", func(t *testing.T) {
+		{"4_readiness_issue_stops_the_upgrade", func(t *testing.T) {
+			// EKS's upgrade insights find a blocking issue: tapstack does not force, it stops and says why.
+			front.BlockUpgrades(d.cluster(), "deprecated API usage")
+			defer front.BlockUpgrades(d.cluster(), "")
+			r := d.run(t, wc, 1, "upgrade", "--config", cfg, "--to", "1.36")
+			for _, want := range []string{"step 1/1: Kubernetes 1.35 -> 1.36 failed: apply:", "InvalidStateException",
+				"Upgrade readiness issues detected", "now the cluster and its 2 node group(s) are on Kubernetes 1.35"} {
+				if !strings.Contains(r.stderr, want) {
+					t.Errorf("the refusal does not say %q:\n%s", want, tail(r.stderr, 20))
+				}
+			}
+			d.wantVersions(t, "1.35")
+		}},
+		{"5_dry_run_changes_nothing", func(t *testing.T) {
 			before := d.state(t)
 			r := d.run(t, wc, 0, "upgrade", "--config", cfg, "--to", "1.36", "--dry-run")
 			for _, want := range []string{"Kubernetes 1.35 -> 1.36 in 1 step(s) (dry run", "step 1/1: Kubernetes 1.35 -> 1.36\n",
@@ -100,7 +114,7 @@ func TestUpgrade(t *testing.T) {
 			}
 			d.wantVersions(t, "1.35")
 		}},
-		{"5_destroy", func(t *testing.T) {
+		{"6_destroy", func(t *testing.T) {
 			d.run(t, wc, 0, "destroy", "--config", cfg, "--yes", "--kubernetes-version", "1.35")
 			if left := d.state(t); len(left.Resources) != 0 {
 				t.Errorf("the state still holds %v", left.managed())

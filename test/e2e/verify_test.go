@@ -89,6 +89,12 @@ func TestVerify(t *testing.T) {
 		}); err != nil {
 			t.Fatalf("UpdateNodegroupConfig: %v", err)
 		}
+		// EKS changes the group asynchronously: it is UPDATING until the change completes.
+		waiter := eks.NewNodegroupActiveWaiter(client, func(o *eks.NodegroupActiveWaiterOptions) { o.MinDelay, o.MaxDelay = time.Second, 2*time.Second })
+		if err := waiter.Wait(ctx, &eks.DescribeNodegroupInput{ClusterName: aws.String("eks-cluster-v1-" + suffix), NodegroupName: aws.String(group)},
+			time.Minute); err != nil {
+			t.Fatalf("the node group did not become ACTIVE after the change: %v", err)
+		}
 
 		r := tapstackLive(t, wc, a.env, append([]string{"verify"}, stackArgs...)...)
 		t.Logf("verify:\n%s%s", r.stdout, r.stderr)

@@ -1,7 +1,12 @@
 package harness_test
 
 import (
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
 	"sort"
+	"strings"
 	"testing"
 )
 
@@ -48,4 +53,40 @@ func cutID(s string) (string, string, bool) {
 		}
 	}
 	return s, "", false
+}
+
+// TestContractTable keeps docs/test-front.md in step with TestContract: a row per ID naming its subtest, and
+// every test the table names exists.
+func TestContractTable(t *testing.T) {
+	root := filepath.Join("..", "..", "..")
+	b, err := os.ReadFile(filepath.Join(root, "docs", "test-front.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(b)
+	for _, c := range append(append([]contractCase{}, contractEKS...), contractDeletion...) {
+		id, _, _ := cutID(c.id)
+		if !strings.Contains(doc, "\n| "+id+" | ") || !strings.Contains(doc, "`"+c.id+"`") {
+			t.Errorf("docs/test-front.md has no row for %s naming its subtest %s", id, c.id)
+		}
+	}
+	var funcs strings.Builder
+	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(p, "_test.go") {
+			src, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			funcs.Write(src)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range regexp.MustCompile("`(Test[A-Za-z0-9]+)`").FindAllStringSubmatch(doc, -1) {
+		if !strings.Contains(funcs.String(), "func "+name[1]+"(") {
+			t.Errorf("docs/test-front.md names %s, which does not exist", name[1])
+		}
+	}
 }

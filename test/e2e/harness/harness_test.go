@@ -12,8 +12,10 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/eks"
 	ekstypes "github.com/aws/aws-sdk-go-v2/service/eks/types"
+	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/hashicorp/terraform-exec/tfexec"
 
@@ -34,20 +36,23 @@ func startEKS(t *testing.T) (*harness.Front, *eks.Client, context.Context) {
 	return front, eksClient(front.URL), ctx
 }
 
+// testCredentials are the static credentials every test client signs with (moto checks no signature).
+var testCredentials = credentials.NewStaticCredentialsProvider("test", "test", "")
+
 func eksClient(endpoint string) *eks.Client {
-	return eks.New(eks.Options{
-		Region:       harness.Region,
-		BaseEndpoint: aws.String(endpoint),
-		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
-	})
+	return eks.New(eks.Options{Region: harness.Region, BaseEndpoint: aws.String(endpoint), Credentials: testCredentials})
 }
 
 func iamClient(endpoint string) *iam.Client {
-	return iam.New(iam.Options{
-		Region:       harness.Region,
-		BaseEndpoint: aws.String(endpoint),
-		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
-	})
+	return iam.New(iam.Options{Region: harness.Region, BaseEndpoint: aws.String(endpoint), Credentials: testCredentials})
+}
+
+func ec2Client(endpoint string) *ec2.Client {
+	return ec2.New(ec2.Options{Region: harness.Region, BaseEndpoint: aws.String(endpoint), Credentials: testCredentials})
+}
+
+func elbv2Client(endpoint string) *elbv2.Client {
+	return elbv2.New(elbv2.Options{Region: harness.Region, BaseEndpoint: aws.String(endpoint), Credentials: testCredentials})
 }
 
 // originalStack returns the original's dev stack, pointed at the test bucket and moved to Kubernetes 1.30.

@@ -2,25 +2,224 @@ package harness_test
 
 import (
 	"context"
+	"encoding/json"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/eks"
 	ekstypes "github.com/aws/aws-sdk-go-v2/service/eks/types"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbv2types "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/tapstack/tapstack/test/e2e/harness"
 )
 
 // contractDeletion are the logs, KMS, networking and deletion behaviours: L1-L2, D1-D2.
 var contractDeletion = []contractCase{
+	{id: "L1_KeyPolicyMustAllowLogs", test: contractL1},
+	{id: "L2_DeletedControlPlaneLogGroupComesBack", test: contractL2},
 	{id: "D1_NetworkInterfaceHoldsSubnetGroupAndVpc", test: contractD1Interface},
 	{id: "D1_LoadBalancerHoldsSubnetsAndGroup", test: contractD1LoadBalancer},
 	{id: "D1_MappedAddressesHoldInternetGateway", test: contractD1Gateway},
 	{id: "D2_ClusterWithNodegroupsOrFargateProfiles", test: contractD2},
+}
+
+// testAccount is the account moto serves.
+const testAccount = "123456789012"
+
+// logGroupARN is a log group's ARN as CloudWatch Logs names it in KMS encryption contexts.
+func logGroupARN(name string) string {
+	return "arn:aws:logs:" + harness.Region + ":" + testAccount + ":log-group:" + name
+}
+
+// keyPolicy is a key policy with the account-root statement KMS gives every key, and stmts.
+func keyPolicy(stmts ...map[string]any) string {
+	all := []map[string]any{{"Sid": "Enable IAM User Permissions", "Effect": "Allow",
+		"Principal": map[string]any{"AWS": "arn:aws:iam::" + testAccount + ":root"}, "Action": "kms:*", "Resource": "*"}}
+	b, _ := json.Marshal(map[string]any{"Version": "2012-10-17", "Statement": append(all, stmts...)})
+	return string(b)
+}
+
+// logsStatement is the statement of the CloudWatch Logs user guide (encrypt-log-data-kms) for the logs principal
+// of region, with the condition op on kms:EncryptionContext:aws:logs:arn when op is not "".
+func logsStatement(effect, region, op string, arns ...string) map[string]any {
+	s := map[string]any{"Effect": effect, "Principal": map[string]any{"Service": "logs." + region + ".amazonaws.com"},
+		"Action":   []string{"kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"},
+		"Resource": "*"}
+	if op != "" {
+		s["Condition"] = map[string]any{op: map[string]any{"kms:EncryptionContext:aws:logs:arn": arns}}
+	}
+	return s
+}
+
+// createKey creates a KMS key with the policy ("" for KMS's default, the account root alone) and returns its ARN.
+func createKey(t *testing.T, ctx context.Context, k *kms.Client, policy string) string {
+	t.Helper()
+	in := &kms.CreateKeyInput{Description: aws.String("contract")}
+	if policy != "" {
+		in.Policy = aws.String(policy)
+	}
+	out, err := k.CreateKey(ctx, in)
+	if err != nil {
+		t.Fatalf("create key: %v", err)
+	}
+	return aws.ToString(out.KeyMetadata.Arn)
+}
+
+// logGroupInfo is what the tests look at of a log group.
+type logGroupInfo struct {
+	retention *int32
+	key       string
+}
+
+// logGroup returns the log group of that exact name, or nil.
+func logGroup(t *testing.T, ctx context.Context, lg *cloudwatchlogs.Client, name string) *logGroupInfo {
+	t.Helper()
+	out, err := lg.DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePrefix: aws.String(name)})
+	if err != nil {
+		t.Fatalf("describe log groups %s: %v", name, err)
+	}
+	for _, g := range out.LogGroups {
+		if aws.ToString(g.LogGroupName) == name {
+			return &logGroupInfo{retention: g.RetentionInDays, key: aws.ToString(g.KmsKeyId)}
+		}
+	}
+	return nil
+}
+
+// contractL1: CloudWatch Logs may use a KMS key for a log group only when the key policy lets the service
+// principal logs.<region>.amazonaws.com use it, with the group's encryption context when the statement has a
+// condition; otherwise CreateLogGroup with kmsKeyId and AssociateKmsKey fail with AccessDeniedException.
+func contractL1(t *testing.T) {
+	t.Parallel()
+	front, _, ctx := startEKS(t)
+	k, lg := kmsClient(front.URL), logsClient(front.URL)
+	refused := func(what string, err error, group string) {
+		t.Helper()
+		wantAPIError(t, what, err, "AccessDeniedException",
+			"The specified KMS key does not exist or is not allowed to be used with Arn '"+logGroupARN(group)+"'")
+	}
+	const group = "/aws/eks/c1/cluster"
+	associate := func(group, key string) error {
+		_, err := lg.AssociateKmsKey(ctx, &cloudwatchlogs.AssociateKmsKeyInput{LogGroupName: aws.String(group), KmsKeyId: aws.String(key)})
+		return err
+	}
+	create := func(group, key string) error {
+		_, err := lg.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String(group), KmsKeyId: aws.String(key)})
+		return err
+	}
+
+	// Refused: KMS's default policy names the account alone.
+	key := createKey(t, ctx, k, "")
+	refused("CreateLogGroup with a key of KMS's default policy", create(group, key), group)
+	if logGroup(t, ctx, lg, group) != nil {
+		t.Fatalf("the refused CreateLogGroup created %s", group)
+	}
+	if _, err := lg.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String(group)}); err != nil {
+		t.Fatal(err)
+	}
+	refused("AssociateKmsKey with a key of KMS's default policy", associate(group, key), group)
+	refused("AssociateKmsKey with a key that does not exist",
+		associate(group, "arn:aws:kms:"+harness.Region+":"+testAccount+":key/00000000-0000-0000-0000-000000000000"), group)
+
+	// Refused: the statement names another region's logs principal, or its condition another group.
+	put := func(policy string) {
+		t.Helper()
+		if _, err := k.PutKeyPolicy(ctx, &kms.PutKeyPolicyInput{KeyId: aws.String(key), PolicyName: aws.String("default"),
+			Policy: aws.String(policy)}); err != nil {
+			t.Fatalf("put key policy: %v", err)
+		}
+	}
+	put(keyPolicy(logsStatement("Allow", "eu-west-2", "")))
+	refused("AssociateKmsKey with a statement for logs.eu-west-2.amazonaws.com", associate(group, key), group)
+	put(keyPolicy(logsStatement("Allow", harness.Region, "ArnEquals", logGroupARN("/aws/eks/c2/cluster"))))
+	refused("AssociateKmsKey with a condition naming another group", associate(group, key), group)
+	if g := logGroup(t, ctx, lg, group); g == nil || g.key != "" {
+		t.Fatalf("after refused associations the group is %+v, want it without a key", g)
+	}
+
+	// Accepted: the user guide's statement, the condition naming the group exactly or through a wildcard.
+	put(keyPolicy(logsStatement("Allow", harness.Region, "ArnEquals", logGroupARN(group))))
+	if err := associate(group, key); err != nil {
+		t.Fatalf("AssociateKmsKey with the user guide's statement: %v", err)
+	}
+	if g := logGroup(t, ctx, lg, group); g == nil || g.key != key {
+		t.Fatalf("after AssociateKmsKey the group is %+v, want key %s", g, key)
+	}
+	put(keyPolicy(logsStatement("Allow", harness.Region, "ArnLike", logGroupARN("/aws/eks/c1/*"), logGroupARN("/aws/vpc-flow-log/v1"))))
+	for _, g := range []string{"/aws/eks/c1/audit", "/aws/vpc-flow-log/v1"} {
+		if err := create(g, key); err != nil {
+			t.Errorf("CreateLogGroup %s under an ArnLike condition that covers it: %v", g, err)
+		}
+	}
+	refused("CreateLogGroup outside the ArnLike condition", create("/aws/eks/c2/cluster", key), "/aws/eks/c2/cluster")
+	put(keyPolicy(logsStatement("Allow", harness.Region, "")))
+	if err := create("/any/group", key); err != nil {
+		t.Errorf("CreateLogGroup under a statement without a condition: %v", err)
+	}
+
+	// Refused again: an explicit Deny for the logs principal wins over the Allow.
+	put(keyPolicy(logsStatement("Allow", harness.Region, ""), logsStatement("Deny", harness.Region, "StringLike", logGroupARN("/aws/eks/*"))))
+	refused("AssociateKmsKey under an explicit Deny", associate("/aws/eks/c1/audit", key), "/aws/eks/c1/audit")
+	if err := create("/other/group", key); err != nil {
+		t.Errorf("CreateLogGroup outside the Deny: %v", err)
+	}
+}
+
+// contractL2: while a cluster exists with control-plane logging on, EKS writes its log group /aws/eks/<name>/cluster
+// again after it is deleted (plain: no retention, no key); not for a cluster without logging, not for other
+// groups, and not once the cluster is gone.
+func contractL2(t *testing.T) {
+	t.Parallel()
+	front, c, ctx := startEKS(t)
+	lg := logsClient(front.URL)
+	createCluster(t, c, "logged", "1.33", func(in *eks.CreateClusterInput) {
+		in.Logging = &ekstypes.Logging{ClusterLogging: []ekstypes.LogSetup{
+			{Types: []ekstypes.LogType{ekstypes.LogTypeApi, ekstypes.LogTypeAudit}, Enabled: aws.Bool(true)}}}
+	})
+	createCluster(t, c, "quiet", "1.33", nil)
+	groups := []string{"/aws/eks/logged/cluster", "/aws/eks/quiet/cluster", "/aws/eks/logged/other"}
+	for _, g := range groups {
+		if _, err := lg.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String(g)}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := lg.PutRetentionPolicy(ctx, &cloudwatchlogs.PutRetentionPolicyInput{LogGroupName: aws.String(g),
+			RetentionInDays: aws.Int32(30)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	del := func(g string) {
+		t.Helper()
+		if _, err := lg.DeleteLogGroup(ctx, &cloudwatchlogs.DeleteLogGroupInput{LogGroupName: aws.String(g)}); err != nil {
+			t.Fatalf("delete %s: %v", g, err)
+		}
+	}
+	for _, g := range groups {
+		del(g)
+	}
+	if g := logGroup(t, ctx, lg, groups[0]); g == nil {
+		t.Errorf("%s did not come back while cluster logged logs to it", groups[0])
+	} else if g.retention != nil || g.key != "" {
+		t.Errorf("%s came back with retention %v and key %q, want a plain group", groups[0], g.retention, g.key)
+	}
+	for _, g := range groups[1:] {
+		if logGroup(t, ctx, lg, g) != nil {
+			t.Errorf("%s came back", g)
+		}
+	}
+
+	// Once the cluster is gone, nothing writes the group again.
+	if _, err := c.DeleteCluster(ctx, &eks.DeleteClusterInput{Name: aws.String("logged")}); err != nil {
+		t.Fatal(err)
+	}
+	del(groups[0])
+	if logGroup(t, ctx, lg, groups[0]) != nil {
+		t.Errorf("%s came back after the cluster was deleted", groups[0])
+	}
 }
 
 // network is a VPC with two subnets in two zones, for the D1 subtests.

@@ -34,6 +34,10 @@
 //   - Service Quotas GetServiceQuota: moto knows the vpc service only; the EC2 quotas pkg/live reads, test values.
 //   - Service Quotas GetAWSDefaultServiceQuota: missing; EC2 from the same values, other services from moto's list.
 //   - CloudWatch Logs AssociateKmsKey, DisassociateKmsKey: missing; kept in memory, shown in DescribeLogGroups.
+//   - CloudWatch Logs AssociateKmsKey, CreateLogGroup with kmsKeyId: moto takes any key; the key policy read from
+//     moto's KMS must let logs.<region>.amazonaws.com use it for the group, or AccessDeniedException.
+//   - CloudWatch Logs DeleteLogGroup of /aws/eks/<cluster>/cluster: while the cluster exists with a log type
+//     enabled, the group is created again at once (plain), as EKS does when it next writes.
 //   - EC2 DeleteSubnet, DeleteSecurityGroup: moto deletes them under a network interface or an ELBv2 load balancer;
 //     DependencyViolation. (DeleteVpc: moto refuses a VPC with subnets itself.)
 //   - EC2 DetachInternetGateway: moto detaches while public addresses are mapped in the VPC; DependencyViolation.

@@ -12,11 +12,13 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/eks"
 	ekstypes "github.com/aws/aws-sdk-go-v2/service/eks/types"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/hashicorp/terraform-exec/tfexec"
 
 	"github.com/tapstack/tapstack/test/e2e/harness"
@@ -53,6 +55,15 @@ func ec2Client(endpoint string) *ec2.Client {
 
 func elbv2Client(endpoint string) *elbv2.Client {
 	return elbv2.New(elbv2.Options{Region: harness.Region, BaseEndpoint: aws.String(endpoint), Credentials: testCredentials})
+}
+
+func kmsClient(endpoint string) *kms.Client {
+	return kms.New(kms.Options{Region: harness.Region, BaseEndpoint: aws.String(endpoint), Credentials: testCredentials})
+}
+
+func logsClient(endpoint string) *cloudwatchlogs.Client {
+	return cloudwatchlogs.New(cloudwatchlogs.Options{Region: harness.Region, BaseEndpoint: aws.String(endpoint),
+		Credentials: testCredentials})
 }
 
 // originalStack returns the original's dev stack, pointed at the test bucket and moved to Kubernetes 1.30.

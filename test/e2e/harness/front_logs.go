@@ -47,6 +47,7 @@ func (f *Front) serveLogs(w http.ResponseWriter, r *http.Request, region string)
 		return in.KMSKeyID != "" && f.keyPolicyRefuses(w, r, region, group, in.KMSKeyID)
 	case "AssociateKmsKey", "DisassociateKmsKey":
 		if group == "" || (op == "AssociateKmsKey" && in.KMSKeyID == "") {
+			// Message invented: no source gives CloudWatch Logs' wording for a missing parameter.
 			logsError(w, "InvalidParameterException", "logGroupName and kmsKeyId are required")
 			return true
 		}

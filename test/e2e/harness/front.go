@@ -155,7 +155,7 @@ var scopeService = regexp.MustCompile(`Credential=[^/,]+/\d{8}/([^/,]+)/([^/,]+)
 // ServeHTTP sends EKS calls to the handlers of the gaps above and everything else to moto.
 func (f *Front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	m := scopeService.FindStringSubmatch(r.Header.Get("Authorization"))
-	if m != nil && m[2] == "ec2" && r.Method == http.MethodPost && f.serveEC2(w, r) {
+	if m != nil && m[2] == "ec2" && r.Method == http.MethodPost && f.serveEC2(w, r, m[1]) {
 		return
 	}
 	if m != nil && m[2] == "servicequotas" && r.Method == http.MethodPost && f.serveQuotas(w, r, m[1]) {

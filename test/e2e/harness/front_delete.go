@@ -2,8 +2,6 @@ package harness
 
 import (
 	"bytes"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
@@ -49,19 +47,11 @@ func ec2Error(w http.ResponseWriter, status int, code, msg string) {
 	_ = xml.EscapeText(&b, []byte(code))
 	b.WriteString("</Code><Message>")
 	_ = xml.EscapeText(&b, []byte(msg))
-	b.WriteString("</Message></Error></Errors><RequestID>" + requestID() + "</RequestID></Response>")
+	b.WriteString("</Message></Error></Errors><RequestID>" + uuid() + "</RequestID></Response>")
 	w.Header().Set("Content-Type", "text/xml;charset=UTF-8")
 	w.Header().Set("Content-Length", strconv.Itoa(b.Len()))
 	w.WriteHeader(status)
 	_, _ = w.Write(b.Bytes())
-}
-
-// requestID is a random request ID in the form EC2 gives them.
-func requestID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	h := hex.EncodeToString(b[:])
-	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
 
 // dependencyViolation refuses an EC2 call as EC2 does while a dependency exists.
@@ -148,24 +138,15 @@ func (f *Front) loadBalancers(in *http.Request, region string) ([]loadBalancer, 
 	}
 }
 
-// regionOf is the region of a call's credential scope.
-func regionOf(r *http.Request) string {
-	if m := scopeService.FindStringSubmatch(r.Header.Get("Authorization")); m != nil {
-		return m[1]
-	}
-	return Region
-}
-
 // refuseSubnetInUse refuses DeleteSubnet while a network interface or a load balancer is in the subnet. EC2 API
 // reference, DeleteSubnet: "You must terminate all running instances in the subnet before you can delete the
 // subnet"; an instance holds the subnet through its network interfaces, and so do load balancers, NAT gateways and
 // the VPC CNI's interfaces (learn-terraform-provision-eks-cluster #60, terraform-aws-eks #285: DependencyViolation,
 // "The subnet 'subnet-...' has dependencies and cannot be deleted."). It returns false to let moto answer.
-func (f *Front) refuseSubnetInUse(w http.ResponseWriter, r *http.Request, subnet string) bool {
+func (f *Front) refuseSubnetInUse(w http.ResponseWriter, r *http.Request, region, subnet string) bool {
 	if subnet == "" {
 		return false
 	}
-	region := regionOf(r)
 	enis, err := f.networkInterfaces(r, region, "subnet-id", subnet)
 	if err != nil {
 		frontFailed(w, err)
@@ -195,8 +176,7 @@ func (f *Front) refuseSubnetInUse(w http.ResponseWriter, r *http.Request, subnet
 // association, the operation fails with DependencyViolation"; the message is terraform-aws-eks #285's
 // ("resource sg-... has a dependent object"). References from other groups' rules are not checked. A group named
 // rather than given by ID is one of the default VPC (GroupName: "[Default VPC] The name of the security group").
-func (f *Front) refuseGroupInUse(w http.ResponseWriter, r *http.Request, group, name string) bool {
-	region := regionOf(r)
+func (f *Front) refuseGroupInUse(w http.ResponseWriter, r *http.Request, region, group, name string) bool {
 	if group == "" && name != "" {
 		id, err := f.defaultVPCGroup(r, region, name)
 		if err != nil {
@@ -265,11 +245,10 @@ func (f *Front) defaultVPCGroup(r *http.Request, region, name string) (string, e
 // gateway's, or one an Elastic IP is associated with). The error is DependencyViolation, "Network vpc-... has some
 // mapped public address(es). Please unmap those public address(es) before detaching the gateway."
 // (learn-terraform-provision-eks-cluster #60). A gateway not attached to that VPC is left to moto's own answer.
-func (f *Front) refuseDetachWithPublicAddresses(w http.ResponseWriter, r *http.Request, igw, vpc string) bool {
+func (f *Front) refuseDetachWithPublicAddresses(w http.ResponseWriter, r *http.Request, region, igw, vpc string) bool {
 	if igw == "" || vpc == "" {
 		return false
 	}
-	region := regionOf(r)
 	status, raw, err := f.askEC2(r, region, url.Values{"Action": {"DescribeInternetGateways"},
 		"InternetGatewayId.1": {igw}, "Filter.1.Name": {"attachment.vpc-id"}, "Filter.1.Value.1": {vpc}})
 	if err != nil {
@@ -303,11 +282,11 @@ func (f *Front) refuseDetachWithPublicAddresses(w http.ResponseWriter, r *http.R
 // the gateway's network interface (EC2 user guide, requester-managed-eni: "When you delete the resource associated
 // with a requester-managed network interface, the AWS service detaches the network interface and deletes it").
 // Without this, the interface would hold its subnet and the address the internet gateway forever.
-func (f *Front) deleteNatGateway(w http.ResponseWriter, r *http.Request, id string) {
+func (f *Front) deleteNatGateway(w http.ResponseWriter, r *http.Request, region, id string) {
 	rec := httptest.NewRecorder()
 	f.proxy.ServeHTTP(rec, r)
 	if rec.Code/100 == 2 && id != "" {
-		if err := f.releaseNatGateway(r, regionOf(r), id); err != nil {
+		if err := f.releaseNatGateway(r, region, id); err != nil {
 			frontFailed(w, err)
 			return
 		}

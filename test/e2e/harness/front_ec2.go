@@ -13,7 +13,7 @@ import (
 
 // serveEC2 takes the EC2 calls (form POSTs of the query protocol) whose answer the front patches, refuses or
 // completes; it returns false for those that go to moto as they are.
-func (f *Front) serveEC2(w http.ResponseWriter, r *http.Request) bool {
+func (f *Front) serveEC2(w http.ResponseWriter, r *http.Request, region string) bool {
 	q, err := url.ParseQuery(string(peekBody(r)))
 	if err != nil {
 		return false
@@ -23,13 +23,13 @@ func (f *Front) serveEC2(w http.ResponseWriter, r *http.Request) bool {
 		f.proxy.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), rewriteKey{}, &rewrite{op: a})))
 		return true
 	case "DeleteSubnet":
-		return f.refuseSubnetInUse(w, r, q.Get("SubnetId"))
+		return f.refuseSubnetInUse(w, r, region, q.Get("SubnetId"))
 	case "DeleteSecurityGroup":
-		return f.refuseGroupInUse(w, r, q.Get("GroupId"), q.Get("GroupName"))
+		return f.refuseGroupInUse(w, r, region, q.Get("GroupId"), q.Get("GroupName"))
 	case "DetachInternetGateway":
-		return f.refuseDetachWithPublicAddresses(w, r, q.Get("InternetGatewayId"), q.Get("VpcId"))
+		return f.refuseDetachWithPublicAddresses(w, r, region, q.Get("InternetGatewayId"), q.Get("VpcId"))
 	case "DeleteNatGateway":
-		f.deleteNatGateway(w, r, q.Get("NatGatewayId"))
+		f.deleteNatGateway(w, r, region, q.Get("NatGatewayId"))
 		return true
 	}
 	return false

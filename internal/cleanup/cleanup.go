@@ -174,10 +174,23 @@ func clusterTag(tags map[string]string, cluster string) string {
 	return ""
 }
 
+// VPC CNI's owner tag: with its cluster name set, the VPC CNI tags each interface it creates
+// eks:eni:owner=amazon-vpc-cni beside cluster.k8s.amazonaws.com/name (aws/amazon-vpc-cni-k8s,
+// pkg/awsutils/awsutils.go, buildENITags). The CNI sets it from the nodes, not EKS, and EKS does not delete the
+// interfaces the CNI leaves behind.
+const (
+	tagENIOwner       = "eks:eni:owner"
+	tagENIOwnerVPCCNI = "amazon-vpc-cni"
+)
+
 // eksManaged reports tags that AWS itself set (aws:eks:cluster-name on the cluster security group, eks:* on
-// node-group objects): EKS deletes those objects with the cluster or node group.
+// node-group objects): EKS deletes those objects with the cluster or node group. The VPC CNI's owner tag is not
+// one of them.
 func eksManaged(tags map[string]string) bool {
-	for k := range tags {
+	for k, v := range tags {
+		if k == tagENIOwner && v == tagENIOwnerVPCCNI {
+			continue
+		}
 		if strings.HasPrefix(k, "aws:") || strings.HasPrefix(k, "eks:") {
 			return true
 		}

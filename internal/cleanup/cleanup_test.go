@@ -136,6 +136,12 @@ func newAccount() *account {
 		},
 		enis: []ec2types.NetworkInterface{
 			eni("eni-leaked", "vpc-1", ec2types.NetworkInterfaceStatusAvailable, tags("cluster.k8s.amazonaws.com/name", "c1")),
+			// As the VPC CNI tags its interfaces when it knows the cluster's name (amazon-vpc-cni-k8s buildENITags).
+			eni("eni-cni", "vpc-1", ec2types.NetworkInterfaceStatusAvailable, tags("node.k8s.amazonaws.com/instance_id",
+				"i-0123456789abcdef0", "cluster.k8s.amazonaws.com/name", "c1", "eks:eni:owner", "amazon-vpc-cni")),
+			// An interface an EKS-side controller owns is EKS's to delete.
+			eni("eni-branch", "vpc-1", ec2types.NetworkInterfaceStatusAvailable, tags("cluster.k8s.amazonaws.com/name", "c1",
+				"eks:eni:owner", "eks-vpc-resource-controller")),
 			eni("eni-inuse", "vpc-1", ec2types.NetworkInterfaceStatusInUse, tags("cluster.k8s.amazonaws.com/name", "c1")),
 			eni("eni-untagged", "vpc-1", ec2types.NetworkInterfaceStatusAvailable, nil),
 			eni("eni-vpc2", "vpc-2", ec2types.NetworkInterfaceStatusAvailable, tags("kubernetes.io/cluster/c1", "owned")),
@@ -168,7 +174,7 @@ func TestFind(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"arn:lb/k8s-web", "a1b2c3", "arn:tg/k8s-web", "eni-leaked", "sg-lbc", "sg-intree"}
+	want := []string{"arn:lb/k8s-web", "a1b2c3", "arn:tg/k8s-web", "eni-leaked", "eni-cni", "sg-lbc", "sg-intree"}
 	if got := ids(items); !slices.Equal(got, want) {
 		t.Fatalf("found %v, want %v", got, want)
 	}
@@ -179,8 +185,9 @@ func TestFind(t *testing.T) {
 		{0, "load balancer arn:lb/k8s-web (k8s-web): in the stack's VPC vpc-1"},
 		{1, "classic load balancer a1b2c3: in the stack's VPC vpc-1"},
 		{3, "network interface eni-leaked: available, tagged cluster.k8s.amazonaws.com/name=c1"},
-		{4, "security group sg-lbc (k8s-default-web): tagged elbv2.k8s.aws/cluster=c1"},
-		{5, "security group sg-intree (k8s-elb-a1b2c3): tagged kubernetes.io/cluster/c1"},
+		{4, "network interface eni-cni: available, tagged cluster.k8s.amazonaws.com/name=c1"},
+		{5, "security group sg-lbc (k8s-default-web): tagged elbv2.k8s.aws/cluster=c1"},
+		{6, "security group sg-intree (k8s-elb-a1b2c3): tagged kubernetes.io/cluster/c1"},
 	} {
 		if got := items[c.i].String(); got != c.want {
 			t.Errorf("item %d: %q, want %q", c.i, got, c.want)
@@ -206,11 +213,11 @@ func TestRemoveOrderAndRetries(t *testing.T) {
 	if err := c.Remove(context.Background(), items); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"arn:lb/k8s-web", "a1b2c3", "arn:tg/k8s-web", "sg-intree", "sg-lbc"}
+	want := []string{"arn:lb/k8s-web", "a1b2c3", "arn:tg/k8s-web", "eni-cni", "sg-intree", "sg-lbc"}
 	if !slices.Equal(a.deleted, want) {
 		t.Fatalf("deleted %v, want %v", a.deleted, want)
 	}
-	if n := strings.Count(log.String(), "deleted "); n != 6 {
+	if n := strings.Count(log.String(), "deleted "); n != 7 {
 		t.Errorf("logged %d deletions:\n%s", n, log.String())
 	}
 }

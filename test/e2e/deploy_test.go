@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -17,6 +18,7 @@ import (
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbv2types "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/smithy-go"
 
 	"github.com/tapstack/tapstack/pkg/outputs"
 	"github.com/tapstack/tapstack/test/e2e/harness"
@@ -26,17 +28,16 @@ const deployBucket = "tapstack-e2e-deploy-state"
 
 // TestDeploy runs the six steps of issue 4 on one environment, in order, through the tapstack CLI: deploy,
 // outputs, a clean second plan, two concurrent deploys, the plan guard (refused, then --allow-destroy), and a
-// destroy that removes a load balancer Kubernetes would have left in the VPC.
+// destroy that removes what Kubernetes would have left in the VPC: a load balancer and a network interface.
 func TestDeploy(t *testing.T) {
-	start := time.Now()
+	start := time.Now() // clock: the test's duration, logged
 	harness.TerraformBinary(t)
 	moto := harness.StartMoto(t)
 	front := harness.StartFront(t, moto.URL)
 	harness.CreateBucket(t, front.URL, deployBucket, harness.Region)
-	endpoint := startDeployFront(t, front.URL)
 	d := &deployStack{
-		endpoint: endpoint,
-		env:      deployEnv(endpoint, harness.TerraformCLIConfig(t)),
+		endpoint: front.URL,
+		env:      deployEnv(front.URL, harness.TerraformCLIConfig(t)),
 		bucket:   deployBucket,
 		suffix:   "e2e1",
 	}
@@ -52,7 +53,7 @@ func TestDeploy(t *testing.T) {
 		{"3_second_plan_is_clean", func(t *testing.T) { d.run(t, wc, 0, "plan", "--detailed-exitcode") }},
 		{"4_concurrent_deploys_meet_the_state_lock", func(t *testing.T) { stepConcurrent(t, d, wc) }},
 		{"5_guard_refuses_replacing_the_vpc", func(t *testing.T) { stepGuard(t, d, wc) }},
-		{"6_destroy_removes_a_kubernetes_load_balancer", func(t *testing.T) { stepDestroy(t, d, wc) }},
+		{"6_destroy_removes_what_kubernetes_left", func(t *testing.T) { stepDestroy(t, d, wc) }},
 	}
 	for _, s := range steps {
 		if !t.Run(s.name, s.fn) {
@@ -334,8 +335,9 @@ func stepGuard(t *testing.T, d *deployStack, wc string) {
 }
 
 // stepDestroy: a load balancer the AWS Load Balancer Controller would have made (with its target group and
-// security group) is found by destroy, which refuses without --yes, and with --yes removes it and then every
-// resource, leaving an empty state.
+// security group) and a network interface the VPC CNI would have left behind hold the stack's subnets: EC2 refuses
+// to delete them (DependencyViolation). destroy finds both, refuses without --yes, and with --yes removes them and
+// then every resource, leaving an empty state and nothing in moto.
 func stepDestroy(t *testing.T, d *deployStack, wc string) {
 	cfg := networkConfig(t, wc)
 	st := d.state(t)
@@ -368,6 +370,7 @@ func stepDestroy(t *testing.T, d *deployStack, wc string) {
 		t.Fatalf("create load balancer: %v", err)
 	}
 	lbARN := aws.ToString(created.LoadBalancers[0].LoadBalancerArn)
+	eniID := createCNIInterface(t, d, subnets[0])
 	tg, err := lb.CreateTargetGroup(ctx, &elbv2.CreateTargetGroupInput{
 		Name: aws.String("k8s-default-web-9f8e7d6c5b"), Protocol: elbv2types.ProtocolEnumHttp, Port: aws.Int32(80),
 		VpcId: aws.String(vpc), TargetType: elbv2types.TargetTypeEnumIp, Tags: lbTags,
@@ -383,12 +386,20 @@ func stepDestroy(t *testing.T, d *deployStack, wc string) {
 		t.Fatalf("create listener: %v", err)
 	}
 
+	// What Terraform would meet without the cleanup: EC2 keeps the subnet the interface and the load balancer use.
+	for _, sn := range subnets {
+		_, err := ec.DeleteSubnet(ctx, &ec2.DeleteSubnetInput{SubnetId: aws.String(sn)})
+		if code := apiErrorCode(err); code != "DependencyViolation" {
+			t.Fatalf("DeleteSubnet %s under the load balancer and the interface: %v, want DependencyViolation", sn, err)
+		}
+	}
+
 	// Without --yes, destroy lists what it found and refuses, even when the question is answered yes.
 	r := d.tapstack(t, wc, "destroy", strings.NewReader("yes\n"), append([]string{"destroy", "--config", cfg}, d.stackArgs()...)...)
 	if r.code != 2 {
 		t.Fatalf("destroy without --yes: exit %d, want 2\n%s", r.code, tail(r.stderr, 30))
 	}
-	for _, want := range []string{"k8s-default-web-1a2b3c4d5e", "k8s-default-web-9f8e7d6c5b", aws.ToString(sg.GroupId), "--yes"} {
+	for _, want := range []string{"k8s-default-web-1a2b3c4d5e", "k8s-default-web-9f8e7d6c5b", aws.ToString(sg.GroupId), eniID, "--yes"} {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("destroy without --yes does not list %q:\n%s", want, tail(r.stderr, 30))
 		}
@@ -402,11 +413,24 @@ func stepDestroy(t *testing.T, d *deployStack, wc string) {
 		t.Errorf("destroy printed %q", r.stdout)
 	}
 	for _, want := range []string{"deleted load balancer " + lbARN, "deleted target group " + tgARN,
-		"deleted security group " + aws.ToString(sg.GroupId),
-		"deleted log group /aws/eks/" + d.cluster() + "/cluster, which EKS had created again"} {
+		"deleted network interface " + eniID, "deleted security group " + aws.ToString(sg.GroupId)} {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("destroy --yes does not report %q", want)
 		}
+	}
+	// The control-plane log group goes after the cluster (the cluster depends on it), so EKS, which writes it
+	// again only while the cluster logs (the front's L2), has nothing to write it for: destroy has no group left
+	// to remove afterwards.
+	if strings.Contains(r.stderr, "which EKS had created again") {
+		t.Errorf("destroy deleted the control-plane log group after Terraform had: EKS wrote it again, so "+
+			"Terraform deleted it while the cluster still logged:\n%s", tail(r.stderr, 30))
+	}
+	// Asked afterwards, moto holds none of what the cleanup removed.
+	if _, err := ec.DescribeNetworkInterfaces(ctx, &ec2.DescribeNetworkInterfacesInput{NetworkInterfaceIds: []string{eniID}}); apiErrorCode(err) != "InvalidNetworkInterfaceID.NotFound" {
+		t.Errorf("network interface %s after destroy: %v, want InvalidNetworkInterfaceID.NotFound", eniID, err)
+	}
+	if _, err := ec.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: []string{aws.ToString(sg.GroupId)}}); apiErrorCode(err) != "InvalidGroup.NotFound" {
+		t.Errorf("security group %s after destroy: %v, want InvalidGroup.NotFound", aws.ToString(sg.GroupId), err)
 	}
 	lbs, err := lb.DescribeLoadBalancers(ctx, &elbv2.DescribeLoadBalancersInput{})
 	if err != nil {
@@ -439,4 +463,39 @@ func stepDestroy(t *testing.T, d *deployStack, wc string) {
 	if left := d.state(t); len(left.Resources) != 0 {
 		t.Errorf("the state still holds %d resources: %v", len(left.Resources), left.managed())
 	}
+}
+
+// createCNIInterface creates, in subnet, a network interface as the VPC CNI (aws-node) creates them for a node's
+// pods and leaves behind, available, when the node goes away without detaching it: with the description and tags
+// of aws/amazon-vpc-cni-k8s pkg/awsutils/awsutils.go (eniDescriptionPrefix "aws-K8S-" and the instance ID;
+// createENITags and buildENITags with CLUSTER_NAME set: node.k8s.amazonaws.com/instance_id,
+// node.k8s.amazonaws.com/createdAt, cluster.k8s.amazonaws.com/name, eks:eni:owner=amazon-vpc-cni). The CNI gives
+// it the security groups of the node's primary interface, the cluster security group EKS creates; moto's cluster
+// has none, so the VPC's default group stands in.
+func createCNIInterface(t *testing.T, d *deployStack, subnet string) string {
+	t.Helper()
+	const instance = "i-0a1b2c3d4e5f60718"
+	tag := func(k, v string) ec2types.Tag { return ec2types.Tag{Key: aws.String(k), Value: aws.String(v)} }
+	out, err := ec2API(d.endpoint).CreateNetworkInterface(testContext(t), &ec2.CreateNetworkInterfaceInput{
+		SubnetId: aws.String(subnet), Description: aws.String("aws-K8S-" + instance),
+		TagSpecifications: []ec2types.TagSpecification{{ResourceType: ec2types.ResourceTypeNetworkInterface, Tags: []ec2types.Tag{
+			tag("node.k8s.amazonaws.com/instance_id", instance),
+			tag("node.k8s.amazonaws.com/createdAt", "2026-11-30T09:00:00Z"),
+			tag("cluster.k8s.amazonaws.com/name", d.cluster()),
+			tag("eks:eni:owner", "amazon-vpc-cni"),
+		}}},
+	})
+	if err != nil {
+		t.Fatalf("create the VPC CNI's network interface: %v", err)
+	}
+	return aws.ToString(out.NetworkInterface.NetworkInterfaceId)
+}
+
+// apiErrorCode is the AWS error code of err, or "".
+func apiErrorCode(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorCode()
+	}
+	return ""
 }

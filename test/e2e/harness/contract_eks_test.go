@@ -403,7 +403,7 @@ func secrets(key string) []ekstypes.EncryptionConfig {
 func contractU4(t *testing.T) {
 	e := newContractEnv(t)
 	e.cluster(t, "c", "1.34", nil)
-	first, second := createKey(t, e.front.URL), createKey(t, e.front.URL)
+	first, second := newKey(t, e.front.URL), newKey(t, e.front.URL)
 	out, err := e.eks.AssociateEncryptionConfig(e.ctx, &eks.AssociateEncryptionConfigInput{ClusterName: aws.String("c"), EncryptionConfig: secrets(first)})
 	if err != nil {
 		t.Fatal(err)
@@ -422,7 +422,7 @@ func contractU5(t *testing.T) {
 	e.cluster(t, "c", "1.34", nil)
 	k := kms.New(kms.Options{Region: harness.Region, BaseEndpoint: aws.String(e.front.URL),
 		Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")})
-	disabled := createKey(t, e.front.URL)
+	disabled := newKey(t, e.front.URL)
 	if _, err := k.DisableKey(e.ctx, &kms.DisableKeyInput{KeyId: aws.String(disabled[strings.LastIndex(disabled, "/")+1:])}); err != nil {
 		t.Fatal(err)
 	}
@@ -440,7 +440,7 @@ func contractU5(t *testing.T) {
 		wantAPIError(t, c.what, err, "InvalidParameterException", c.msg)
 	}
 	if _, err := e.eks.AssociateEncryptionConfig(e.ctx, &eks.AssociateEncryptionConfigInput{ClusterName: aws.String("c"),
-		EncryptionConfig: secrets(createKey(t, e.front.URL))}); err != nil {
+		EncryptionConfig: secrets(newKey(t, e.front.URL))}); err != nil {
 		t.Errorf("a usable key: %v", err)
 	}
 	_, err = e.eks.CreateCluster(e.ctx, &eks.CreateClusterInput{Name: aws.String("d"), Version: aws.String("1.34"), RoleArn: aws.String(roleARN),

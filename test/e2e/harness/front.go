@@ -30,9 +30,19 @@
 //   - EKS Associate/Disassociate/ListAssociatedAccessPolicies: missing; kept with the access entry.
 //   - EKS TagResource, UntagResource, ListTagsForResource on access entry ARNs: as for add-ons.
 //   - EKS DeleteCluster: also drops the cluster's access entries (re-created clusters are noticed lazily too).
+//   - EKS DeleteCluster with Fargate profiles: moto deletes it (it refuses node groups itself); ResourceInUseException.
 //   - Service Quotas GetServiceQuota: moto knows the vpc service only; the EC2 quotas pkg/live reads, test values.
 //   - Service Quotas GetAWSDefaultServiceQuota: missing; EC2 from the same values, other services from moto's list.
 //   - CloudWatch Logs AssociateKmsKey, DisassociateKmsKey: missing; kept in memory, shown in DescribeLogGroups.
+//   - CloudWatch Logs AssociateKmsKey, CreateLogGroup with kmsKeyId: moto takes any key; the key policy read from
+//     moto's KMS must let logs.<region>.amazonaws.com use it for the group, or AccessDeniedException.
+//   - CloudWatch Logs DeleteLogGroup of /aws/eks/<cluster>/cluster: while the cluster exists with a log type
+//     enabled, the group is created again at once (plain), as EKS does when it next writes.
+//   - EC2 DeleteSubnet, DeleteSecurityGroup: moto deletes them under a network interface or an ELBv2 load balancer;
+//     DependencyViolation. (DeleteVpc: moto refuses a VPC with subnets itself.)
+//   - EC2 DetachInternetGateway: moto detaches while public addresses are mapped in the VPC; DependencyViolation.
+//   - EC2 DeleteNatGateway: moto keeps the gateway's Elastic IP associated and its network interface; the front
+//     disassociates the one and deletes the other, as EC2.
 //   - EC2 DescribeLaunchTemplateVersions: moto copies the template's own tags into its data; removed.
 //   - EC2 DescribeLaunchTemplates: moto reports a template's tags as created, ignoring CreateTags; current tags.
 package harness
@@ -152,11 +162,8 @@ var scopeService = regexp.MustCompile(`Credential=[^/,]+/\d{8}/([^/,]+)/([^/,]+)
 func (f *Front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.settle()
 	m := scopeService.FindStringSubmatch(r.Header.Get("Authorization"))
-	if m != nil && m[2] == "ec2" && r.Method == http.MethodPost {
-		if op := launchTemplateCall(r); op != "" {
-			f.proxy.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), rewriteKey{}, &rewrite{op: op})))
-			return
-		}
+	if m != nil && m[2] == "ec2" && r.Method == http.MethodPost && f.serveEC2(w, r, m[1]) {
+		return
 	}
 	if m != nil && m[2] == "servicequotas" && r.Method == http.MethodPost && f.serveQuotas(w, r, m[1]) {
 		return
@@ -358,6 +365,16 @@ func (f *Front) askMoto(in *http.Request, method, path string, body []byte, head
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
 	return resp.StatusCode, raw, err
+}
+
+// scopedAuth is the caller's Authorization header with its credential scope moved to region and service, so that
+// moto (which checks no signature but routes by the scope's service) takes a call the front makes for another
+// service than the caller's.
+func scopedAuth(in *http.Request, region, service string) string {
+	return scopeService.ReplaceAllStringFunc(in.Header.Get("Authorization"), func(s string) string {
+		m := scopeService.FindStringSubmatch(s)
+		return strings.Replace(s, "/"+m[1]+"/"+m[2]+"/", "/"+region+"/"+service+"/", 1)
+	})
 }
 
 // setBody replaces the body of a request on its way to moto.

@@ -431,13 +431,9 @@ func (f *Front) principalExists(r *http.Request, arn, kind, pathName string) (bo
 		form.Set("Action", "GetUser")
 		form.Set("UserName", name)
 	}
-	// Scoped to IAM in the harness's region (moto checks no signature).
-	auth := scopeService.ReplaceAllStringFunc(r.Header.Get("Authorization"), func(s string) string {
-		m := scopeService.FindStringSubmatch(s)
-		return strings.Replace(s, "/"+m[1]+"/"+m[2]+"/", "/"+Region+"/iam/", 1)
-	})
+	// Scoped to IAM in the harness's region.
 	status, raw, err := f.askMoto(r, http.MethodPost, "/", []byte(form.Encode()),
-		map[string]string{"Authorization": auth, "Content-Type": "application/x-www-form-urlencoded"})
+		map[string]string{"Authorization": scopedAuth(r, Region, "iam"), "Content-Type": "application/x-www-form-urlencoded"})
 	if err != nil {
 		return false, err
 	}
@@ -470,9 +466,12 @@ func (s *statusWriter) Write(b []byte) (int, error) {
 	return s.ResponseWriter.Write(b)
 }
 
-// deleteCluster forwards DeleteCluster to moto as every other call, and drops the cluster's access entries when
-// moto deleted it.
+// deleteCluster refuses DeleteCluster while Fargate profiles are attached (refuseClusterInUse), forwards it to
+// moto otherwise, and drops the cluster's access entries when moto deleted it.
 func (f *Front) deleteCluster(w http.ResponseWriter, r *http.Request, e eksRequest, cluster string) {
+	if f.refuseClusterInUse(w, r, cluster) {
+		return
+	}
 	sw := &statusWriter{ResponseWriter: w}
 	f.proxy.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), rewriteKey{}, f.prepareRewrite(r, e))))
 	if sw.status/100 == 2 {

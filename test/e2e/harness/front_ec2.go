@@ -2,6 +2,7 @@ package harness
 
 import (
 	"bytes"
+	"context"
 	"encoding/xml"
 	"io"
 	"net/http"
@@ -10,17 +11,28 @@ import (
 	"strconv"
 )
 
-// launchTemplateCall returns the EC2 action of a form POST when the front patches moto's answer to it, else "".
-func launchTemplateCall(r *http.Request) string {
+// serveEC2 takes the EC2 calls (form POSTs of the query protocol) whose answer the front patches, refuses or
+// completes; it returns false for those that go to moto as they are.
+func (f *Front) serveEC2(w http.ResponseWriter, r *http.Request, region string) bool {
 	q, err := url.ParseQuery(string(peekBody(r)))
 	if err != nil {
-		return ""
+		return false
 	}
 	switch a := q.Get("Action"); a {
 	case "DescribeLaunchTemplateVersions", "DescribeLaunchTemplates":
-		return a
+		f.proxy.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), rewriteKey{}, &rewrite{op: a})))
+		return true
+	case "DeleteSubnet":
+		return f.refuseSubnetInUse(w, r, region, q.Get("SubnetId"))
+	case "DeleteSecurityGroup":
+		return f.refuseGroupInUse(w, r, region, q.Get("GroupId"), q.Get("GroupName"))
+	case "DetachInternetGateway":
+		return f.refuseDetachWithPublicAddresses(w, r, region, q.Get("InternetGatewayId"), q.Get("VpcId"))
+	case "DeleteNatGateway":
+		f.deleteNatGateway(w, r, region, q.Get("NatGatewayId"))
+		return true
 	}
-	return ""
+	return false
 }
 
 // replaceBody replaces a response's body by edit(body).

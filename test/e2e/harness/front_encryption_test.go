@@ -15,7 +15,7 @@ func TestFrontAssociateEncryptionConfig(t *testing.T) {
 	front, c, ctx := startEKS(t)
 	createCluster(t, c, "enc", "1.32", nil)
 	pause(front)
-	key := createKey(t, front.URL)
+	key := newKey(t, front.URL)
 	cfg := []ekstypes.EncryptionConfig{{Resources: []string{"secrets"}, Provider: &ekstypes.Provider{KeyArn: aws.String(key)}}}
 	out, err := c.AssociateEncryptionConfig(ctx, &eks.AssociateEncryptionConfigInput{ClusterName: aws.String("enc"), EncryptionConfig: cfg})
 	if err != nil {

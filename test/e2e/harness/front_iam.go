@@ -51,23 +51,20 @@ func (f *Front) callerARN(r *http.Request) (string, error) {
 // roleInfo is what EKS needs of an IAM role.
 type roleInfo struct {
 	exists   bool
-	trust    policyDocument
-	policies []string // attached managed policy ARNs
+	trust    keyPolicy // a role's trust policy has a key policy's shape
+	policies []string  // attached managed policy ARNs
 }
 
-// policyDocument is an IAM policy, with the fields the front reads.
-type policyDocument struct {
-	Statement []policyStatement `json:"Statement"`
+// principals returns the principals of one type (Federated, Service, AWS) a statement names.
+func principals(raw json.RawMessage, typ string) []string {
+	var byType map[string]oneOrMany[string]
+	if json.Unmarshal(raw, &byType) != nil {
+		return nil
+	}
+	return byType[typ]
 }
 
-type policyStatement struct {
-	Effect    string                    `json:"Effect"`
-	Principal map[string]any            `json:"Principal"`
-	Action    any                       `json:"Action"`
-	Condition map[string]map[string]any `json:"Condition"`
-}
-
-// strings returns a policy field that is a string or a list of strings as a list.
+// anyStrings returns a condition value that is a string or a list of strings as a list.
 func anyStrings(v any) []string {
 	switch x := v.(type) {
 	case string:
@@ -158,8 +155,8 @@ func (ri roleInfo) trustsServiceAccount(providerARN, issuer, namespace, name str
 	host := strings.TrimPrefix(issuer, "https://")
 	sub := "system:serviceaccount:" + namespace + ":" + name
 	for _, s := range ri.trust.Statement {
-		if s.Effect != "Allow" || !contains(anyStrings(s.Principal["Federated"]), providerARN) ||
-			!contains(anyStrings(s.Action), "sts:AssumeRoleWithWebIdentity") {
+		if s.Effect != "Allow" || !contains(principals(s.Principal, "Federated"), providerARN) ||
+			!contains(s.Action, "sts:AssumeRoleWithWebIdentity") {
 			continue
 		}
 		for op, conds := range s.Condition {
@@ -185,25 +182,6 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
-}
-
-// globMatch matches IAM's StringLike wildcards: * any run, ? one character.
-func globMatch(pattern, s string) bool {
-	if pattern == "" {
-		return s == ""
-	}
-	switch pattern[0] {
-	case '*':
-		for i := 0; i <= len(s); i++ {
-			if globMatch(pattern[1:], s[i:]) {
-				return true
-			}
-		}
-		return false
-	case '?':
-		return s != "" && globMatch(pattern[1:], s[1:])
-	}
-	return s != "" && s[0] == pattern[0] && globMatch(pattern[1:], s[1:])
 }
 
 // kmsKey is what EKS checks of a key for secrets encryption.
@@ -248,7 +226,7 @@ func (ri roleInfo) trustsService(service string, actions ...string) bool {
 	for _, want := range actions {
 		found := false
 		for _, s := range ri.trust.Statement {
-			if s.Effect == "Allow" && contains(anyStrings(s.Principal["Service"]), service) && contains(anyStrings(s.Action), want) {
+			if s.Effect == "Allow" && contains(principals(s.Principal, "Service"), service) && contains(s.Action, want) {
 				found = true
 			}
 		}

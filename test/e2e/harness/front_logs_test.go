@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 
 	"github.com/tapstack/tapstack/test/e2e/harness"
@@ -18,11 +17,11 @@ func TestFrontLogGroupKMSKey(t *testing.T) {
 	t.Parallel()
 	moto := harness.StartMoto(t)
 	front := harness.StartFront(t, moto.URL)
-	c := cloudwatchlogs.New(cloudwatchlogs.Options{Region: harness.Region, BaseEndpoint: aws.String(front.URL),
-		Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")})
+	c := logsClient(front.URL)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	const group, key = "/aws/eks/c1/cluster", "arn:aws:kms:us-east-1:123456789012:key/k1"
+	const group = "/aws/eks/c1/cluster"
+	key := createKey(t, ctx, kmsClient(front.URL), keyPolicy(logsStatement("Allow", harness.Region, "ArnEquals", logGroupARN(group))))
 	if _, err := c.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String(group)}); err != nil {
 		t.Fatal(err)
 	}

@@ -7,13 +7,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/eks"
 	ekstypes "github.com/aws/aws-sdk-go-v2/service/eks/types"
-
-	"github.com/tapstack/tapstack/test/e2e/harness"
 )
 
 func nodegroupVersion(t *testing.T, c *eks.Client, cluster, name string) *ekstypes.Nodegroup {
@@ -182,8 +179,7 @@ func ungUpdate(o *eks.UpdateNodegroupVersionOutput) *ekstypes.Update {
 func TestFrontNodegroupVersionLaunchTemplate(t *testing.T) {
 	t.Parallel()
 	front, c, ctx := startEKS(t)
-	ec := ec2.New(ec2.Options{Region: harness.Region, BaseEndpoint: aws.String(front.URL),
-		Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")})
+	ec := ec2Client(front.URL)
 	lt, err := ec.CreateLaunchTemplate(ctx, &ec2.CreateLaunchTemplateInput{LaunchTemplateName: aws.String("lt"),
 		LaunchTemplateData: &ec2types.RequestLaunchTemplateData{InstanceType: ec2types.InstanceTypeT3Medium}})
 	if err != nil {

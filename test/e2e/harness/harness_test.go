@@ -12,8 +12,11 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/eks"
 	ekstypes "github.com/aws/aws-sdk-go-v2/service/eks/types"
+	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/hashicorp/terraform-exec/tfexec"
@@ -51,32 +54,39 @@ func startEKS(t *testing.T) (*harness.Front, *eks.Client, context.Context) {
 	return front, eksClient(front.URL), ctx
 }
 
+// testCredentials are the static credentials every test client signs with (moto checks no signature).
+var testCredentials = credentials.NewStaticCredentialsProvider("test", "test", "")
+
 func eksClient(endpoint string) *eks.Client {
-	return eks.New(eks.Options{
-		Region:       harness.Region,
-		BaseEndpoint: aws.String(endpoint),
-		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
-	})
+	return eks.New(eks.Options{Region: harness.Region, BaseEndpoint: aws.String(endpoint), Credentials: testCredentials})
 }
 
-// createKey creates a symmetric KMS key in moto and returns its ARN.
-func createKey(t *testing.T, endpoint string) string {
+// newKey creates a symmetric KMS key in moto, with KMS's default key policy, and returns its ARN.
+func newKey(t *testing.T, endpoint string) string {
 	t.Helper()
-	k := kms.New(kms.Options{Region: harness.Region, BaseEndpoint: aws.String(endpoint),
-		Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")})
-	out, err := k.CreateKey(context.Background(), &kms.CreateKeyInput{})
-	if err != nil {
-		t.Fatalf("create KMS key: %v", err)
-	}
-	return aws.ToString(out.KeyMetadata.Arn)
+	k := kms.New(kms.Options{Region: harness.Region, BaseEndpoint: aws.String(endpoint), Credentials: testCredentials})
+	return createKey(t, context.Background(), k, "")
 }
 
 func iamClient(endpoint string) *iam.Client {
-	return iam.New(iam.Options{
-		Region:       harness.Region,
-		BaseEndpoint: aws.String(endpoint),
-		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
-	})
+	return iam.New(iam.Options{Region: harness.Region, BaseEndpoint: aws.String(endpoint), Credentials: testCredentials})
+}
+
+func ec2Client(endpoint string) *ec2.Client {
+	return ec2.New(ec2.Options{Region: harness.Region, BaseEndpoint: aws.String(endpoint), Credentials: testCredentials})
+}
+
+func elbv2Client(endpoint string) *elbv2.Client {
+	return elbv2.New(elbv2.Options{Region: harness.Region, BaseEndpoint: aws.String(endpoint), Credentials: testCredentials})
+}
+
+func kmsClient(endpoint string) *kms.Client {
+	return kms.New(kms.Options{Region: harness.Region, BaseEndpoint: aws.String(endpoint), Credentials: testCredentials})
+}
+
+func logsClient(endpoint string) *cloudwatchlogs.Client {
+	return cloudwatchlogs.New(cloudwatchlogs.Options{Region: harness.Region, BaseEndpoint: aws.String(endpoint),
+		Credentials: testCredentials})
 }
 
 // originalStack returns the original's dev stack, pointed at the test bucket and moved to Kubernetes 1.32.

@@ -66,7 +66,7 @@ func (d *deployStack) tapstack(t *testing.T, dir, label string, stdin io.Reader,
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout = io.MultiWriter(&stdout, &harness.LogWriter{T: t, Prefix: label + " | "})
 	cmd.Stderr = io.MultiWriter(&stderr, &harness.LogWriter{T: t, Prefix: label + " ! "})
-	start := time.Now()
+	start := time.Now() // clock: measures a duration for the log
 	err := cmd.Run()
 	r := result{stdout: stdout.String(), stderr: stderr.String(), took: time.Since(start).Round(100 * time.Millisecond)}
 	var ee *exec.ExitError

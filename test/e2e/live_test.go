@@ -105,7 +105,7 @@ func tapstackLive(t *testing.T, dir string, env []string, args ...string) liveRu
 	cmd.Dir, cmd.Env = dir, env
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
-	start := time.Now()
+	start := time.Now() // clock: measures a duration for the log
 	err := cmd.Run()
 	r := liveRun{stdout: out.String(), stderr: errb.String(), took: time.Since(start)}
 	var ee *exec.ExitError
@@ -203,7 +203,7 @@ func logsLive(endpoint string) *cloudwatchlogs.Client {
 // with the stack's name collides, an orphaned log group is reported and then adopted through an import block that
 // `terraform plan` imports, and an instance type a zone does not offer is reported.
 func TestLiveChecks(t *testing.T) {
-	start := time.Now()
+	start := time.Now() // clock: measures a duration for the log
 	harness.TerraformBinary(t)
 	a := startLiveAccount(t)
 	defer func() { t.Logf("TestLiveChecks took %s", time.Since(start).Round(100*time.Millisecond)) }()

@@ -23,7 +23,7 @@ import (
 // integration suite (go test -tags integration ./test/integration/) on the outputs file; after a node group is
 // scaled behind the stack's back, both fail naming the node group and the field.
 func TestVerify(t *testing.T) {
-	start := time.Now()
+	start := time.Now() // clock: measures a duration for the log
 	harness.TerraformBinary(t)
 	a := startLiveAccount(t)
 	defer func() { t.Logf("TestVerify took %s", time.Since(start).Round(100*time.Millisecond)) }()
@@ -129,7 +129,7 @@ func runIntegrationSuite(t *testing.T, a *liveAccount, outFile, suffix string) (
 	cmd.Dir = harness.RepoRoot(t)
 	cmd.Env = append(liveEnv(a.front.URL, ""), "TAPSTACK_OUTPUTS_FILE="+outFile, "ENVIRONMENT_SUFFIX="+suffix,
 		"TERRAFORM_STATE_BUCKET="+liveBucket, "TERRAFORM_STATE_BUCKET_REGION="+harness.Region)
-	start := time.Now()
+	start := time.Now() // clock: measures a duration for the log
 	out, err := cmd.CombinedOutput()
 	t.Logf("go test -tags integration ./test/integration/: %v in %s", err, time.Since(start).Round(100*time.Millisecond))
 	return string(out), err

@@ -176,7 +176,7 @@ func (e *contractEnv) settledAddon(t *testing.T, cluster, name string) *ekstypes
 		if err != nil {
 			t.Fatalf("describe add-on %s: %v", name, err)
 		}
-		if s := out.Addon.Status; (s != ekstypes.AddonStatusCreating && s != ekstypes.AddonStatusUpdating) || time.Now().After(deadline) {
+		if s := out.Addon.Status; (s != ekstypes.AddonStatusCreating && s != ekstypes.AddonStatusUpdating) || time.Now().After(deadline) { // clock: a polling deadline
 			return out.Addon
 		}
 	}

@@ -181,7 +181,7 @@ func (f *Front) accessEntriesLocked(key, arn, createdAt string) *clusterAccess {
 
 // addEntryLocked adds an access entry; call it with f.mu held.
 func (f *Front) addEntryLocked(ca *clusterAccess, cluster, principal, typ, username string) *accessEntry {
-	now := time.Now().UTC()
+	now := time.Now().UTC() // clock: a resource timestamp, not a date-based decision
 	a := &accessEntry{
 		cluster: cluster, principal: principal, typ: typ, username: username, created: now, modified: now,
 		policies: map[string]*associatedPolicy{},
@@ -324,7 +324,7 @@ func (f *Front) updateAccessEntry(w http.ResponseWriter, r *http.Request, e eksR
 		if req.Username != nil && *req.Username != "" {
 			a.username = *req.Username
 		}
-		a.modified = time.Now().UTC()
+		a.modified = time.Now().UTC() // clock: a resource timestamp, not a date-based decision
 		writeJSON(w, http.StatusOK, map[string]any{"accessEntry": a.json()})
 	})
 }
@@ -406,7 +406,7 @@ func (f *Front) associateAccessPolicy(w http.ResponseWriter, r *http.Request, e 
 			invalidParameter(w, "Access policies can be associated only with access entries of type STANDARD", ids)
 			return
 		}
-		now := time.Now().UTC()
+		now := time.Now().UTC() // clock: a resource timestamp, not a date-based decision
 		p := a.policies[req.PolicyArn]
 		if p == nil { // associating again changes the scope of the association
 			p = &associatedPolicy{arn: req.PolicyArn, associated: now}

@@ -258,7 +258,7 @@ func (f *Front) createAddon(w http.ResponseWriter, r *http.Request, e eksRequest
 			map[string]any{"addonName": req.AddonName, "clusterName": cluster})
 		return
 	}
-	now := time.Now().UTC()
+	now := time.Now().UTC() // clock: a resource timestamp, not a date-based decision
 	a := &addon{
 		name: req.AddonName, cluster: cluster, version: version,
 		arn:  addonARN(ca.arn, req.AddonName),
@@ -412,7 +412,7 @@ func (f *Front) updateAddon(w http.ResponseWriter, r *http.Request, e eksRequest
 		a.podIdentity = ca.associate(a, *req.PodIdentityAssociations)
 		params = append(params, map[string]string{"type": "PodIdentityAssociations", "value": strings.Join(a.associationARNs(), ",")})
 	}
-	a.modified = time.Now().UTC()
+	a.modified = time.Now().UTC() // clock: a resource timestamp, not a date-based decision
 	u := newUpdate("AddonUpdate", "InProgress", params)
 	f.startUpdate(addonKey(e.region, cluster, name), frontUpdate{cluster: cluster, addon: name, body: u}, nil, nil)
 	f.mu.Unlock()
@@ -426,7 +426,7 @@ func newUpdate(typ, status string, params []map[string]string) map[string]any {
 	}
 	return map[string]any{
 		"id": uuid(), "status": status, "type": typ, "params": params,
-		"createdAt": epoch(time.Now()), "errors": []any{},
+		"createdAt": epoch(time.Now()), "errors": []any{}, // clock: a resource timestamp, not a date-based decision
 	}
 }
 

@@ -152,7 +152,7 @@ func (f *Front) clusterCreated(region string, c map[string]any) {
 	}
 	ca := f.accessEntriesLocked(key, str(c["arn"]), fmt.Sprint(c["createdAt"]))
 	f.addEntryLocked(ca, name, creator, "STANDARD", defaultUsername(creator, "STANDARD"))
-	now := time.Now().UTC()
+	now := time.Now().UTC() // clock: a resource timestamp, not a date-based decision
 	policy := "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
 	ca.entries[creator].policies[policy] = &associatedPolicy{arn: policy, scope: "cluster", associated: now, modified: now}
 }

@@ -64,7 +64,7 @@ func waitUpdate(t *testing.T, c *eks.Client, in *eks.DescribeUpdateInput) *eksty
 		if err != nil {
 			t.Fatalf("describe update %s: %v", aws.ToString(in.UpdateId), err)
 		}
-		if du.Update.Status != ekstypes.UpdateStatusInProgress || time.Now().After(deadline) {
+		if du.Update.Status != ekstypes.UpdateStatusInProgress || time.Now().After(deadline) { // clock: a polling deadline
 			return du.Update
 		}
 	}

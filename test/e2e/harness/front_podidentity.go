@@ -109,7 +109,7 @@ func checkPodIdentity(w http.ResponseWriter, cluster, name, version string, reqs
 func (ca *clusterAddons) associate(a *addon, reqs []podIdentityRequest) []*podIdentityAssociation {
 	var out []*podIdentityAssociation
 	prefix, cluster, _ := strings.Cut(ca.arn, ":cluster/")
-	now := time.Now().UTC()
+	now := time.Now().UTC() // clock: a resource timestamp, not a date-based decision
 	for _, r := range reqs {
 		id := "a-" + strings.ReplaceAll(uuid(), "-", "")[:17]
 		p := &podIdentityAssociation{

@@ -165,7 +165,7 @@ func newTerraform(t *testing.T, dir, endpoint string) *tfexec.Terraform {
 func TestOriginalStackAgainstMoto(t *testing.T) {
 	t.Parallel()
 	harness.TerraformBinary(t)
-	start := time.Now()
+	start := time.Now() // clock: measures a duration for the log
 	moto := harness.StartMoto(t)
 	front := harness.StartFront(t, moto.URL)
 	harness.CreateBucket(t, front.URL, stateBucket, harness.Region)

@@ -82,7 +82,7 @@ func startMoto(t testing.TB, bin string, port int) (*Moto, error) {
 	}
 	t.Cleanup(stop)
 
-	deadline := time.Now().Add(motoStartTimeout)
+	deadline := time.Now().Add(motoStartTimeout) // clock: a polling deadline
 	client := &http.Client{Timeout: 2 * time.Second}
 	for {
 		select {
@@ -97,7 +97,7 @@ func startMoto(t testing.TB, bin string, port int) (*Moto, error) {
 				return m, nil
 			}
 		}
-		if time.Now().After(deadline) {
+		if time.Now().After(deadline) { // clock: a polling deadline
 			stop()
 			return nil, fmt.Errorf("moto_server on port %d did not answer within %s (last error: %v); its log:\n%s",
 				port, motoStartTimeout, err, m.Log())

@@ -2,19 +2,30 @@
 // the Terraform state bucket and finds a usable Terraform CLI configuration, so that end-to-end tests can drive the
 // real Terraform CLI and the real hashicorp/aws provider against an emulated account. It has no place in a binary.
 //
-// The front forwards every request to moto 5.2.1 unchanged, except the calls moto lacks or answers in a way that
-// breaks hashicorp/aws 5.100.0 (an apply, a clean re-plan, an update or a destroy). The gaps it fills, one a line:
+// The front forwards every request to moto 5.2.1 unchanged, except the calls moto lacks, answers in a way that
+// breaks hashicorp/aws 5.100.0 (an apply, a clean re-plan, an update or a destroy), or accepts where AWS refuses.
+// What AWS refuses and how long it takes is EKS's contract, each behaviour with its source beside its code and a
+// TestContract subtest: docs/test-front.md lists them (V1-V5, C1, U1-U6, A1-A2, N1-N6, L1-L2, D1-D2). Dates come
+// from the day the test sets (SetDay, TestDay by default), never from the wall clock; every create and update
+// takes Delay (about two seconds). The gaps it fills, one a line:
 //
-//   - EKS CreateAddon, DescribeAddon, ListAddons, UpdateAddon, DeleteAddon: missing; kept in memory, ACTIVE at once.
+//   - EKS CreateAddon, DescribeAddon, ListAddons, UpdateAddon, DeleteAddon: missing; kept in memory, CREATING then
+//     ACTIVE, DEGRADED as EKS reports it (front_health.go).
+//   - EKS DescribeAddonConfiguration, and Pod Identity associations made by add-ons (Describe/ListPodIdentity-
+//     Association): missing; from the fixture.
 //   - EKS CreateAddon without addonVersion: the fixture's default version for the cluster's Kubernetes version.
 //   - EKS DescribeAddonVersions (GET /addons/supported-versions): missing; served from a small fixture.
-//   - EKS DescribeClusterVersions (GET /cluster-versions): missing; 1.29-1.36 from a fixture, statuses as of today.
-//   - EKS DescribeUpdate (GET /clusters/{name}/updates/{id}): missing; the front's and moto's updates, Successful
-//     (Failed for an upgrade FailClusterUpgradeTo names).
-//   - EKS UpdateClusterVersion (POST /clusters/{name}/updates): missing; one minor version at a time, and not past
-//     node groups on another version, as EKS.
-//   - EKS AssociateEncryptionConfig: missing; once per cluster, as EKS; the cluster then reports it.
-//   - EKS UpdateClusterConfig: moto answers {} and the provider crashes; the front answers an update.
+//   - EKS DescribeClusterVersions (GET /cluster-versions): missing; the front's own calendar fixture, for its day.
+//   - EKS DescribeUpdate (GET /clusters/{name}/updates/{id}): missing; the front's and moto's updates, InProgress,
+//     then Successful (Failed for an upgrade FailClusterUpgradeTo names).
+//   - EKS UpdateClusterVersion (POST /clusters/{name}/updates): missing; EKS's rules (V2, V3, U6).
+//   - EKS AssociateEncryptionConfig: missing; EKS's rules (U4, U5).
+//   - EKS CreateCluster, UpdateClusterConfig: moto accepts what EKS refuses (V1, V4, U1, U3, U5) and answers
+//     UpdateClusterConfig with {}, which crashes the provider; the front refuses and answers an update.
+//   - EKS clusters, node groups: moto makes them ACTIVE at once; CREATING or UPDATING for Delay (U2, N4).
+//   - EKS CreateNodegroup: moto's nodes always join; CREATE_FAILED without the node role's policies (N3).
+//   - EKS access entries: EKS creates the creator's (A1) and the node roles' (A2) itself; moto has none.
+//   - EKS clusters: moto answers no upgradePolicy for a cluster created without one; EKS's default EXTENDED.
 //   - EKS UpdateClusterConfig with resourcesVpcConfig: moto replaces the whole configuration; the front merges it.
 //   - EKS clusters: moto drops accessConfig, upgradePolicy, zonalShiftConfig, computeConfig, storageConfig; echoed.
 //   - EKS clusters: moto gives every cluster the same OIDC issuer; the front derives one from the cluster ARN.

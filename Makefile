@@ -37,6 +37,6 @@ bench:
 fuzz:
 	$(GO) test ./pkg/rules -run '^$$' -fuzz FuzzLoadAndCheck -fuzztime 60s
 
-# trivy over every profile's synthesized JSON and plan JSON; see SECURITY.md.
+# trivy over every profile's synthesized JSON and plan JSON; see docs/security.md.
 security:
 	bash scripts/security-scan.sh

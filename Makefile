@@ -2,7 +2,7 @@
 GO ?= go
 export CHECKPOINT_DISABLE := 1
 
-.PHONY: synth test bench fuzz build security
+.PHONY: synth test vet lint unit e2e bench fuzz build security
 
 synth:
 	$(GO) run ./cmd/tapstack synth
@@ -10,10 +10,26 @@ synth:
 build:
 	$(GO) build -o bin/tapstack ./cmd/tapstack
 
-# Unit, golden, real-Terraform and end-to-end (moto) tests. The e2e tests start and stop their own moto servers.
-test:
+# Every package outside test/: unit and golden tests. They need neither Terraform nor moto (the engine and CLI
+# tests run a script posing as terraform) and reach no network; .ci/run runs them again without one.
+UNIT_PKGS = $(filter-out github.com/tapstack/tapstack/test/%,$(shell $(GO) list ./...))
+
+# vet, the linter, then the two test tiers.
+test: vet lint unit e2e
+
+vet:
 	$(GO) vet ./...
-	$(GO) test -count=1 -timeout 75m ./...
+
+# staticcheck, pinned in go.mod as a tool (go get -tool honnef.co/go/tools/cmd/staticcheck@VERSION).
+lint:
+	$(GO) tool staticcheck ./...
+
+unit:
+	$(GO) test -count=1 $(UNIT_PKGS)
+
+# Real-Terraform and end-to-end (moto) tests. The e2e tests start and stop their own moto servers.
+e2e:
+	$(GO) test -count=1 -timeout 75m ./test/...
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./pkg/...
@@ -21,6 +37,6 @@ bench:
 fuzz:
 	$(GO) test ./pkg/rules -run '^$$' -fuzz FuzzLoadAndCheck -fuzztime 60s
 
-# trivy over every profile's synthesized JSON and plan JSON; see SECURITY.md.
+# trivy over every profile's synthesized JSON and plan JSON; see docs/security.md.
 security:
 	bash scripts/security-scan.sh

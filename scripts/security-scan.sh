@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Scans every profile with trivy, offline: the synthesized Terraform JSON and the plan JSON (from a real
 # `terraform plan` with the real provider, fake credentials and a local backend). Fails when profile hardened
-# has a HIGH or CRITICAL finding, when another profile has a HIGH or CRITICAL finding SECURITY.md does not
+# has a HIGH or CRITICAL finding, when another profile has a HIGH or CRITICAL finding docs/security.md does not
 # list as accepted for it, and when trivy did not really scan a profile's plan (a parse error, or fewer blocks
 # than the plan has resources), so an unscanned plan can never pass as clean. Reports go to
 # ${SCAN_OUT:-security-reports}/: <profile>.json (trivy), <profile>.txt (HIGH/CRITICAL table), <profile>.log
@@ -26,13 +26,13 @@ fi
 export TF_CLI_CONFIG_FILE CHECKPOINT_DISABLE=1
 go build -o "$out/tapstack" ./cmd/tapstack
 
-# accepted ID PROFILE: true when SECURITY.md's accepted-findings table has a row for ID whose profiles column
+# accepted ID PROFILE: true when docs/security.md's accepted-findings table has a row for ID whose profiles column
 # (the second one) names PROFILE. Only that column counts: a profile named in the "why" text does not.
 accepted() {
   awk -F'|' -v id="$1" -v profile="$2" '
     { gsub(/^[ \t]+|[ \t]+$/, "", $2) }
     $2 == id { n = split($3, p, ","); for (i = 1; i <= n; i++) { gsub(/[ \t`]/, "", p[i]); if (p[i] == profile) found = 1 } }
-    END { exit !found }' SECURITY.md
+    END { exit !found }' docs/security.md
 }
 
 work=$(mktemp -d)
@@ -209,7 +209,7 @@ PY
     if [[ $profile == hardened ]]; then
       echo "security: profile hardened must have no HIGH or CRITICAL finding, has $id"; status=1
     elif ! accepted "$id" "$profile"; then
-      echo "security: $id in profile $profile is not listed in SECURITY.md"; status=1
+      echo "security: $id in profile $profile is not listed in docs/security.md"; status=1
     fi
   done
 done

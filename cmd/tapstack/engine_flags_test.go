@@ -566,7 +566,7 @@ func TestRulesRunOnTheDocumentBuiltAroundTheState(t *testing.T) {
 	code, stdout, stderr := f.run("plan", "--kubernetes-version", "1.35")
 	if code != 2 || !strings.Contains(stderr, "TS999") || !strings.Contains(stderr, "test rule: the document renders Kubernetes 1.30") ||
 		!strings.Contains(stderr, "tapstack plan: check: 1 error(s) in the document built around the state") {
-		t.Fatalf("plan, invalid: exit %d: %s", code, stderr)
+		t.Fatalf("plan, invalid: exit %d: %s\n%s", code, stdout, stderr)
 	}
 	if f.planned() || !f.ran("show") {
 		t.Errorf("plan, invalid: the state was not read or the document was planned:\n%s", f.calls())

@@ -178,7 +178,7 @@ func withProtections(c Config) Config {
 	return c
 }
 
-// Profiles lists the profile names in the order the README presents them.
+// Profiles lists the profile names in the order docs/profiles.md presents them.
 var Profiles = []string{"original", "default", "hardened"}
 
 // Defaults returns the configuration of a profile before any source is applied. ok is false for an unknown

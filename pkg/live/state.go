@@ -134,7 +134,7 @@ func StateProblem(err error) string {
 		return ""
 	}
 	var ae *apiError
-	if errors.As(err, &ae) && classify(nil, err) == classDenied {
+	if errors.As(err, &ae) && classify(context.Background(), err) == classDenied {
 		return "the state could not be read (access denied: needs " + ae.Action + ")"
 	}
 	return "the state could not be read (" + short(err) + ")"

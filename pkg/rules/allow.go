@@ -36,7 +36,7 @@ func init() {
 				case isLive:
 				case !ok:
 					fs = append(fs, Finding{Path: fmt.Sprintf("allow[%d]", i), Message: fmt.Sprintf("%q is not a rule ID", id),
-						Fix: "use an ID from tapstack check's report or the README's rule and live check lists"})
+						Fix: "use an ID from tapstack check's report or the lists in docs/rules.md and docs/live-checks.md"})
 				case r.Kind != WouldFail:
 					fs = append(fs, Finding{Path: fmt.Sprintf("allow[%d]", i), Message: fmt.Sprintf("%s is an %s rule and cannot be overruled", id, r.Kind),
 						Fix: "fix the configuration instead"})

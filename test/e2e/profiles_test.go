@@ -336,6 +336,7 @@ func checkPrivateTopology(t *testing.T, d *deployStack, doc document, st tfState
 	if _, ok := body["encryption_config"]; ok {
 		key, _ := st.attr("aws_kms_key.eks_kms_key", "arn").(string)
 		if len(c.EncryptionConfig) != 1 || c.EncryptionConfig[0].Provider == nil || key == "" ||
+			//lint:ignore SA1019 deprecated in the SDK but still in the EKS API; the document sends it (hashicorp/aws 5.x requires encryption_config.resources) and this checks the cluster got it
 			aws.ToString(c.EncryptionConfig[0].Provider.KeyArn) != key || !slices.Contains(c.EncryptionConfig[0].Resources, "secrets") {
 			t.Errorf("the cluster's encryption config is %+v, want the secrets under %s", c.EncryptionConfig, key)
 		}

@@ -29,6 +29,7 @@ func TestFrontAssociateEncryptionConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	//lint:ignore SA1019 deprecated in the SDK but still in the EKS API, and hashicorp/aws 5.x sends it (encryption_config.resources is required): the front keeps what was associated
 	if ec := d.Cluster.EncryptionConfig; len(ec) != 1 || aws.ToString(ec[0].Provider.KeyArn) != key || ec[0].Resources[0] != "secrets" {
 		t.Errorf("cluster encryption %+v", ec)
 	}

@@ -9,9 +9,9 @@ import (
 	"github.com/tapstack/tapstack/pkg/rules"
 )
 
-// The README's rule table is generated from the registry; -update rewrites it.
-func TestREADMEListsEveryRule(t *testing.T) {
-	const path = "../../README.md"
+// docs/rules.md's rule table is generated from the registry; -update rewrites it.
+func TestDocsListEveryRule(t *testing.T) {
+	const path = "../../docs/rules.md"
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -23,7 +23,7 @@ func TestREADMEListsEveryRule(t *testing.T) {
 	s := string(b)
 	begin, end := strings.Index(s, "<!-- rules:begin -->\n"), strings.Index(s, "<!-- rules:end -->")
 	if begin < 0 || end < begin {
-		t.Fatal("README lacks the rules:begin/end markers")
+		t.Fatal(path + " lacks the rules:begin/end markers")
 	}
 	begin += len("<!-- rules:begin -->\n")
 	if got := s[begin:end]; got != rows.String() {
@@ -31,7 +31,7 @@ func TestREADMEListsEveryRule(t *testing.T) {
 			must(t, os.WriteFile(path, []byte(s[:begin]+rows.String()+s[end:]), 0o644))
 			return
 		}
-		t.Errorf("README's rule table is out of date; run go test ./pkg/rules -run README -update")
+		t.Errorf("%s's rule table is out of date; run go test ./pkg/rules -run DocsListEveryRule -update", path)
 	}
 }
 

@@ -1,13 +1,13 @@
 package main
 
 import (
-	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/spf13/pflag"
 
 	"github.com/tapstack/tapstack/pkg/config"
 	"github.com/tapstack/tapstack/pkg/live"
@@ -29,9 +29,12 @@ func (l *listFlag) Set(v string) error {
 	return nil
 }
 
+// Type names the flag's value in the usage (--allow ID).
+func (l *listFlag) Type() string { return "ID" }
+
 // stackFlags are the flags of every command that builds the stack.
 type stackFlags struct {
-	fs         *flag.FlagSet
+	fs         *pflag.FlagSet
 	configFile string
 	values     map[string]*string
 	allow      listFlag
@@ -41,13 +44,7 @@ type stackFlags struct {
 	engine     string
 }
 
-func newFlagSet(name string, s stdio) *flag.FlagSet {
-	fs := flag.NewFlagSet("tapstack "+name, flag.ContinueOnError)
-	fs.SetOutput(s.err)
-	return fs
-}
-
-func addStackFlags(fs *flag.FlagSet) *stackFlags {
+func addStackFlags(fs *pflag.FlagSet) *stackFlags {
 	sf := &stackFlags{fs: fs, values: map[string]*string{}}
 	fs.StringVar(&sf.configFile, "config", "", "YAML configuration file")
 	for _, s := range config.Settings {
@@ -55,7 +52,7 @@ func addStackFlags(fs *flag.FlagSet) *stackFlags {
 			sf.values[s.Flag] = fs.String(s.Flag, "", s.Usage+" (env "+envOrNone(s.Env)+")")
 		}
 	}
-	fs.Var(&sf.allow, "allow", "rule ID of a would-fail finding to overrule knowingly (repeatable)")
+	fs.Var(&sf.allow, "allow", "rule ID of a would-fail finding to overrule knowingly (repeatable, comma-separated)")
 	fs.StringVar(&sf.date, "date", "", "day the date-based rules are checked on, YYYY-MM-DD (default today, UTC)")
 	fs.StringVar(&sf.out, "out", "cdktf.out", "root of the synthesized output")
 	fs.BoolVar(&sf.adopt, "adopt-existing", false, "adopt an existing control-plane log group with an import block")
@@ -68,19 +65,6 @@ func envOrNone(e string) string {
 		return "none"
 	}
 	return e
-}
-
-func parse(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return &exitError{code: exitOK}
-		}
-		return &exitError{code: exitInvalid}
-	}
-	if fs.NArg() > 0 {
-		return fail(exitInvalid, "unexpected argument %q", fs.Arg(0))
-	}
-	return nil
 }
 
 func parseDate(s string) (versions.Date, error) {
@@ -116,7 +100,7 @@ func (sf *stackFlags) prepare(s stdio) (*prepared, error) {
 		return nil, err
 	}
 	src := config.Sources{LookupEnv: os.LookupEnv, File: sf.configFile, Flags: map[string]string{}}
-	sf.fs.Visit(func(f *flag.Flag) {
+	sf.fs.Visit(func(f *pflag.Flag) {
 		if v, ok := sf.values[f.Name]; ok {
 			src.Flags[f.Name] = *v
 		}
@@ -188,7 +172,7 @@ type reportFlags struct {
 	timeout *time.Duration
 }
 
-func addReportFlags(fs *flag.FlagSet, timeoutUsage string) reportFlags {
+func addReportFlags(fs *pflag.FlagSet, timeoutUsage string) reportFlags {
 	return reportFlags{
 		format:  fs.String("format", "text", "report format: text or json"),
 		timeout: fs.Duration("timeout", live.DefaultTimeout, timeoutUsage),

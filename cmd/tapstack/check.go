@@ -18,6 +18,9 @@ import (
 
 func init() { register(newCheckCommand) }
 
+// checkFlags: check writes nothing and drives no engine, so it takes neither --out nor --engine.
+var checkFlags = stackFlagSet{settings: everySetting, allow: true, date: true, adopt: true}
+
 func newCheckCommand(s stdio) *cobra.Command {
 	var (
 		sf       *stackFlags
@@ -41,7 +44,7 @@ state bucket, quotas), each within --timeout; exit 1 when a live check itself fa
 		RunE: func(*cobra.Command, []string) error { return runCheck(sf, rf, withLive, s) },
 	}
 	fs := cmd.Flags()
-	sf = addStackFlags(fs)
+	sf = addStackFlags(fs, checkFlags)
 	rf = addReportFlags(fs, "with --live: the time limit of each live check")
 	fs.BoolVar(&withLive, "live", false, "also check the AWS account: name collisions, zones, versions, offerings, the state bucket, quotas")
 	return cmd

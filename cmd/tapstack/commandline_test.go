@@ -4,11 +4,73 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
+
+// takesFlag reports whether command takes the flag name, from the command tree itself.
+func takesFlag(command, name string) bool {
+	root, _ := newRoot(stdio{out: io.Discard, err: io.Discard})
+	cmd, _, err := root.Find([]string{command})
+	return err == nil && cmd != root && cmd.Flags().Lookup(name) != nil
+}
+
+// flagsOf lists a command's flags, sorted, without cobra's --help.
+func flagsOf(t *testing.T, command string) []string {
+	t.Helper()
+	root, _ := newRoot(stdio{out: io.Discard, err: io.Discard})
+	cmd, _, err := root.Find([]string{command})
+	if err != nil || cmd == root {
+		t.Fatalf("no command %s: %v", command, err)
+	}
+	var names []string
+	cmd.Flags().VisitAll(func(f *pflag.Flag) {
+		if f.Name != "help" {
+			names = append(names, f.Name)
+		}
+	})
+	slices.Sort(names)
+	return names
+}
+
+// Each command takes the flags it uses and no other.
+func TestCommandFlags(t *testing.T) {
+	settings := []string{"availability-zones", "environment-suffix", "kubernetes-version", "profile", "region",
+		"state-bucket", "state-bucket-region", "vpc-cni-version"}
+	environment := []string{"environment-suffix", "profile", "region", "state-bucket", "state-bucket-region"}
+	build := append([]string{"adopt-existing", "allow", "config", "date", "engine", "out"}, settings...)
+	with := func(base []string, more ...string) []string {
+		out := append(append([]string(nil), base...), more...)
+		slices.Sort(out)
+		return out
+	}
+	want := map[string][]string{
+		"synth":    with(build),
+		"check":    with(settings, "adopt-existing", "allow", "config", "date", "format", "live", "timeout"),
+		"versions": with(nil, "date", "format"),
+		"plan":     with(build, "detailed-exitcode", "json-out", "lock-timeout"),
+		"deploy":   with(build, "allow-destroy", "flat", "live-timeout", "lock-timeout", "outputs-file", "skip-live-checks"),
+		"upgrade":  with(build, "allow-destroy", "dry-run", "live-timeout", "lock-timeout", "skip-live-checks", "to"),
+		"outputs":  with(environment, "config", "engine", "flat", "lock-timeout", "out", "outputs-file"),
+		"verify":   with(settings, "config", "format", "outputs", "timeout"),
+		"destroy":  with(environment, "config", "engine", "lock-timeout", "out", "yes"),
+	}
+	for command, w := range want {
+		if got := flagsOf(t, command); !slices.Equal(got, w) {
+			t.Errorf("%s takes %v, want %v", command, got, w)
+		}
+	}
+	root, _ := newRoot(stdio{out: io.Discard, err: io.Discard})
+	for _, c := range root.Commands() {
+		if _, ok := want[c.Name()]; !ok && c.Name() != "help" && c.Name() != "completion" {
+			t.Errorf("command %s is not in this test", c.Name())
+		}
+	}
+}
 
 // pflag takes long flags with two dashes only; Go's flag package took one too.
 func TestDoubleDashFlags(t *testing.T) {
@@ -138,7 +200,7 @@ func TestCompletion(t *testing.T) {
 	}
 	// The shells ask the binary itself; a command's flags complete from its definition.
 	code, out, _ := runCLI(t, "__complete", "destroy", "--")
-	if code != 0 || !strings.Contains(out, "--yes") {
+	if code != 0 || !strings.Contains(out, "--yes") || strings.Contains(out, "--allow") {
 		t.Errorf("__complete destroy --: exit %d:\n%s", code, out)
 	}
 }

@@ -49,7 +49,7 @@ Exit 0 deployed; 2 refused (nothing planned or applied); 1 any other failure.`,
 		RunE: func(*cobra.Command, []string) error { return runDeploy(sf, ef, of, do, s) },
 	}
 	fs := cmd.Flags()
-	sf = addStackFlags(fs)
+	sf = addStackFlags(fs, buildFlags)
 	ef = addEngineFlags(fs)
 	of = addOutputFlags(fs)
 	fs.BoolVar(&do.allowDestroy, "allow-destroy", false,

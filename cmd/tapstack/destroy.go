@@ -37,7 +37,7 @@ destroys every resource of the state, then deletes the control-plane log group E
 		RunE: func(*cobra.Command, []string) error { return runDestroy(sf, ef, yes, s) },
 	}
 	fs := cmd.Flags()
-	sf = addStackFlags(fs)
+	sf = addStackFlags(fs, environmentFlags)
 	ef = addEngineFlags(fs)
 	fs.BoolVar(&yes, "yes", false,
 		"do not ask for confirmation, and delete the load balancers, target groups, security groups and network "+

@@ -10,6 +10,11 @@ import (
 
 func init() { register(newOutputsCommand) }
 
+// environmentFlags are the stack flags of destroy and outputs. What they do follows from the environment's state:
+// they take the settings that find it (locatesEnvironment), where the stack directory is (--out) and the engine,
+// but none that only shape what the environment should contain, nor --date, --allow or --adopt-existing.
+var environmentFlags = stackFlagSet{settings: locatesEnvironment, out: true, engine: true}
+
 func newOutputsCommand(s stdio) *cobra.Command {
 	var (
 		sf *stackFlags
@@ -28,7 +33,7 @@ out. It prints the file's path on stdout and changes nothing in the account or t
 		RunE: func(*cobra.Command, []string) error { return runOutputs(sf, ef, of, s) },
 	}
 	fs := cmd.Flags()
-	sf = addStackFlags(fs)
+	sf = addStackFlags(fs, environmentFlags)
 	ef = addEngineFlags(fs)
 	of = addOutputFlags(fs)
 	return cmd

@@ -57,7 +57,7 @@ pipeline never takes an error for drift. --json-out writes the engine's plan JSO
 		},
 	}
 	fs := cmd.Flags()
-	sf = addStackFlags(fs)
+	sf = addStackFlags(fs, buildFlags)
 	ef = addEngineFlags(fs)
 	fs.BoolVar(&detailed, "detailed-exitcode", false, "exit 0 when there are no changes, 2 when there are, 1 on an error")
 	fs.StringVar(&jsonOut, "json-out", "", "also write the plan in the engine's JSON format (show -json) to this file")

@@ -26,7 +26,7 @@ would-fail findings as warnings; --allow ID overrules one knowingly. It makes no
   tapstack synth --config tapstack.yaml --environment-suffix pr42 --availability-zones us-east-1a,us-east-1b`,
 		RunE: func(*cobra.Command, []string) error { return runSynth(sf, s) },
 	}
-	sf = addStackFlags(cmd.Flags())
+	sf = addStackFlags(cmd.Flags(), buildFlags)
 	return cmd
 }
 

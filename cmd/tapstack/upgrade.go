@@ -71,7 +71,7 @@ Exit 0 upgraded (or nothing to do); 2 refused before anything changed; 1 any oth
 		RunE: func(*cobra.Command, []string) error { return runUpgrade(sf, ef, uo, s) },
 	}
 	fs := cmd.Flags()
-	sf = addStackFlags(fs)
+	sf = addStackFlags(fs, buildFlags)
 	ef = addEngineFlags(fs)
 	fs.StringVar(&uo.to, "to", "", "the Kubernetes version to move the cluster to, one minor version at a time (required)")
 	fs.BoolVar(&uo.dryRun, "dry-run", false, "print every step (control plane, add-ons, node groups) without planning or applying")

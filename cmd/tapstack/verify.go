@@ -17,6 +17,11 @@ import (
 
 func init() { register(newVerifyCommand) }
 
+// verifyFlags: verify compares the account with the configuration and the outputs file. It reads no state and
+// refuses only invalid findings, so --date and --allow change nothing, and it writes nothing and drives no engine
+// (no --out, --adopt-existing or --engine).
+var verifyFlags = stackFlagSet{settings: everySetting}
+
 func newVerifyCommand(s stdio) *cobra.Command {
 	var (
 		sf   *stackFlags
@@ -40,7 +45,7 @@ mismatched but some fact could not be read.`,
 		RunE: func(*cobra.Command, []string) error { return runVerify(sf, path, rf, s) },
 	}
 	flags := cmd.Flags()
-	sf = addStackFlags(flags)
+	sf = addStackFlags(flags, verifyFlags)
 	flags.StringVar(&path, "outputs", outputs.DefaultPath, "the outputs file (nested per stack or flat; any key case)")
 	rf = addReportFlags(flags, "the time limit of each part of the verification")
 	return cmd

@@ -9,13 +9,45 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/tapstack/tapstack/pkg/live"
 	"github.com/tapstack/tapstack/pkg/rules"
 	"github.com/tapstack/tapstack/pkg/versions"
 )
 
-func init() {
-	register(&command{name: "check", summary: "find every deployment failure before anything is created (--live: in the account too)", run: runCheck})
+func init() { register(newCheckCommand) }
+
+// checkFlags: check writes nothing and drives no engine, so it takes neither --out nor --engine.
+var checkFlags = stackFlagSet{settings: everySetting, allow: true, date: true, adopt: true}
+
+func newCheckCommand(s stdio) *cobra.Command {
+	var (
+		sf       *stackFlags
+		rf       reportFlags
+		withLive bool
+	)
+	cmd := &cobra.Command{
+		Use:   "check",
+		Short: "find every deployment failure before anything is created (--live: in the account too)",
+		Long: `check runs every rule on the configuration and the synthesized document at once and prints each finding
+(rule ID, severity, kind, field path, message, fix) with the cost estimate. It writes nothing. Exit 0 without an
+error finding, 2 with one; --allow ID overrules a would-fail finding knowingly (it stays in the report as
+ALLOWED). Date-based rules are checked on --date (default today, UTC).
+
+With --live it also runs the live checks against the account (name collisions, zones, versions, offerings, the
+state bucket, quotas), each within --timeout; exit 1 when a live check itself failed.`,
+		Example: `  tapstack check
+  tapstack check --date 2026-12-01 --format json
+  tapstack check --live --timeout 30s
+  tapstack check --profile original --allow TS202`,
+		RunE: func(*cobra.Command, []string) error { return runCheck(sf, rf, withLive, s) },
+	}
+	fs := cmd.Flags()
+	sf = addStackFlags(fs, checkFlags)
+	rf = addReportFlags(fs, "with --live: the time limit of each live check")
+	fs.BoolVar(&withLive, "live", false, "also check the AWS account: name collisions, zones, versions, offerings, the state bucket, quotas")
+	return cmd
 }
 
 // checkReport is the JSON report of check: the offline report, and the live checks' records with --live.
@@ -24,15 +56,8 @@ type checkReport struct {
 	Live *live.Report `json:"live,omitempty"`
 }
 
-func runCheck(args []string, s stdio) error {
-	fs := newFlagSet("check", s)
-	sf := addStackFlags(fs)
-	rf := addReportFlags(fs, "with --live: the time limit of each live check")
+func runCheck(sf *stackFlags, rf reportFlags, withLive bool, s stdio) error {
 	format, timeout := rf.format, rf.timeout
-	withLive := fs.Bool("live", false, "also check the AWS account: name collisions, zones, versions, offerings, the state bucket, quotas")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
 	if err := rf.validate(); err != nil {
 		return err
 	}
@@ -42,7 +67,7 @@ func runCheck(args []string, s stdio) error {
 	}
 	findings := p.findings
 	var lr *live.Report
-	if *withLive {
+	if withLive {
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
 		lr, err = liveChecks(ctx, p, sf.adopt, *timeout)

@@ -1,13 +1,13 @@
 package main
 
 import (
-	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/spf13/pflag"
 
 	"github.com/tapstack/tapstack/pkg/config"
 	"github.com/tapstack/tapstack/pkg/live"
@@ -29,37 +29,73 @@ func (l *listFlag) Set(v string) error {
 	return nil
 }
 
-// stackFlags are the flags of every command that builds the stack.
+// Type names the flag's value in the usage (--allow ID).
+func (l *listFlag) Type() string { return "ID" }
+
+// defaultOut is the root of the synthesized output.
+const defaultOut = "cdktf.out"
+
+// stackFlags are the flags of the commands that load the configuration and build the stack. A command takes only
+// those it uses (stackFlagSet); one it does not take keeps its default.
 type stackFlags struct {
-	fs         *flag.FlagSet
+	fs         *pflag.FlagSet
 	configFile string
 	values     map[string]*string
 	allow      listFlag
-	date       string
+	date       string // "": today (UTC)
 	out        string
 	adopt      bool
-	engine     string
+	engine     string // "": TAPSTACK_ENGINE, then terraform
 }
 
-func newFlagSet(name string, s stdio) *flag.FlagSet {
-	fs := flag.NewFlagSet("tapstack "+name, flag.ContinueOnError)
-	fs.SetOutput(s.err)
-	return fs
+// stackFlagSet says which stack flags a command takes: always --config, the settings flags (config.Settings)
+// that settings selects, and each other flag set true here.
+type stackFlagSet struct {
+	settings                        func(config.Setting) bool
+	allow, date, out, adopt, engine bool
 }
 
-func addStackFlags(fs *flag.FlagSet) *stackFlags {
-	sf := &stackFlags{fs: fs, values: map[string]*string{}}
+// buildFlags are the flags of the commands whose result is the stack, planned or applied (synth, plan, deploy,
+// upgrade): every one changes the document, its findings or where it is written.
+var buildFlags = stackFlagSet{settings: everySetting, allow: true, date: true, out: true, adopt: true, engine: true}
+
+func everySetting(config.Setting) bool { return true }
+
+// locatesEnvironment selects the settings that say which environment a command acts on and where its state is
+// (profile, suffix, region, state bucket and its region), as against what the environment should contain
+// (Kubernetes version, zones, vpc-cni build). destroy and outputs need only these: what they do follows from the
+// state, whatever the configuration asks the environment to contain.
+func locatesEnvironment(s config.Setting) bool {
+	switch s.Path {
+	case "profile", "environmentSuffix", "region":
+		return true
+	}
+	return strings.HasPrefix(s.Path, "state.")
+}
+
+func addStackFlags(fs *pflag.FlagSet, set stackFlagSet) *stackFlags {
+	sf := &stackFlags{fs: fs, values: map[string]*string{}, out: defaultOut}
 	fs.StringVar(&sf.configFile, "config", "", "YAML configuration file")
 	for _, s := range config.Settings {
-		if s.Flag != "" {
+		if s.Flag != "" && set.settings(s) {
 			sf.values[s.Flag] = fs.String(s.Flag, "", s.Usage+" (env "+envOrNone(s.Env)+")")
 		}
 	}
-	fs.Var(&sf.allow, "allow", "rule ID of a would-fail finding to overrule knowingly (repeatable)")
-	fs.StringVar(&sf.date, "date", "", "day the date-based rules are checked on, YYYY-MM-DD (default today, UTC)")
-	fs.StringVar(&sf.out, "out", "cdktf.out", "root of the synthesized output")
-	fs.BoolVar(&sf.adopt, "adopt-existing", false, "adopt an existing control-plane log group with an import block")
-	fs.StringVar(&sf.engine, "engine", "", "terraform (default) or tofu (env TAPSTACK_ENGINE)")
+	if set.allow {
+		fs.Var(&sf.allow, "allow", "rule ID of a would-fail finding to overrule knowingly (repeatable, comma-separated)")
+	}
+	if set.date {
+		fs.StringVar(&sf.date, "date", "", "day the date-based rules are checked on, YYYY-MM-DD (default today, UTC)")
+	}
+	if set.out {
+		fs.StringVar(&sf.out, "out", defaultOut, "root of the synthesized output")
+	}
+	if set.adopt {
+		fs.BoolVar(&sf.adopt, "adopt-existing", false, "adopt an existing control-plane log group with an import block")
+	}
+	if set.engine {
+		fs.StringVar(&sf.engine, "engine", "", "terraform (default) or tofu (env TAPSTACK_ENGINE)")
+	}
 	return sf
 }
 
@@ -68,19 +104,6 @@ func envOrNone(e string) string {
 		return "none"
 	}
 	return e
-}
-
-func parse(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return &exitError{code: exitOK}
-		}
-		return &exitError{code: exitInvalid}
-	}
-	if fs.NArg() > 0 {
-		return fail(exitInvalid, "unexpected argument %q", fs.Arg(0))
-	}
-	return nil
 }
 
 func parseDate(s string) (versions.Date, error) {
@@ -116,7 +139,7 @@ func (sf *stackFlags) prepare(s stdio) (*prepared, error) {
 		return nil, err
 	}
 	src := config.Sources{LookupEnv: os.LookupEnv, File: sf.configFile, Flags: map[string]string{}}
-	sf.fs.Visit(func(f *flag.Flag) {
+	sf.fs.Visit(func(f *pflag.Flag) {
 		if v, ok := sf.values[f.Name]; ok {
 			src.Flags[f.Name] = *v
 		}
@@ -188,7 +211,7 @@ type reportFlags struct {
 	timeout *time.Duration
 }
 
-func addReportFlags(fs *flag.FlagSet, timeoutUsage string) reportFlags {
+func addReportFlags(fs *pflag.FlagSet, timeoutUsage string) reportFlags {
 	return reportFlags{
 		format:  fs.String("format", "text", "report format: text or json"),
 		timeout: fs.Duration("timeout", live.DefaultTimeout, timeoutUsage),

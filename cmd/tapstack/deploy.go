@@ -6,30 +6,62 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/tapstack/tapstack/internal/engine"
 	"github.com/tapstack/tapstack/pkg/live"
 	"github.com/tapstack/tapstack/pkg/rules"
 )
 
-func init() {
-	register(&command{name: "deploy", summary: "check, synth, init, plan, guard, apply and write the outputs", run: runDeploy})
+func init() { register(newDeployCommand) }
+
+// deployOptions are deploy's own flags.
+type deployOptions struct {
+	allowDestroy, skipLive bool
+	liveTimeout            time.Duration
 }
 
-func runDeploy(args []string, s stdio) error {
-	fs := newFlagSet("deploy", s)
-	sf := addStackFlags(fs)
-	ef := addEngineFlags(fs)
-	of := addOutputFlags(fs)
-	allowDestroy := fs.Bool("allow-destroy", false,
-		"apply a plan that deletes or replaces the cluster, the VPC, a subnet, the OIDC provider, a node group or the log group")
-	skipLive := fs.Bool("skip-live-checks", false, "do not run the live checks of tapstack check --live before planning")
-	liveTimeout := fs.Duration("live-timeout", live.DefaultTimeout, "the time limit of each live check")
-	if err := parse(fs, args); err != nil {
-		return err
+func newDeployCommand(s stdio) *cobra.Command {
+	var (
+		sf *stackFlags
+		ef *engineFlags
+		of *outputFlags
+		do deployOptions
+	)
+	cmd := &cobra.Command{
+		Use:   "deploy",
+		Short: "check, synth, init, plan, guard, apply and write the outputs",
+		Long: `deploy checks the configuration (it refuses invalid and would-fail findings; --allow ID overrules a
+would-fail one knowingly), runs the live checks against the account (--skip-live-checks skips them), synthesizes
+the stack, runs init, refreshes what the environment runs, plans, prints the plan's summary, refuses a plan that
+deletes or replaces the cluster, the VPC, a subnet, the OIDC provider, a node group or a log group (unless
+--allow-destroy), applies it (a second round when a safe migration needs one) and writes the outputs file
+atomically. A failure names its step ("tapstack deploy: check: ..."). The engine's progress goes to stderr; stdout
+gets the outputs file's path.
+
+Exit 0 deployed; 2 refused (nothing planned or applied); 1 any other failure.`,
+		Example: `  tapstack deploy
+  tapstack deploy --config takeover.yaml --adopt-existing
+  tapstack deploy --allow-destroy --lock-timeout 10m
+  tapstack deploy --skip-live-checks --flat --outputs-file outputs.json`,
+		RunE: func(*cobra.Command, []string) error { return runDeploy(sf, ef, of, do, s) },
 	}
-	if *liveTimeout <= 0 {
-		return fail(exitInvalid, "--live-timeout: %s is not a positive duration", *liveTimeout)
+	fs := cmd.Flags()
+	sf = addStackFlags(fs, buildFlags)
+	ef = addEngineFlags(fs)
+	of = addOutputFlags(fs)
+	fs.BoolVar(&do.allowDestroy, "allow-destroy", false,
+		"apply a plan that deletes or replaces the cluster, the VPC, a subnet, the OIDC provider, a node group or the log group")
+	fs.BoolVar(&do.skipLive, "skip-live-checks", false, "do not run the live checks of tapstack check --live before planning")
+	fs.DurationVar(&do.liveTimeout, "live-timeout", live.DefaultTimeout, "the time limit of each live check")
+	return cmd
+}
+
+func runDeploy(sf *stackFlags, ef *engineFlags, of *outputFlags, do deployOptions, s stdio) error {
+	if do.liveTimeout <= 0 {
+		return fail(exitInvalid, "--live-timeout: %s is not a positive duration", do.liveTimeout)
 	}
 	ctx, stop := commandContext()
 	defer stop()
@@ -42,8 +74,8 @@ func runDeploy(args []string, s stdio) error {
 
 	// The account's view comes before anything is planned or created: name collisions, versions the region
 	// does not offer, missing instance types, quotas.
-	if !*skipLive {
-		lr, err := liveChecks(ctx, ss.p, sf.adopt, *liveTimeout)
+	if !do.skipLive {
+		lr, err := liveChecks(ctx, ss.p, sf.adopt, do.liveTimeout)
 		if err != nil {
 			return stepError("live checks", err)
 		}
@@ -57,7 +89,7 @@ func runDeploy(args []string, s stdio) error {
 		}
 	}
 
-	changed, err := applyRound(ctx, ss, *allowDestroy, "the plan", s)
+	changed, err := applyRound(ctx, ss, do.allowDestroy, "the plan", s)
 	if err != nil {
 		return err
 	}
@@ -68,7 +100,7 @@ func runDeploy(args []string, s stdio) error {
 		if err := ss.followState(ctx, sf.out, s); err != nil {
 			return err
 		}
-		if _, err := applyRound(ctx, ss, *allowDestroy, "the plan", s); err != nil {
+		if _, err := applyRound(ctx, ss, do.allowDestroy, "the plan", s); err != nil {
 			return err
 		}
 	}

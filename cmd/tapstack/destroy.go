@@ -9,26 +9,43 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/config"
 	tfjson "github.com/hashicorp/terraform-json"
+	"github.com/spf13/cobra"
 
 	"github.com/tapstack/tapstack/internal/cleanup"
 	"github.com/tapstack/tapstack/internal/engine"
 	"github.com/tapstack/tapstack/pkg/rules"
 )
 
-func init() {
-	register(&command{name: "destroy", summary: "destroy the environment, and what Kubernetes left in its VPC", run: runDestroy})
-}
+func init() { register(newDestroyCommand) }
 
-func runDestroy(args []string, s stdio) error {
-	fs := newFlagSet("destroy", s)
-	sf := addStackFlags(fs)
-	ef := addEngineFlags(fs)
-	yes := fs.Bool("yes", false,
+func newDestroyCommand(s stdio) *cobra.Command {
+	var (
+		sf  *stackFlags
+		ef  *engineFlags
+		yes bool
+	)
+	cmd := &cobra.Command{
+		Use:   "destroy",
+		Short: "destroy the environment, and what Kubernetes left in its VPC",
+		Long: `destroy reads the environment's state, finds what Kubernetes left in its VPC that Terraform does not manage
+(load balancers, target groups, security groups, network interfaces) and lists it. Without --yes it refuses when
+there is any (exit 2, nothing changed) and otherwise asks for "yes" on stdin. With --yes it removes those objects,
+destroys every resource of the state, then deletes the control-plane log group EKS may have created again.`,
+		Example: `  tapstack destroy
+  tapstack destroy --yes
+  tapstack destroy --config tapstack.yaml --environment-suffix pr42 --yes`,
+		RunE: func(*cobra.Command, []string) error { return runDestroy(sf, ef, yes, s) },
+	}
+	fs := cmd.Flags()
+	sf = addStackFlags(fs, environmentFlags)
+	ef = addEngineFlags(fs)
+	fs.BoolVar(&yes, "yes", false,
 		"do not ask for confirmation, and delete the load balancers, target groups, security groups and network "+
 			"interfaces Kubernetes left in the VPC")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
+	return cmd
+}
+
+func runDestroy(sf *stackFlags, ef *engineFlags, yes bool, s stdio) error {
 	ctx, stop := commandContext()
 	defer stop()
 	ss, err := openSession(ctx, "destroy", sf, ef, s, s.err, rules.Invalid)
@@ -52,7 +69,7 @@ func runDestroy(args []string, s stdio) error {
 	n := len(engine.Resources(st))
 	if n == 0 {
 		fmt.Fprintf(s.err, "the state of %s holds no resources: nothing to destroy\n", ss.stackName())
-		if *yes {
+		if yes {
 			return removeLogGroup(ctx, cl, env.cluster, s)
 		}
 		return nil
@@ -71,7 +88,7 @@ func runDestroy(args []string, s stdio) error {
 		listLeftovers(s.err, env.vpc, leftovers)
 	}
 
-	if !*yes {
+	if !yes {
 		if len(leftovers) > 0 {
 			return stepError("cleanup", fail(exitInvalid, "%d object(s) that Terraform does not manage would stop VPC %s "+
 				"from being deleted; delete them, or run again with --yes to delete them with the stack; nothing was changed",
@@ -87,7 +104,7 @@ func runDestroy(args []string, s stdio) error {
 		}
 	}
 	err = ss.eng.Destroy(ctx)
-	if err != nil && *yes && env.vpc != "" {
+	if err != nil && yes && env.vpc != "" {
 		// The cluster may have created more before it went away; remove that and try once more.
 		if more, ferr := cl.Find(ctx, target); ferr == nil && len(more) > 0 {
 			listLeftovers(s.err, env.vpc, more)

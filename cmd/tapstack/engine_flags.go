@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -12,6 +11,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/spf13/pflag"
 
 	"github.com/tapstack/tapstack/internal/engine"
 	"github.com/tapstack/tapstack/pkg/config"
@@ -26,7 +27,7 @@ type engineFlags struct {
 	lockTimeout time.Duration
 }
 
-func addEngineFlags(fs *flag.FlagSet) *engineFlags {
+func addEngineFlags(fs *pflag.FlagSet) *engineFlags {
 	ef := &engineFlags{}
 	fs.DurationVar(&ef.lockTimeout, "lock-timeout", 0,
 		"how long to wait for the state lock, and for another tapstack command on this working copy (0s: fail at once)")
@@ -39,7 +40,7 @@ type outputFlags struct {
 	flat bool
 }
 
-func addOutputFlags(fs *flag.FlagSet) *outputFlags {
+func addOutputFlags(fs *pflag.FlagSet) *outputFlags {
 	of := &outputFlags{}
 	fs.StringVar(&of.file, "outputs-file", outputs.DefaultPath, "outputs file to write")
 	fs.BoolVar(&of.flat, "flat", false, `write a flat {name: value} map instead of {"TapStack<suffix>": {...}}`)

@@ -77,10 +77,14 @@ func (f *fakeRun) show(name string) {
 
 func (f *fakeRun) stackDir() string { return filepath.Join(f.dir, "cdktf.out", "stacks", "TapStackut") }
 
-// run runs a command with the stack flags, in the working copy's paths.
+// run runs a command with the stack flags, in the working copy's paths; --date only to a command that takes it.
 func (f *fakeRun) run(args ...string) (code int, stdout, stderr string) {
 	var out, errb bytes.Buffer
-	full := append(args, "--date", "2026-12-01", "--environment-suffix", "ut", "--state-bucket", "tapstack-unit-state", "--region", "us-east-1",
+	full := args
+	if takesFlag(args[0], "date") {
+		full = append(full, "--date", "2026-12-01")
+	}
+	full = append(full, "--environment-suffix", "ut", "--state-bucket", "tapstack-unit-state", "--region", "us-east-1",
 		"--out", filepath.Join(f.dir, "cdktf.out"))
 	code = run(full, stdio{out: &out, err: &errb, in: strings.NewReader("")})
 	return code, out.String(), errb.String()
@@ -336,6 +340,38 @@ func TestDestroyEmptyState(t *testing.T) {
 	code, _, stderr := f.run("destroy")
 	if code != 0 || !strings.Contains(stderr, "holds no resources: nothing to destroy") || f.ran("destroy") {
 		t.Fatalf("exit %d: %s\n%s", code, stderr, f.calls())
+	}
+}
+
+// A flag a command does not take is an unknown flag: exit 2, the error and the usage on stderr, nothing on stdout
+// and nothing written or run.
+func TestUnusedFlagsAreUnknown(t *testing.T) {
+	clearEnv(t)
+	for _, args := range [][]string{
+		{"destroy", "--allow", "TS202"},
+		{"destroy", "--date", "2026-12-01"},
+		{"destroy", "--adopt-existing"},
+		{"destroy", "--vpc-cni-version", "v1.19.0-eksbuild.1"},
+		{"outputs", "--allow", "TS202"},
+		{"outputs", "--date", "2026-12-01"},
+		{"outputs", "--kubernetes-version", "1.35"},
+		{"verify", "--date", "2026-12-01"},
+		{"check", "--out", "o"},
+	} {
+		f := newFakeRun(t)
+		t.Chdir(f.dir)
+		code, stdout, stderr := runCLI(t, args...)
+		flag := args[1]
+		if code != 2 || !strings.Contains(stderr, "tapstack "+args[0]+": unknown flag: "+flag+"\n") ||
+			!strings.Contains(stderr, "Usage:\n  tapstack "+args[0]+" [flags]") || stdout != "" {
+			t.Errorf("%v: exit %d, want 2 with the error and the usage on stderr\nstdout %q\nstderr %s", args, code, stdout, stderr)
+		}
+		if f.calls() != "" {
+			t.Errorf("%v ran the engine:\n%s", args, f.calls())
+		}
+		if entries, _ := os.ReadDir(f.dir); len(entries) != 0 {
+			t.Errorf("%v wrote %v", args, entries)
+		}
 	}
 }
 

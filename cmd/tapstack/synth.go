@@ -5,12 +5,29 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/spf13/cobra"
+
 	"github.com/tapstack/tapstack/internal/fsutil"
 	"github.com/tapstack/tapstack/pkg/rules"
 )
 
-func init() {
-	register(&command{name: "synth", summary: "write the Terraform JSON of the environment", run: runSynth})
+func init() { register(newSynthCommand) }
+
+func newSynthCommand(s stdio) *cobra.Command {
+	var sf *stackFlags
+	cmd := &cobra.Command{
+		Use:   "synth",
+		Short: "write the Terraform JSON of the environment",
+		Long: `synth writes the environment's Terraform JSON to OUT/stacks/TapStack<suffix>/cdk.tf.json (OUT is --out,
+default cdktf.out) and prints its path. It refuses an invalid configuration (exit 2, nothing written) and prints
+would-fail findings as warnings; --allow ID overrules one knowingly. It makes no AWS call and reads no state.`,
+		Example: `  tapstack synth
+  tapstack synth --profile hardened --out build
+  tapstack synth --config tapstack.yaml --environment-suffix pr42 --availability-zones us-east-1a,us-east-1b`,
+		RunE: func(*cobra.Command, []string) error { return runSynth(sf, s) },
+	}
+	sf = addStackFlags(cmd.Flags(), buildFlags)
+	return cmd
 }
 
 // synthesize writes cdk.tf.json after refusing invalid findings; would-fail findings are printed as warnings.
@@ -46,12 +63,7 @@ func writeDocument(p *prepared, out string) (string, error) {
 	return path, nil
 }
 
-func runSynth(args []string, s stdio) error {
-	fs := newFlagSet("synth", s)
-	sf := addStackFlags(fs)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
+func runSynth(sf *stackFlags, s stdio) error {
 	p, err := sf.prepare(s)
 	if err != nil {
 		return err

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/tapstack/tapstack/pkg/config"
 	"github.com/tapstack/tapstack/pkg/live"
 	"github.com/tapstack/tapstack/pkg/rules"
@@ -17,9 +19,7 @@ import (
 	"github.com/tapstack/tapstack/pkg/versions"
 )
 
-func init() {
-	register(&command{name: "upgrade", summary: "move the cluster to a newer Kubernetes version, one minor version at a time", run: runUpgrade})
-}
+func init() { register(newUpgradeCommand) }
 
 var (
 	// stepLiveChecks concern the version a step moves to; accountLiveChecks run once. Names, zones, offerings
@@ -41,24 +41,53 @@ var resolveAddons = func(ctx context.Context, cfg *config.Config, k8s string, na
 	return live.ResolveAddonVersions(ctx, clients.EKS, k8s, names)
 }
 
-func runUpgrade(args []string, s stdio) error {
-	fs := newFlagSet("upgrade", s)
-	sf := addStackFlags(fs)
-	ef := addEngineFlags(fs)
-	to := fs.String("to", "", "the Kubernetes version to move the cluster to, one minor version at a time (required)")
-	dryRun := fs.Bool("dry-run", false, "print every step (control plane, add-ons, node groups) without planning or applying")
-	allowDestroy := fs.Bool("allow-destroy", false,
+// upgradeOptions are upgrade's own flags.
+type upgradeOptions struct {
+	to                             string
+	dryRun, allowDestroy, skipLive bool
+	liveTimeout                    time.Duration
+}
+
+func newUpgradeCommand(s stdio) *cobra.Command {
+	var (
+		sf *stackFlags
+		ef *engineFlags
+		uo upgradeOptions
+	)
+	cmd := &cobra.Command{
+		Use:   "upgrade --to VERSION",
+		Short: "move the cluster to a newer Kubernetes version, one minor version at a time",
+		Long: `upgrade moves the cluster from the Kubernetes version its state records to --to, one minor version at a
+time. Each step updates the control plane, then the add-ons (to EKS's default build for the version unless the
+running one is offered and newer) and the node groups. Every step's checks (rules, and the live checks of its
+version unless --skip-live-checks) run before the first step changes anything. After each apply the state must
+show the new version; a failure stops with the version everything is on, and running the same command again
+continues from there. --dry-run prints the steps without planning or applying.
+
+Exit 0 upgraded (or nothing to do); 2 refused before anything changed; 1 any other failure.`,
+		Example: `  tapstack upgrade --to 1.36 --dry-run
+  tapstack upgrade --to 1.36
+  tapstack upgrade --config takeover.yaml --to 1.34 --skip-live-checks`,
+		RunE: func(*cobra.Command, []string) error { return runUpgrade(sf, ef, uo, s) },
+	}
+	fs := cmd.Flags()
+	sf = addStackFlags(fs, buildFlags)
+	ef = addEngineFlags(fs)
+	fs.StringVar(&uo.to, "to", "", "the Kubernetes version to move the cluster to, one minor version at a time (required)")
+	fs.BoolVar(&uo.dryRun, "dry-run", false, "print every step (control plane, add-ons, node groups) without planning or applying")
+	fs.BoolVar(&uo.allowDestroy, "allow-destroy", false,
 		"apply a step whose plan deletes or replaces the cluster, the VPC, a subnet, the OIDC provider, a node group or the log group")
-	skipLive := fs.Bool("skip-live-checks", false, "do not run the live checks of each step's version before the first step")
-	liveTimeout := fs.Duration("live-timeout", live.DefaultTimeout, "the time limit of each live check")
-	if err := parse(fs, args); err != nil {
+	fs.BoolVar(&uo.skipLive, "skip-live-checks", false, "do not run the live checks of each step's version before the first step")
+	fs.DurationVar(&uo.liveTimeout, "live-timeout", live.DefaultTimeout, "the time limit of each live check")
+	return cmd
+}
+
+func runUpgrade(sf *stackFlags, ef *engineFlags, uo upgradeOptions, s stdio) error {
+	if err := checkUpgradeTarget(uo.to); err != nil {
 		return err
 	}
-	if err := checkUpgradeTarget(*to); err != nil {
-		return err
-	}
-	if *liveTimeout <= 0 {
-		return fail(exitInvalid, "--live-timeout: %s is not a positive duration", *liveTimeout)
+	if uo.liveTimeout <= 0 {
+		return fail(exitInvalid, "--live-timeout: %s is not a positive duration", uo.liveTimeout)
 	}
 	ctx, stop := commandContext()
 	defer stop()
@@ -68,17 +97,17 @@ func runUpgrade(args []string, s stdio) error {
 	}
 	defer ss.close()
 	ex := ss.p.opts.Existing
-	u := &upgradeRun{ss: ss, s: s, out: sf.out, target: *to, allowDestroy: *allowDestroy, current: ex}
+	u := &upgradeRun{ss: ss, s: s, out: sf.out, target: uo.to, allowDestroy: uo.allowDestroy, current: ex}
 	if ex == nil || ex.KubernetesVersion == "" {
 		return fail(exitInvalid, "the state of %s holds no cluster, so there is nothing to upgrade: deploy it first "+
-			"(tapstack deploy --kubernetes-version %s); nothing was changed", ss.stackName(), *to)
+			"(tapstack deploy --kubernetes-version %s); nothing was changed", ss.stackName(), uo.to)
 	}
 	running := ex.KubernetesVersion
-	if versions.CompareMinor(*to, running) < 0 {
+	if versions.CompareMinor(uo.to, running) < 0 {
 		return fail(exitInvalid, "--to: %s is below %s, which cluster %s runs: EKS never downgrades a cluster; "+
-			"give --to %s or newer; nothing was changed", *to, running, ss.p.cfg.ClusterName(), running)
+			"give --to %s or newer; nothing was changed", uo.to, running, ss.p.cfg.ClusterName(), running)
 	}
-	if err := u.planSteps(ctx, ex, *dryRun); err != nil {
+	if err := u.planSteps(ctx, ex, uo.dryRun); err != nil {
 		return err
 	}
 	if len(u.steps) == 0 {
@@ -87,19 +116,19 @@ func runUpgrade(args []string, s stdio) error {
 		return nil
 	}
 	mode := ""
-	if *dryRun {
+	if uo.dryRun {
 		mode = " (dry run: nothing is planned or applied)"
 	}
-	fmt.Fprintf(s.out, "upgrade cluster %s: Kubernetes %s -> %s in %d step(s)%s\n", ss.p.cfg.ClusterName(), running, *to, len(u.steps), mode)
-	if *dryRun {
+	fmt.Fprintf(s.out, "upgrade cluster %s: Kubernetes %s -> %s in %d step(s)%s\n", ss.p.cfg.ClusterName(), running, uo.to, len(u.steps), mode)
+	if uo.dryRun {
 		for _, st := range u.steps {
 			st.describe(s.out)
 		}
 	}
-	if err := u.preflight(ctx, *skipLive || *dryRun, *liveTimeout); err != nil {
+	if err := u.preflight(ctx, uo.skipLive || uo.dryRun, uo.liveTimeout); err != nil {
 		return err
 	}
-	if *dryRun {
+	if uo.dryRun {
 		return nil
 	}
 	for _, st := range u.steps {
@@ -107,10 +136,10 @@ func runUpgrade(args []string, s stdio) error {
 			return err
 		}
 	}
-	fmt.Fprintf(s.out, "upgraded cluster %s to Kubernetes %s; its node groups and add-ons followed\n", ss.p.cfg.ClusterName(), *to)
-	if c := ss.p.cfg.Cluster.KubernetesVersion; c != *to {
+	fmt.Fprintf(s.out, "upgraded cluster %s to Kubernetes %s; its node groups and add-ons followed\n", ss.p.cfg.ClusterName(), uo.to)
+	if c := ss.p.cfg.Cluster.KubernetesVersion; c != uo.to {
 		fmt.Fprintf(s.err, "note: the configuration says Kubernetes %s: set cluster.kubernetesVersion (or --kubernetes-version) "+
-			"to %s, or plan and deploy keep noting the difference\n", c, *to)
+			"to %s, or plan and deploy keep noting the difference\n", c, uo.to)
 	}
 	return nil
 }

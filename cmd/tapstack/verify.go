@@ -8,27 +8,54 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/spf13/cobra"
+
 	"github.com/tapstack/tapstack/pkg/live"
 	"github.com/tapstack/tapstack/pkg/outputs"
 	"github.com/tapstack/tapstack/pkg/rules"
 )
 
-func init() {
-	register(&command{name: "verify", summary: "check the live stack against the configuration and the outputs file", run: runVerify})
+func init() { register(newVerifyCommand) }
+
+// verifyFlags: verify compares the account with the configuration and the outputs file. It reads no state and
+// refuses only invalid findings, so --date and --allow change nothing, and it writes nothing and drives no engine
+// (no --out, --adopt-existing or --engine).
+var verifyFlags = stackFlagSet{settings: everySetting}
+
+func newVerifyCommand(s stdio) *cobra.Command {
+	var (
+		sf   *stackFlags
+		path string
+		rf   reportFlags
+	)
+	cmd := &cobra.Command{
+		Use:   "verify",
+		Short: "check the live stack against the configuration and the outputs file",
+		Long: `verify reads the outputs file (nested or flat; snake_case, camelCase or PascalCase keys) and checks the live
+stack against it and the configuration: the cluster ACTIVE on the configured version with the same endpoint; the
+OIDC provider for its issuer; each node group with its capacity type, instance types and scaling; the vpc-cni
+add-on with its version and configuration; the log group's retention; the subnets. Each mismatch is printed as
+expected vs actual.
+
+Exit 0 when every fact was read and matches, 2 when a fact does not match (or the input is bad), 1 when nothing
+mismatched but some fact could not be read.`,
+		Example: `  tapstack verify
+  tapstack verify --outputs cfn-outputs/flat-outputs.json --format json
+  tapstack verify --kubernetes-version 1.32`,
+		RunE: func(*cobra.Command, []string) error { return runVerify(sf, path, rf, s) },
+	}
+	flags := cmd.Flags()
+	sf = addStackFlags(flags, verifyFlags)
+	flags.StringVar(&path, "outputs", outputs.DefaultPath, "the outputs file (nested per stack or flat; any key case)")
+	rf = addReportFlags(flags, "the time limit of each part of the verification")
+	return cmd
 }
 
 // runVerify exits 0 when every fact was read and matches, 2 when any fact does not match (or the input is bad:
 // an invalid configuration, a missing or unreadable outputs file), and 1 when nothing mismatched but some fact
 // could not be read (a missing permission, an API the endpoint lacks, a timeout, a network error).
-func runVerify(args []string, s stdio) error {
-	flags := newFlagSet("verify", s)
-	sf := addStackFlags(flags)
-	path := flags.String("outputs", outputs.DefaultPath, "the outputs file (nested per stack or flat; any key case)")
-	rf := addReportFlags(flags, "the time limit of each part of the verification")
+func runVerify(sf *stackFlags, path string, rf reportFlags, s stdio) error {
 	format, timeout := rf.format, rf.timeout
-	if err := parse(flags, args); err != nil {
-		return err
-	}
 	if err := rf.validate(); err != nil {
 		return err
 	}
@@ -39,12 +66,12 @@ func runVerify(args []string, s stdio) error {
 	if err := refuse(s, p.findings, rules.Invalid); err != nil {
 		return err
 	}
-	vals, err := outputs.Read(*path, p.cfg.StackName())
+	vals, err := outputs.Read(path, p.cfg.StackName())
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return fail(exitInvalid, "outputs file %s does not exist: run tapstack deploy (or tapstack outputs) first, or name it with --outputs", *path)
+			return fail(exitInvalid, "outputs file %s does not exist: run tapstack deploy (or tapstack outputs) first, or name it with --outputs", path)
 		}
-		return fail(exitInvalid, "outputs file %s: %v", *path, err)
+		return fail(exitInvalid, "outputs file %s: %v", path, err)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -6,21 +6,32 @@ import (
 	"sort"
 	"text/tabwriter"
 
+	"github.com/spf13/cobra"
+
 	"github.com/tapstack/tapstack/pkg/versions"
 )
 
-func init() {
-	register(&command{name: "versions", summary: "print the EKS version calendar and each version's status", run: runVersions})
+func init() { register(newVersionsCommand) }
+
+func newVersionsCommand(s stdio) *cobra.Command {
+	var date, format string
+	cmd := &cobra.Command{
+		Use:   "versions",
+		Short: "print the EKS version calendar and each version's status",
+		Long: `versions prints the EKS Kubernetes version calendar of the version data (pkg/versions/data/eks.json): each
+version's release, end of standard and end of extended support, and its status on a day (--date, default today,
+UTC); then the vpc-cni builds upstream recommends and the data's sources.`,
+		Example: `  tapstack versions
+  tapstack versions --date 2026-12-01 --format json`,
+		RunE: func(*cobra.Command, []string) error { return runVersions(date, format, s) },
+	}
+	cmd.Flags().StringVar(&date, "date", "", "day to report the status on, YYYY-MM-DD (default today, UTC)")
+	cmd.Flags().StringVar(&format, "format", "text", "text or json")
+	return cmd
 }
 
-func runVersions(args []string, s stdio) error {
-	fs := newFlagSet("versions", s)
-	date := fs.String("date", "", "day to report the status on, YYYY-MM-DD (default today, UTC)")
-	format := fs.String("format", "text", "text or json")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	day, err := parseDate(*date)
+func runVersions(date, format string, s stdio) error {
+	day, err := parseDate(date)
 	if err != nil {
 		return err
 	}
@@ -33,7 +44,7 @@ func runVersions(args []string, s stdio) error {
 	for _, k := range d.Kubernetes {
 		rows = append(rows, row{k, d.StatusOn(k.Version, day)})
 	}
-	if *format == "json" {
+	if format == "json" {
 		enc := json.NewEncoder(s.out)
 		enc.SetIndent("", "  ")
 		return enc.Encode(map[string]any{
@@ -41,8 +52,8 @@ func runVersions(args []string, s stdio) error {
 			"vpcCni": d.VPCCNI, "sources": d.Sources,
 		})
 	}
-	if *format != "text" {
-		return fail(exitInvalid, "--format: %q is not text or json", *format)
+	if format != "text" {
+		return fail(exitInvalid, "--format: %q is not text or json", format)
 	}
 	fmt.Fprintf(s.out, "EKS Kubernetes versions on %s (data checked %s; default %s)\n\n", day, d.Checked, d.DefaultKubernetesVersion)
 	tw := tabwriter.NewWriter(s.out, 0, 0, 2, ' ', 0)

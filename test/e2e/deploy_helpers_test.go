@@ -38,10 +38,20 @@ func (d *deployStack) name() string     { return "TapStack" + d.suffix }
 func (d *deployStack) stateKey() string { return d.name() + "/" + d.suffix + "/terraform.tfstate" }
 func (d *deployStack) cluster() string  { return "eks-cluster-v1-" + d.suffix }
 
-// stackArgs are the stack flags every command of this environment takes, on the front's day.
-func (d *deployStack) stackArgs() []string {
-	return []string{"--environment-suffix", d.suffix, "--state-bucket", d.bucket,
-		"--state-bucket-region", harness.Region, "--region", harness.Region, "--date", harness.TestDay}
+// stackArgs are the stack flags of command in this environment, on the front's day (dateArgs).
+func (d *deployStack) stackArgs(command string) []string {
+	return append([]string{"--environment-suffix", d.suffix, "--state-bucket", d.bucket,
+		"--state-bucket-region", harness.Region, "--region", harness.Region}, dateArgs(command)...)
+}
+
+// dateArgs puts a command that takes --date on the front's day. destroy, outputs and verify run no date-based
+// rule and take no --date (an unknown flag, exit 2).
+func dateArgs(command string) []string {
+	switch command {
+	case "destroy", "outputs", "verify":
+		return nil
+	}
+	return []string{"--date", harness.TestDay}
 }
 
 // result is one run of the CLI.
@@ -85,7 +95,7 @@ func (d *deployStack) tapstack(t *testing.T, dir, label string, stdin io.Reader,
 // run is tapstack with the stack flags appended, expecting exit code want.
 func (d *deployStack) run(t *testing.T, dir string, want int, args ...string) result {
 	t.Helper()
-	r := d.tapstack(t, dir, args[0], nil, append(args, d.stackArgs()...)...)
+	r := d.tapstack(t, dir, args[0], nil, append(args, d.stackArgs(args[0])...)...)
 	if r.code != want {
 		t.Fatalf("tapstack %s: exit %d, want %d\nstderr:\n%s", strings.Join(args, " "), r.code, want, tail(r.stderr, 60))
 	}

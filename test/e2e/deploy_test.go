@@ -184,7 +184,7 @@ func sameSet(a, b []string) bool {
 // the pair runs again.
 func stepConcurrent(t *testing.T, d *deployStack, wc string) {
 	before := d.state(t)
-	args := append([]string{"deploy", "--lock-timeout=0s"}, d.stackArgs()...)
+	args := append([]string{"deploy", "--lock-timeout=0s"}, d.stackArgs("deploy")...)
 	const attempts = 4
 	for attempt := 1; ; attempt++ {
 		dirs := [2]string{newWorkingCopy(t), newWorkingCopy(t)}
@@ -395,7 +395,7 @@ func stepDestroy(t *testing.T, d *deployStack, wc string) {
 	}
 
 	// Without --yes, destroy lists what it found and refuses, even when the question is answered yes.
-	r := d.tapstack(t, wc, "destroy", strings.NewReader("yes\n"), append([]string{"destroy", "--config", cfg}, d.stackArgs()...)...)
+	r := d.tapstack(t, wc, "destroy", strings.NewReader("yes\n"), append([]string{"destroy", "--config", cfg}, d.stackArgs("destroy")...)...)
 	if r.code != 2 {
 		t.Fatalf("destroy without --yes: exit %d, want 2\n%s", r.code, tail(r.stderr, 30))
 	}

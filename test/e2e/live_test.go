@@ -120,10 +120,10 @@ func tapstackLive(t *testing.T, dir string, env []string, args ...string) liveRu
 	return r
 }
 
-// liveStackArgs are the stack flags of an environment in the live account.
-func liveStackArgs(suffix string) []string {
-	return []string{"--environment-suffix", suffix, "--state-bucket", liveBucket, "--state-bucket-region", harness.Region,
-		"--region", harness.Region, "--date", harness.TestDay}
+// liveStackArgs are the stack flags of command in an environment in the live account (dateArgs).
+func liveStackArgs(command, suffix string) []string {
+	return append([]string{"--environment-suffix", suffix, "--state-bucket", liveBucket, "--state-bucket-region", harness.Region,
+		"--region", harness.Region}, dateArgs(command)...)
 }
 
 // liveCheckJSON is `tapstack check --live --format json`.
@@ -142,7 +142,7 @@ type liveCheckJSON struct {
 
 func checkLive(t *testing.T, a *liveAccount, dir, suffix string, want int, extra ...string) (liveRun, liveCheckJSON) {
 	t.Helper()
-	args := append([]string{"check", "--live", "--format", "json"}, liveStackArgs(suffix)...)
+	args := append([]string{"check", "--live", "--format", "json"}, liveStackArgs("check", suffix)...)
 	r := tapstackLive(t, dir, a.env, append(args, extra...)...)
 	var rep liveCheckJSON
 	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
@@ -236,7 +236,7 @@ func TestLiveChecks(t *testing.T) {
 			t.Errorf("state: %q", rep.Live.State)
 		}
 		// The text report carries the same table with durations.
-		r := tapstackLive(t, dir, a.env, append([]string{"check", "--live"}, liveStackArgs("live1")...)...)
+		r := tapstackLive(t, dir, a.env, append([]string{"check", "--live"}, liveStackArgs("check", "live1")...)...)
 		if r.code != 0 || !strings.Contains(r.stdout, "Live checks (") || !strings.Contains(r.stdout, "TS809 ok") {
 			t.Errorf("text report, exit %d:\n%s\n%s", r.code, r.stdout, r.stderr)
 		}
@@ -259,7 +259,7 @@ func TestLiveChecks(t *testing.T) {
 			t.Errorf("stderr: %s", r.stderr)
 		}
 		// deploy runs the same checks first and refuses before planning anything.
-		d := tapstackLive(t, t.TempDir(), a.env, append([]string{"deploy"}, liveStackArgs("live2")...)...)
+		d := tapstackLive(t, t.TempDir(), a.env, append([]string{"deploy"}, liveStackArgs("deploy", "live2")...)...)
 		if d.code != 2 || !strings.Contains(d.stderr, "TS802") || !strings.Contains(d.stderr, "live checks") {
 			t.Errorf("deploy with a colliding role: exit %d\n%s", d.code, liveTail(d.stderr, 20))
 		}
@@ -282,7 +282,7 @@ func TestLiveChecks(t *testing.T) {
 		_, rep = checkLive(t, a, dir, suffix, 0, "--adopt-existing")
 		wantLiveFinding(t, rep, "TS805", rules.Warning, group, "imports it")
 
-		r := tapstackLive(t, dir, a.env, append([]string{"synth", "--adopt-existing"}, liveStackArgs(suffix)...)...)
+		r := tapstackLive(t, dir, a.env, append([]string{"synth", "--adopt-existing"}, liveStackArgs("synth", suffix)...)...)
 		if r.code != 0 {
 			t.Fatalf("synth --adopt-existing: exit %d\n%s", r.code, r.stderr)
 		}

@@ -115,7 +115,7 @@ func TestUpgrade(t *testing.T) {
 			d.wantVersions(t, "1.35")
 		}},
 		{"6_destroy", func(t *testing.T) {
-			d.run(t, wc, 0, "destroy", "--config", cfg, "--yes", "--kubernetes-version", "1.35")
+			d.run(t, wc, 0, "destroy", "--config", cfg, "--yes")
 			if left := d.state(t); len(left.Resources) != 0 {
 				t.Errorf("the state still holds %v", left.managed())
 			}

@@ -29,9 +29,9 @@ func TestVerify(t *testing.T) {
 	defer func() { t.Logf("TestVerify took %s", time.Since(start).Round(100*time.Millisecond)) }()
 	const suffix = "ver1"
 	wc := t.TempDir()
-	stackArgs := liveStackArgs(suffix)
+	stackArgs := liveStackArgs("verify", suffix)
 
-	r := tapstackLive(t, wc, a.env, append([]string{"deploy", "--lock-timeout", "30s"}, stackArgs...)...)
+	r := tapstackLive(t, wc, a.env, append([]string{"deploy", "--lock-timeout", "30s"}, liveStackArgs("deploy", suffix)...)...)
 	if r.code != 0 {
 		t.Fatalf("deploy: exit %d\n%s", r.code, liveTail(r.stderr, 60))
 	}

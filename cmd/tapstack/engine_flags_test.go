@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -81,7 +82,7 @@ func (f *fakeRun) stackDir() string { return filepath.Join(f.dir, "cdktf.out", "
 func (f *fakeRun) run(args ...string) (code int, stdout, stderr string) {
 	var out, errb bytes.Buffer
 	full := args
-	if takesFlag(args[0], "date") {
+	if takesFlag(args[0], "date") && !slices.Contains(args, "--date") { // the test's own day wins
 		full = append(full, "--date", "2026-12-01")
 	}
 	full = append(full, "--environment-suffix", "ut", "--state-bucket", "tapstack-unit-state", "--region", "us-east-1",

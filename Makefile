@@ -27,9 +27,10 @@ lint:
 unit:
 	$(GO) test -count=1 $(UNIT_PKGS)
 
-# Real-Terraform and end-to-end (moto) tests. The e2e tests start and stop their own moto servers.
+# Real-Terraform and end-to-end (moto) tests. The e2e tests start and stop their own moto servers and run in
+# parallel: most of their time is spent waiting on Terraform and on the front's asynchronous changes, not on CPU.
 e2e:
-	$(GO) test -count=1 -timeout 75m ./test/...
+	$(GO) test -count=1 -timeout 75m -parallel 8 ./test/...
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./pkg/...

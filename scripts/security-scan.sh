@@ -12,12 +12,8 @@ root=$(pwd)
 out=${SCAN_OUT:-$root/security-reports}
 mkdir -p "$out"
 
-trivy=${TRIVY:-$(command -v trivy || echo "$(go env GOPATH)/bin/trivy")}
-if [[ ! -x "$trivy" ]]; then
-  echo "security: trivy not found; building it from the Go module proxy (about 20 minutes the first time)"
-  GOEXPERIMENT=jsonv2 go install github.com/aquasecurity/trivy/cmd/trivy@v0.74.0
-  trivy="$(go env GOPATH)/bin/trivy"
-fi
+# TRIVY names a binary; otherwise the pinned version from the tool cache, built there on first use.
+trivy=${TRIVY:-$(bash scripts/build-trivy.sh)}
 "$trivy" --version | head -1
 
 if [[ -z "${TF_CLI_CONFIG_FILE:-}" || ! -f "${TF_CLI_CONFIG_FILE}" ]]; then

@@ -23,6 +23,7 @@ import (
 // integration suite (go test -tags integration ./test/integration/) on the outputs file; after a node group is
 // scaled behind the stack's back, both fail naming the node group and the field.
 func TestVerify(t *testing.T) {
+	t.Parallel() // each test has its own moto, front, bucket and working copy
 	start := time.Now() // clock: measures a duration for the log
 	harness.TerraformBinary(t)
 	a := startLiveAccount(t)

@@ -30,7 +30,7 @@ func TestCalendarAgainstTheFront(t *testing.T) {
 			t.Fatal("no default profile")
 		}
 		cfg.Cluster.KubernetesVersion = version
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()
 		r := live.Run(ctx, clients, live.Input{Config: &cfg, Date: day, Data: data}, live.Options{Only: []string{"TS809"}})
 		if len(r.Results) != 1 || r.Results[0].Status == live.StatusError {

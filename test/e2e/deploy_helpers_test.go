@@ -67,7 +67,7 @@ func (r result) output() string { return r.stdout + r.stderr }
 // on a goroutine of its own.
 func (d *deployStack) tapstack(t *testing.T, dir, label string, stdin io.Reader, args ...string) result {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, tapstackBin, args...)
 	cmd.Dir = dir
@@ -263,7 +263,7 @@ func logGroupExists(t *testing.T, endpoint, name string) bool {
 }
 
 func testContext(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	t.Cleanup(cancel)
 	return ctx
 }

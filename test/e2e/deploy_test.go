@@ -30,7 +30,7 @@ const deployBucket = "tapstack-e2e-deploy-state"
 // outputs, a clean second plan, two concurrent deploys, the plan guard (refused, then --allow-destroy), and a
 // destroy that removes what Kubernetes would have left in the VPC: a load balancer and a network interface.
 func TestDeploy(t *testing.T) {
-	t.Parallel() // each test has its own moto, front, bucket and working copy
+	t.Parallel()        // each test has its own moto, front, bucket and working copy
 	start := time.Now() // clock: the test's duration, logged
 	harness.TerraformBinary(t)
 	moto := harness.StartMoto(t)

@@ -203,7 +203,7 @@ func logsLive(endpoint string) *cloudwatchlogs.Client {
 // with the stack's name collides, an orphaned log group is reported and then adopted through an import block that
 // `terraform plan` imports, and an instance type a zone does not offer is reported.
 func TestLiveChecks(t *testing.T) {
-	t.Parallel() // each test has its own moto, front, bucket and working copy
+	t.Parallel()        // each test has its own moto, front, bucket and working copy
 	start := time.Now() // clock: measures a duration for the log
 	harness.TerraformBinary(t)
 	a := startLiveAccount(t)

@@ -29,7 +29,7 @@ import (
 // moto, front, state bucket and environment suffix, so they run in parallel (the provider alone waits up to a
 // minute before it deletes a cluster).
 func TestProfiles(t *testing.T) {
-	t.Parallel() // each test has its own moto, front, bucket and working copy
+	t.Parallel()        // each test has its own moto, front, bucket and working copy
 	start := time.Now() // clock: measures a duration for the log
 	harness.TerraformBinary(t)
 	cliConfig := harness.TerraformCLIConfig(t)

@@ -26,7 +26,7 @@ const takeoverBucket = "tapstack-e2e-takeover-state"
 // 1.36. EKS refuses STANDARD support on 1.32 and 1.33 (V4): deploy keeps the cluster's policy, and upgrade sets
 // STANDARD at the 1.34 step, the first in standard support.
 func TestTakeover(t *testing.T) {
-	t.Parallel() // each test has its own moto, front, bucket and working copy
+	t.Parallel()        // each test has its own moto, front, bucket and working copy
 	start := time.Now() // clock: the test's duration, logged
 	defer func() { t.Logf("TestTakeover took %s", time.Since(start).Round(time.Second)) }()
 	harness.TerraformBinary(t)

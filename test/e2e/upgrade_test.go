@@ -26,7 +26,7 @@ var upgradeNodeGroups = []string{"aws_eks_node_group.on_demand_node_group", "aws
 // changes nothing. The environment keeps extended support (EKS refuses
 // STANDARD on 1.32, which is past its end of standard support on the test's day).
 func TestUpgrade(t *testing.T) {
-	t.Parallel() // each test has its own moto, front, bucket and working copy
+	t.Parallel()        // each test has its own moto, front, bucket and working copy
 	start := time.Now() // clock: the test's duration, logged
 	harness.TerraformBinary(t)
 	moto := harness.StartMoto(t)

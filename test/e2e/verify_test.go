@@ -23,7 +23,7 @@ import (
 // integration suite (go test -tags integration ./test/integration/) on the outputs file; after a node group is
 // scaled behind the stack's back, both fail naming the node group and the field.
 func TestVerify(t *testing.T) {
-	t.Parallel() // each test has its own moto, front, bucket and working copy
+	t.Parallel()        // each test has its own moto, front, bucket and working copy
 	start := time.Now() // clock: measures a duration for the log
 	harness.TerraformBinary(t)
 	a := startLiveAccount(t)
@@ -79,7 +79,7 @@ func TestVerify(t *testing.T) {
 	})
 
 	t.Run("verify_fails_after_a_change_behind_the_stacks_back", func(t *testing.T) {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()
 		group := "node-group-spot-v1-" + suffix
 		client := eks.New(eks.Options{Region: harness.Region, BaseEndpoint: aws.String(a.front.URL),

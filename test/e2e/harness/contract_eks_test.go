@@ -76,7 +76,7 @@ func (e *contractEnv) cluster(t *testing.T, name, version string, mod func(*eks.
 func (e *contractEnv) waitCluster(t *testing.T, name string, status ekstypes.ClusterStatus) *ekstypes.Cluster {
 	t.Helper()
 	var last *ekstypes.Cluster
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) { // clock: polling
+	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) { // clock: polling
 		out, err := e.eks.DescribeCluster(e.ctx, &eks.DescribeClusterInput{Name: aws.String(name)})
 		if err != nil {
 			t.Fatalf("describe cluster %s: %v", name, err)
@@ -140,7 +140,7 @@ func (e *contractEnv) nodegroup(t *testing.T, cluster, name, role string, status
 func (e *contractEnv) waitNodegroup(t *testing.T, cluster, name string, status ekstypes.NodegroupStatus) *ekstypes.Nodegroup {
 	t.Helper()
 	var last *ekstypes.Nodegroup
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) { // clock: polling
+	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) { // clock: polling
 		out, err := e.eks.DescribeNodegroup(e.ctx, &eks.DescribeNodegroupInput{ClusterName: aws.String(cluster), NodegroupName: aws.String(name)})
 		if err != nil {
 			t.Fatalf("describe node group %s: %v", name, err)
@@ -171,7 +171,7 @@ func (e *contractEnv) addon(t *testing.T, in *eks.CreateAddonInput) *ekstypes.Ad
 
 func (e *contractEnv) settledAddon(t *testing.T, cluster, name string) *ekstypes.Addon {
 	t.Helper()
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) { // clock: polling
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(100 * time.Millisecond) { // clock: polling
 		out, err := e.eks.DescribeAddon(e.ctx, &eks.DescribeAddonInput{ClusterName: aws.String(cluster), AddonName: aws.String(name)})
 		if err != nil {
 			t.Fatalf("describe add-on %s: %v", name, err)

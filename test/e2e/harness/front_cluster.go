@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 )
@@ -33,6 +32,21 @@ func (f *Front) currentCluster(r *http.Request, region, name string) (map[string
 	f.apply(clusterOverlayKey(region, name), body.Cluster)
 	defaultUpgradePolicy(body.Cluster)
 	return body.Cluster, status, nil
+}
+
+// clusterOrError is currentCluster for a handler: it writes ResourceNotFoundException (or a ServerException when
+// moto cannot be asked) and returns nil when there is no cluster.
+func (f *Front) clusterOrError(w http.ResponseWriter, r *http.Request, region, cluster string) map[string]any {
+	cur, status, err := f.currentCluster(r, region, cluster)
+	switch {
+	case err != nil:
+		eksError(w, http.StatusInternalServerError, "ServerException", "front: ask moto for the cluster: "+err.Error(), nil)
+		return nil
+	case status == http.StatusNotFound || cur == nil:
+		notFound(w, "No cluster found for name: "+cluster+".", map[string]any{"clusterName": cluster})
+		return nil
+	}
+	return cur
 }
 
 // authMode is a cluster's authentication mode; EKS's default is CONFIG_MAP (EKS API reference, CreateCluster).
@@ -209,13 +223,8 @@ func (f *Front) updateClusterConfig(w http.ResponseWriter, r *http.Request, e ek
 		invalidParameter(w, "No changes needed for the cluster update", ids) // invented: no source quotes it
 		return
 	}
-	cur, status, err := f.currentCluster(r, e.region, cluster)
-	switch {
-	case err != nil:
-		eksError(w, http.StatusInternalServerError, "ServerException", "front: ask moto for the cluster: "+err.Error(), nil)
-		return
-	case status == http.StatusNotFound:
-		notFound(w, "No cluster found for name: "+cluster+".", ids)
+	cur := f.clusterOrError(w, r, e.region, cluster)
+	if cur == nil {
 		return
 	}
 	fromMode := authMode(cur)
@@ -292,21 +301,11 @@ func relayEKS(w http.ResponseWriter, status int, raw []byte) {
 
 // nodeRoleEntries gives the role of every managed node group of the cluster its access entry (A2).
 func (f *Front) nodeRoleEntries(r *http.Request, region, cluster string, cur map[string]any) error {
-	status, raw, err := f.askMoto(r, http.MethodGet, "/clusters/"+url.PathEscape(cluster)+"/node-groups", nil, nil)
-	if err != nil || status != http.StatusOK {
-		return fmt.Errorf("ask moto for the node groups of %s: HTTP %d, %v", cluster, status, err)
-	}
-	var list struct {
-		Nodegroups []string `json:"nodegroups"`
-	}
-	if err := json.Unmarshal(raw, &list); err != nil {
+	ngs, err := f.nodegroups(r, region, cluster)
+	if err != nil {
 		return err
 	}
-	for _, name := range list.Nodegroups {
-		ng, status, err := f.nodegroup(r, region, cluster, name)
-		if err != nil || status != http.StatusOK {
-			return fmt.Errorf("ask moto for node group %s: HTTP %d, %v", name, status, err)
-		}
+	for _, ng := range ngs {
 		f.nodeRoleEntry(region, cluster, cur, str(ng["nodeRole"]))
 	}
 	return nil

@@ -23,13 +23,8 @@ func (f *Front) associateEncryptionConfig(w http.ResponseWriter, r *http.Request
 		invalidParameter(w, "encryptionConfig must hold exactly one configuration", ids) // invented
 		return
 	}
-	cur, status, err := f.currentCluster(r, e.region, cluster)
-	switch {
-	case err != nil:
-		eksError(w, http.StatusInternalServerError, "ServerException", "front: ask moto for the cluster: "+err.Error(), nil)
-		return
-	case status == http.StatusNotFound || cur == nil:
-		notFound(w, "No cluster found for name: "+cluster+".", ids)
+	cur := f.clusterOrError(w, r, e.region, cluster)
+	if cur == nil {
 		return
 	}
 	if ec, _ := cur["encryptionConfig"].([]any); len(ec) > 0 {

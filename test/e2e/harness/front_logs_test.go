@@ -18,7 +18,7 @@ func TestFrontLogGroupKMSKey(t *testing.T) {
 	moto := harness.StartMoto(t)
 	front := harness.StartFront(t, moto.URL)
 	c := logsClient(front.URL)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute) // generous: CI runs many emulators on two cores
 	defer cancel()
 	const group = "/aws/eks/c1/cluster"
 	key := createKey(t, ctx, kmsClient(front.URL), keyPolicy(logsStatement("Allow", harness.Region, "ArnEquals", logGroupARN(group))))

@@ -292,37 +292,8 @@ func (f *Front) nodegroupCreated(region, cluster, name, failure string) {
 	}})
 }
 
-// nodesReady reports whether the cluster has a node group whose nodes are ready: ACTIVE (not creating, not
-// failed) with at least one node.
-func (f *Front) nodesReady(r *http.Request, region, cluster string) (bool, error) {
-	status, raw, err := f.askMoto(r, http.MethodGet, "/clusters/"+url.PathEscape(cluster)+"/node-groups", nil, nil)
-	if err != nil || status != http.StatusOK {
-		return false, fmt.Errorf("ask moto for the node groups of %s: HTTP %d, %v", cluster, status, err)
-	}
-	var list struct {
-		Nodegroups []string `json:"nodegroups"`
-	}
-	if err := json.Unmarshal(raw, &list); err != nil {
-		return false, err
-	}
-	for _, name := range list.Nodegroups {
-		ng, status, err := f.nodegroup(r, region, cluster, name)
-		if err != nil || status != http.StatusOK {
-			return false, fmt.Errorf("ask moto for node group %s: HTTP %d, %v", name, status, err)
-		}
-		f.mu.Lock()
-		creating := f.changing(nodegroupOverlayKey(region, cluster, name)) != nil && str(ng["status"]) != "UPDATING"
-		f.mu.Unlock()
-		sc, _ := ng["scalingConfig"].(map[string]any)
-		if !creating && str(ng["status"]) == "ACTIVE" && fmt.Sprint(sc["desiredSize"]) != "0" {
-			return true, nil
-		}
-	}
-	return false, nil
-}
-
-// nodegroupsBehind lists the node groups of a cluster whose version is not version, sorted.
-func (f *Front) nodegroupsBehind(r *http.Request, region, cluster, version string) ([]string, error) {
+// nodegroups is moto's description, with the front's overlay, of every node group of a cluster, sorted by name.
+func (f *Front) nodegroups(r *http.Request, region, cluster string) ([]map[string]any, error) {
 	status, raw, err := f.askMoto(r, http.MethodGet, "/clusters/"+url.PathEscape(cluster)+"/node-groups", nil, nil)
 	if err != nil || status != http.StatusOK {
 		return nil, fmt.Errorf("ask moto for the node groups of %s: HTTP %d, %v", cluster, status, err)
@@ -333,16 +304,45 @@ func (f *Front) nodegroupsBehind(r *http.Request, region, cluster, version strin
 	if err := json.Unmarshal(raw, &list); err != nil {
 		return nil, fmt.Errorf("moto's node groups of %s: %s", cluster, raw)
 	}
-	var behind []string
+	sort.Strings(list.Nodegroups)
+	out := make([]map[string]any, 0, len(list.Nodegroups))
 	for _, name := range list.Nodegroups {
 		ng, status, err := f.nodegroup(r, region, cluster, name)
 		if err != nil || status != http.StatusOK {
 			return nil, fmt.Errorf("ask moto for node group %s: HTTP %d, %v", name, status, err)
 		}
-		if str(ng["version"]) != version {
-			behind = append(behind, name)
+		out = append(out, ng)
+	}
+	return out, nil
+}
+
+// nodesReady reports whether the cluster has a node group whose nodes are ready: ACTIVE (not creating, not
+// failed) with at least one node.
+func (f *Front) nodesReady(r *http.Request, region, cluster string) (bool, error) {
+	ngs, err := f.nodegroups(r, region, cluster)
+	if err != nil {
+		return false, err
+	}
+	for _, ng := range ngs {
+		sc, _ := ng["scalingConfig"].(map[string]any)
+		if str(ng["status"]) == "ACTIVE" && fmt.Sprint(sc["desiredSize"]) != "0" {
+			return true, nil
 		}
 	}
-	sort.Strings(behind)
+	return false, nil
+}
+
+// nodegroupsBehind lists the node groups of a cluster whose version is not version, sorted.
+func (f *Front) nodegroupsBehind(r *http.Request, region, cluster, version string) ([]string, error) {
+	ngs, err := f.nodegroups(r, region, cluster)
+	if err != nil {
+		return nil, err
+	}
+	var behind []string
+	for _, ng := range ngs {
+		if str(ng["version"]) != version {
+			behind = append(behind, str(ng["nodegroupName"]))
+		}
+	}
 	return behind, nil
 }

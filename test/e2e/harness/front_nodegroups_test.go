@@ -59,7 +59,7 @@ func updateSucceeds(t *testing.T, c *eks.Client, what, cluster, nodegroup string
 // waitUpdate polls DescribeUpdate until the update is no longer InProgress, and returns it.
 func waitUpdate(t *testing.T, c *eks.Client, in *eks.DescribeUpdateInput) *ekstypes.Update {
 	t.Helper()
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) { // clock: polling
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(100 * time.Millisecond) { // clock: polling
 		du, err := c.DescribeUpdate(context.Background(), in)
 		if err != nil {
 			t.Fatalf("describe update %s: %v", aws.ToString(in.UpdateId), err)

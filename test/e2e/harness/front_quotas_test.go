@@ -30,7 +30,7 @@ func TestFrontServiceQuotas(t *testing.T) {
 	moto := harness.StartMoto(t)
 	front := harness.StartFront(t, moto.URL)
 	c := quotasClient(front.URL)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute) // generous: CI runs many emulators on two cores
 	defer cancel()
 
 	get := func(service, code string) (*sqtypes.ServiceQuota, error) {

@@ -53,7 +53,7 @@ func TestFrontAddonAPI(t *testing.T) {
 	moto := harness.StartMoto(t)
 	front := startFront(t, moto.URL)
 	c := eksClient(front.URL)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute) // generous: CI runs many emulators on two cores
 	defer cancel()
 	createCluster(t, c, "c1", "1.32", nil)
 	pause(front)

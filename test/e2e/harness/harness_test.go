@@ -49,7 +49,7 @@ func pause(f *harness.Front) {
 func startEKS(t *testing.T) (*harness.Front, *eks.Client, context.Context) {
 	t.Helper()
 	front := startFront(t, harness.StartMoto(t).URL)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute) // generous: CI runs many emulators on two cores
 	t.Cleanup(cancel)
 	return front, eksClient(front.URL), ctx
 }

@@ -44,15 +44,28 @@ func (d *deployStack) stackArgs(command string) []string {
 		"--state-bucket-region", harness.Region, "--region", harness.Region}, dateArgs(command)...)
 }
 
-// dateArgs puts a command that takes --date on the front's day. destroy, outputs and verify run no date-based
-// rule and take no --date (an unknown flag, exit 2).
+// dateArgs puts a command that takes --date on the front's day (destroy, outputs and verify run no date-based
+// rule and take no --date: an unknown flag, exit 2), and gives the live checks of those that run them a time
+// limit for a loaded machine.
 func dateArgs(command string) []string {
+	var out []string
 	switch command {
 	case "destroy", "outputs", "verify":
-		return nil
+	default:
+		out = []string{"--date", harness.TestDay}
 	}
-	return []string{"--date", harness.TestDay}
+	// The live checks' time limit, generous: CI runs many emulators, Terraform and a build on two cores.
+	switch command {
+	case "check", "verify":
+		out = append(out, "--timeout", liveLimit)
+	case "deploy", "upgrade":
+		out = append(out, "--live-timeout", liveLimit)
+	}
+	return out
 }
+
+// liveLimit is each live check's time limit in the tests.
+const liveLimit = "3m"
 
 // result is one run of the CLI.
 type result struct {

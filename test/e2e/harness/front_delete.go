@@ -147,21 +147,10 @@ func (f *Front) refuseSubnetInUse(w http.ResponseWriter, r *http.Request, region
 	if subnet == "" {
 		return false
 	}
-	enis, err := f.networkInterfaces(r, region, "subnet-id", subnet)
+	used, err := f.heldBy(r, region, "subnet-id", subnet, func(lb loadBalancer) []string { return lb.Subnets })
 	if err != nil {
 		frontFailed(w, err)
 		return true
-	}
-	used := len(enis) > 0
-	if !used {
-		lbs, err := f.loadBalancers(r, region)
-		if err != nil {
-			frontFailed(w, err)
-			return true
-		}
-		for _, lb := range lbs {
-			used = used || slices.Contains(lb.Subnets, subnet)
-		}
 	}
 	if !used {
 		return false
@@ -188,27 +177,35 @@ func (f *Front) refuseGroupInUse(w http.ResponseWriter, r *http.Request, region,
 	if group == "" {
 		return false // moto answers for a group that does not exist
 	}
-	enis, err := f.networkInterfaces(r, region, "group-id", group)
+	used, err := f.heldBy(r, region, "group-id", group, func(lb loadBalancer) []string { return lb.SecurityGroups })
 	if err != nil {
 		frontFailed(w, err)
 		return true
-	}
-	used := len(enis) > 0
-	if !used {
-		lbs, err := f.loadBalancers(r, region)
-		if err != nil {
-			frontFailed(w, err)
-			return true
-		}
-		for _, lb := range lbs {
-			used = used || slices.Contains(lb.SecurityGroups, group)
-		}
 	}
 	if !used {
 		return false
 	}
 	dependencyViolation(w, "resource "+group+" has a dependent object")
 	return true
+}
+
+// heldBy reports whether a network interface (found with the DescribeNetworkInterfaces filter of that name) or a
+// load balancer (of picks its subnets or its security groups) uses the subnet or security group id.
+func (f *Front) heldBy(r *http.Request, region, filter, id string, of func(loadBalancer) []string) (bool, error) {
+	enis, err := f.networkInterfaces(r, region, filter, id)
+	if err != nil || len(enis) > 0 {
+		return len(enis) > 0, err
+	}
+	lbs, err := f.loadBalancers(r, region)
+	if err != nil {
+		return false, err
+	}
+	for _, lb := range lbs {
+		if slices.Contains(of(lb), id) {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // defaultVPCGroup is the ID of the security group of that name in the region's default VPC, or "".

@@ -130,7 +130,12 @@ func (f *Front) cluster(w http.ResponseWriter, r *http.Request, e eksRequest, na
 // setClusterFieldLocked makes the front report value for a field of a cluster's description, in place of moto's;
 // call it with f.mu held.
 func (f *Front) setClusterFieldLocked(region, cluster, field string, value any) {
-	key := clusterOverlayKey(region, cluster)
+	f.setFieldsLocked(clusterOverlayKey(region, cluster))[field] = value
+}
+
+// setFieldsLocked returns the fields the front reports in place of moto's for an overlay key, creating them;
+// call it with f.mu held.
+func (f *Front) setFieldsLocked(key string) map[string]any {
 	o := f.overlays[key]
 	if o == nil {
 		o = &overlay{}
@@ -139,7 +144,7 @@ func (f *Front) setClusterFieldLocked(region, cluster, field string, value any) 
 	if o.set == nil {
 		o.set = map[string]any{}
 	}
-	o.set[field] = value
+	return o.set
 }
 
 func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {

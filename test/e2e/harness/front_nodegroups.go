@@ -190,16 +190,9 @@ func (f *Front) updateNodegroupVersion(w http.ResponseWriter, r *http.Request, e
 	key := nodegroupOverlayKey(e.region, cluster, name)
 	f.mu.Lock()
 	c, ok := f.startUpdate(key, frontUpdate{cluster: cluster, nodegroup: name, body: u}, func() {
-		o := f.overlays[key]
-		if o == nil {
-			o = &overlay{}
-			f.overlays[key] = o
-		}
-		if o.set == nil {
-			o.set = map[string]any{}
-		}
+		fields := f.setFieldsLocked(key)
 		for k, v := range set {
-			o.set[k] = v
+			fields[k] = v
 		}
 	}, nil)
 	f.mu.Unlock()

@@ -7,10 +7,10 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/tapstack/tapstack/internal/lifecycle"
 	"github.com/tapstack/tapstack/pkg/live"
 	"github.com/tapstack/tapstack/pkg/rules"
 	"github.com/tapstack/tapstack/pkg/versions"
@@ -65,19 +65,19 @@ func runCheck(sf *stackFlags, rf reportFlags, withLive bool, s stdio) error {
 	if err != nil {
 		return err
 	}
-	findings := p.findings
+	findings := p.Findings
 	var lr *live.Report
 	if withLive {
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
-		lr, err = liveChecks(ctx, p, sf.adopt, *timeout)
+		lr, err = lifecycle.LiveChecks(ctx, p, *timeout)
 		if err != nil {
 			return err
 		}
 		findings = live.Merge(findings, lr.Findings)
 	}
-	cost := rules.Estimate(p.cfg, versions.Get(), p.date)
-	r := rules.NewReport(p.cfg.StackName(), p.cfg.Profile, p.date.String(), findings, &cost)
+	cost := rules.Estimate(p.Config, versions.Get(), p.Date())
+	r := rules.NewReport(p.Config.StackName(), p.Config.Profile, p.Date().String(), findings, &cost)
 	if *format == "json" {
 		err = checkReport{Report: r, Live: lr}.writeJSON(s)
 	} else {
@@ -107,38 +107,4 @@ func (c checkReport) writeJSON(s stdio) error {
 	enc.SetEscapeHTML(false)
 	enc.SetIndent("", "  ")
 	return enc.Encode(c)
-}
-
-// liveChecks runs the live checks of a prepared stack: it reads the stack's state from its S3 backend (to tell
-// the stack's own objects from collisions), then runs every check concurrently, each within timeout. It fails
-// only when the AWS configuration cannot be loaded at all.
-func liveChecks(ctx context.Context, p *prepared, adopt bool, timeout time.Duration) (*live.Report, error) {
-	cfg := p.cfg
-	clients, err := live.NewClients(ctx, cfg.Region, cfg.State.Region)
-	if err != nil {
-		return nil, err
-	}
-	in := live.Input{Config: cfg, Doc: p.stack.Doc, Date: p.date, Adopt: adopt}
-	sctx, cancel := context.WithTimeout(ctx, timeout)
-	st, serr := live.ReadState(sctx, clients.S3, cfg.State.Bucket, cfg.StateKey())
-	cancel()
-	where := fmt.Sprintf("s3://%s/%s", cfg.State.Bucket, cfg.StateKey())
-	state := ""
-	switch {
-	case serr != nil:
-		in.StateUnknown = live.StateProblem(serr)
-		state = where + ": " + in.StateUnknown + "; collisions are reported as warnings"
-	case st == nil:
-		state = where + " does not exist yet: every existing object with the stack's names collides"
-	default:
-		in.InState = st
-		n := 0
-		for _, c := range st.Types {
-			n += c
-		}
-		state = fmt.Sprintf("%s holds %d resources", where, n)
-	}
-	r := live.Run(ctx, clients, in, live.Options{Timeout: timeout})
-	r.State = state
-	return r, nil
 }

@@ -3,12 +3,12 @@ package main
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
 
+	"github.com/tapstack/tapstack/internal/lifecycle"
 	"github.com/tapstack/tapstack/pkg/config"
 	"github.com/tapstack/tapstack/pkg/live"
 	"github.com/tapstack/tapstack/pkg/rules"
@@ -117,23 +117,8 @@ func parseDate(s string) (versions.Date, error) {
 	return d, nil
 }
 
-// prepared is a loaded configuration, its stack and every finding.
-type prepared struct {
-	cfg      *config.Config
-	stack    *stack.Stack
-	findings []rules.Finding
-	date     versions.Date
-	// opts built the stack; the engine commands build it again with the state's Existing.
-	opts stack.Options
-}
-
-// dir is the stack's output directory, as CDKTF laid it out.
-func (p *prepared) dir(out string) string {
-	return filepath.Join(out, "stacks", p.cfg.StackName())
-}
-
 // prepare loads the configuration, builds the stack and runs every rule.
-func (sf *stackFlags) prepare(s stdio) (*prepared, error) {
+func (sf *stackFlags) prepare(s stdio) (*lifecycle.Prepared, error) {
 	date, err := parseDate(sf.date)
 	if err != nil {
 		return nil, err
@@ -156,39 +141,11 @@ func (sf *stackFlags) prepare(s stdio) (*prepared, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts := stack.Options{ImportLogGroup: sf.adopt, Engine: engine, Date: date}
-	st := stack.Build(cfg, opts)
-	fs := runRules(rules.Input{Config: cfg, Doc: st.Doc, Date: date})
-	return &prepared{cfg: cfg, stack: st, findings: fs, date: date, opts: opts}, nil
+	return lifecycle.Prepare(cfg, stack.Options{ImportLogGroup: sf.adopt, Engine: engine, Date: date}, runRules), nil
 }
 
 // runRules runs every rule on a document; tests replace it to add a finding of their own.
-var runRules = rules.Run
-
-// refuse prints the findings and returns exit 2 when any has one of the refused kinds at error severity.
-func refuse(s stdio, fs []rules.Finding, kinds ...rules.Kind) error {
-	if n := writeRefused(s, fs, kinds...); n > 0 {
-		return fail(exitInvalid, "%d error(s); nothing was written or changed", n)
-	}
-	return nil
-}
-
-// writeRefused prints the findings of the refused kinds at error severity and returns how many there are.
-func writeRefused(s stdio, fs []rules.Finding, kinds ...rules.Kind) int {
-	var bad []rules.Finding
-	for _, f := range rules.Only(fs, kinds...) {
-		if f.Severity == rules.Error {
-			bad = append(bad, f)
-		}
-	}
-	if len(bad) == 0 {
-		return 0
-	}
-	var b strings.Builder
-	rules.WriteFindings(&b, bad)
-	fmt.Fprint(s.err, b.String())
-	return len(bad)
-}
+var runRules lifecycle.RulesFunc = func(in rules.Input) []rules.Finding { return rules.Run(in) }
 
 // engineName resolves --engine, then TAPSTACK_ENGINE, then terraform.
 func (sf *stackFlags) engineName() (string, error) {

@@ -15,13 +15,10 @@ import (
 	"testing"
 	"time"
 
-	tfjson "github.com/hashicorp/terraform-json"
-
 	"github.com/tapstack/tapstack/internal/engine"
-	"github.com/tapstack/tapstack/pkg/config"
+	"github.com/tapstack/tapstack/internal/lifecycle"
 	"github.com/tapstack/tapstack/pkg/rules"
 	"github.com/tapstack/tapstack/pkg/stack"
-	"github.com/tapstack/tapstack/pkg/versions"
 )
 
 // fakeTerraform stands in for the engine (through TAPSTACK_ENGINE_PATH): it logs its arguments and answers from
@@ -391,20 +388,32 @@ func TestConfirm(t *testing.T) {
 	}
 }
 
-func TestStepErrorAndDetailedExit(t *testing.T) {
-	e := stepError("plan", fail(exitInvalid, "bad"))
+// commandError maps the workflows' typed errors to exit codes: a refusal before anything changed is 2, any
+// other failure 1; detailedExit maps them for plan --detailed-exitcode.
+func TestCommandErrorAndDetailedExit(t *testing.T) {
+	var s stdio
+	var buf bytes.Buffer
+	s.err = &buf
 	var ee *exitError
-	if !errors.As(e, &ee) || ee.code != exitInvalid || ee.msg != "plan: bad" {
-		t.Errorf("stepError(exitError) = %#v", e)
+	refused := &lifecycle.StepError{Step: "check", Err: &lifecycle.RefusedError{
+		Findings: []rules.Finding{{Rule: "TS999", Severity: rules.Error, Kind: rules.Invalid, Message: "bad"}}, What: "; nothing"}}
+	if e := commandError(s, refused); !errors.As(e, &ee) || ee.code != exitInvalid || ee.msg != "check: 1 error(s); nothing" ||
+		!strings.Contains(buf.String(), "TS999") {
+		t.Errorf("refused: %#v, printed %q", e, buf.String())
 	}
-	if e := stepError("apply", errors.New("boom")); e.Error() != "apply: boom" {
-		t.Errorf("stepError = %v", e)
+	if e := commandError(s, &lifecycle.StepError{Step: "apply", Err: errors.New("boom")}); !errors.As(e, &ee) ||
+		ee.code != exitFailure || ee.msg != "apply: boom" {
+		t.Errorf("failed step: %#v", e)
 	}
-	if stepError("x", nil) != nil {
-		t.Error("stepError(nil)")
+	stopped := &lifecycle.UpgradeStoppedError{Step: "step 1/2", Cause: refused, Changed: true}
+	if e := commandError(s, stopped); !errors.As(e, &ee) || ee.code != exitFailure {
+		t.Errorf("a refusal after a change is a failure: %#v", e)
+	}
+	if commandError(s, nil) != nil {
+		t.Error("commandError(nil)")
 	}
 	help := &exitError{code: exitOK}
-	if stepError("x", help) != help {
+	if commandError(s, help) != help {
 		t.Error("help lost")
 	}
 	if detailedExit(nil) != nil {
@@ -418,23 +427,6 @@ func TestStepErrorAndDetailedExit(t *testing.T) {
 	}
 	if errors.As(detailedExit(help), &ee); ee.code != 0 {
 		t.Errorf("help -> %d", ee.code)
-	}
-}
-
-func TestEnvironmentOf(t *testing.T) {
-	st := &tfjson.State{Values: &tfjson.StateValues{
-		Outputs: map[string]*tfjson.StateOutput{"cluster_name": {Value: "c1"}},
-		RootModule: &tfjson.StateModule{Resources: []*tfjson.StateResource{
-			{Address: "aws_vpc.vpc", Mode: tfjson.ManagedResourceMode, AttributeValues: map[string]any{"id": "vpc-9"}},
-			{Address: "aws_eks_cluster.eks_cluster", Mode: tfjson.ManagedResourceMode, AttributeValues: map[string]any{
-				"name": "c1", "vpc_config": []any{map[string]any{"cluster_security_group_id": "sg-eks"}}}},
-		}},
-	}}
-	if e := environmentOf(st, "dflt"); e != (environment{cluster: "c1", vpc: "vpc-9", clusterSG: "sg-eks"}) {
-		t.Errorf("%+v", e)
-	}
-	if e := environmentOf(&tfjson.State{}, "dflt"); e != (environment{cluster: "dflt"}) {
-		t.Errorf("empty state: %+v", e)
 	}
 }
 
@@ -635,18 +627,5 @@ func TestRulesRunOnTheDocumentBuiltAroundTheState(t *testing.T) {
 	}
 	if f.planned() || f.ran("apply") || strings.Contains(stderr, "live check") {
 		t.Errorf("deploy, would-fail: planned, applied or ran live checks:\n%s\n%s", stderr, f.calls())
-	}
-}
-
-// A cluster kept on a version past standard support is priced at the extended-support rate.
-func TestControlPlaneCostOfAKeptVersion(t *testing.T) {
-	cfg, _ := config.Defaults("default")
-	day, _ := versions.ParseDate("2026-12-01")
-	if n := controlPlaneCost(&cfg, cfg.Cluster.KubernetesVersion, day); n != "" {
-		t.Errorf("configured version: %q, want no note", n)
-	}
-	n := controlPlaneCost(&cfg, "1.32", day)
-	if !strings.Contains(n, "EKS control plane (extended support) on Kubernetes 1.32, $0.6/h, $438.00 a month") {
-		t.Errorf("kept 1.32: %q", n)
 	}
 }

@@ -5,7 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/tapstack/tapstack/pkg/rules"
+	"github.com/tapstack/tapstack/internal/lifecycle"
 )
 
 func init() { register(newOutputsCommand) }
@@ -40,18 +40,17 @@ out. It prints the file's path on stdout and changes nothing in the account or t
 }
 
 func runOutputs(sf *stackFlags, ef *engineFlags, of *outputFlags, s stdio) error {
-	ctx, stop := commandContext()
-	defer stop()
-	ss, err := openSession(ctx, "outputs", sf, ef, s, s.err, rules.Invalid)
+	p, err := sf.prepare(s)
 	if err != nil {
 		return err
 	}
-	defer ss.close()
-	v, err := ss.writeOutputs(ctx, of)
+	ctx, stop := commandContext()
+	defer stop()
+	v, err := lifecycle.Outputs(ctx, p, options(sf, ef, newProgress(s)), of.options())
 	if err != nil {
-		return stepError("outputs", err)
+		return commandError(s, err)
 	}
-	fmt.Fprintf(s.err, "wrote %d outputs of %s\n", len(v), ss.stackName())
+	fmt.Fprintf(s.err, "wrote %d outputs of %s\n", len(v), p.Config.StackName())
 	fmt.Fprintln(s.out, of.file)
 	return nil
 }

@@ -3,14 +3,13 @@ package main
 import (
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/tapstack/tapstack/internal/engine"
 	"github.com/tapstack/tapstack/internal/fsutil"
-	"github.com/tapstack/tapstack/pkg/rules"
+	"github.com/tapstack/tapstack/internal/lifecycle"
 )
 
 func init() { register(newPlanCommand) }
@@ -21,6 +20,7 @@ func newPlanCommand(s stdio) *cobra.Command {
 		ef       *engineFlags
 		detailed bool
 		jsonOut  string
+		format   string
 	)
 	cmd := &cobra.Command{
 		Use:   "plan",
@@ -29,7 +29,7 @@ func newPlanCommand(s stdio) *cobra.Command {
 document around it, plans it and prints a summary: kept, changed in place (with the attributes), adopted, moved,
 created, replaced (with the attribute that forces it), deleted, forgotten. The plan goes to stdout, the engine's
 progress to stderr; nothing is applied. It refuses an invalid configuration (exit 2) and warns when deploy's
-guard would refuse the plan.
+guard would refuse the plan. --format json prints the summary as JSON (docs/json.md) instead.
 
 With --detailed-exitcode: exit 0 no changes, 2 changes, 1 any error (bad flags and refusals included), so a
 pipeline never takes an error for drift. --json-out writes the engine's plan JSON for policy tools.`,
@@ -46,7 +46,7 @@ pipeline never takes an error for drift. --json-out writes the engine's plan JSO
 			return err
 		},
 		RunE: func(*cobra.Command, []string) error {
-			err := plan(sf, ef, jsonOut, s)
+			err := plan(sf, ef, jsonOut, format, s)
 			if detailed {
 				return detailedExit(err)
 			}
@@ -61,6 +61,7 @@ pipeline never takes an error for drift. --json-out writes the engine's plan JSO
 	ef = addEngineFlags(fs)
 	fs.BoolVar(&detailed, "detailed-exitcode", false, "exit 0 when there are no changes, 2 when there are, 1 on an error")
 	fs.StringVar(&jsonOut, "json-out", "", "also write the plan in the engine's JSON format (show -json) to this file")
+	fs.StringVar(&format, "format", "text", "the summary's format on stdout: text, or json (docs/json.md; the engine's plan then goes to stderr)")
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		if detailed {
 			return &exitError{code: exitFailure, msg: err.Error()}
@@ -92,39 +93,45 @@ func detailedExit(err error) error {
 	return err
 }
 
-func plan(sf *stackFlags, ef *engineFlags, jsonOut string, s stdio) error {
-	ctx, stop := commandContext()
-	defer stop()
-	ss, err := openSession(ctx, "plan", sf, ef, s, s.err, rules.Invalid)
+func plan(sf *stackFlags, ef *engineFlags, jsonOut, format string, s stdio) error {
+	if err := checkFormat(format); err != nil {
+		return err
+	}
+	p, err := sf.prepare(s)
 	if err != nil {
 		return err
 	}
-	defer ss.close()
-	// The plan itself is this command's output: it goes to stdout, init's progress to stderr.
-	ss.eng.SetProgress(s.out)
-	file := ss.planFile()
-	defer os.Remove(file)
-	changes, err := ss.eng.Plan(ctx, file, engine.PlanOptions{})
-	if err != nil {
-		return stepError("plan", err)
+	ctx, stop := commandContext()
+	defer stop()
+	// The plan itself is this command's output: the engine's plan goes to stdout, init's progress to stderr. With
+	// --format json stdout holds only the summary.
+	po := lifecycle.PlanOptions{PlanOutput: s.out, WantJSON: jsonOut != ""}
+	if format == "json" {
+		po.PlanOutput = s.err
 	}
-	p, raw, err := ss.eng.ShowPlan(ctx, file)
+	r, err := lifecycle.Plan(ctx, p, options(sf, ef, newProgress(s)), po)
 	if err != nil {
-		return stepError("show", err)
+		return commandError(s, err)
 	}
 	if jsonOut != "" {
-		if err := fsutil.WriteFile(jsonOut, append(raw, '\n'), 0o644); err != nil {
-			return stepError("json-out", err)
+		if err := fsutil.WriteFile(jsonOut, append(r.JSON, '\n'), 0o644); err != nil {
+			return fail(exitFailure, "json-out: %v", err)
 		}
 	}
-	engine.WriteSummary(s.out, engine.Summarize(p))
-	if vs := engine.Guard(p); len(vs) > 0 {
+	if format == "json" {
+		if err := writeJSON(s.out, planSummary{SchemaVersion: summarySchemaVersion, Command: "plan", PlanResult: r}); err != nil {
+			return err
+		}
+	} else {
+		engine.WriteSummary(s.out, r.Summary)
+	}
+	if len(r.Violations) > 0 {
 		var b strings.Builder
 		fmt.Fprintf(&b, "warning: deploy would refuse this plan without --allow-destroy; it deletes or replaces:\n")
-		engine.WriteViolations(&b, vs)
+		engine.WriteViolations(&b, r.Violations)
 		fmt.Fprint(s.err, b.String())
 	}
-	if changes {
+	if r.Changes {
 		return errChanges
 	}
 	return nil

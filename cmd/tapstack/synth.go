@@ -2,13 +2,10 @@ package main
 
 import (
 	"fmt"
-	"path/filepath"
-	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/tapstack/tapstack/internal/fsutil"
-	"github.com/tapstack/tapstack/pkg/rules"
+	"github.com/tapstack/tapstack/internal/lifecycle"
 )
 
 func init() { register(newSynthCommand) }
@@ -30,47 +27,14 @@ would-fail findings as warnings; --allow ID overrules one knowingly. It makes no
 	return cmd
 }
 
-// synthesize writes cdk.tf.json after refusing invalid findings; would-fail findings are printed as warnings.
-func synthesize(p *prepared, out string, s stdio) (string, error) {
-	if err := refuse(s, p.findings, rules.Invalid); err != nil {
-		return "", err
-	}
-	var warn []rules.Finding
-	for _, f := range p.findings {
-		if f.Kind == rules.WouldFail && f.Severity == rules.Error {
-			f.Severity = rules.Warning
-			warn = append(warn, f)
-		}
-	}
-	if len(warn) > 0 {
-		var b strings.Builder
-		rules.WriteFindings(&b, warn)
-		fmt.Fprint(s.err, b.String())
-	}
-	return writeDocument(p, out)
-}
-
-// writeDocument writes the stack's cdk.tf.json atomically and returns its path.
-func writeDocument(p *prepared, out string) (string, error) {
-	data, err := p.stack.Doc.Marshal()
-	if err != nil {
-		return "", err
-	}
-	path := filepath.Join(p.dir(out), "cdk.tf.json")
-	if err := fsutil.WriteFile(path, data, 0o644); err != nil {
-		return "", err
-	}
-	return path, nil
-}
-
 func runSynth(sf *stackFlags, s stdio) error {
 	p, err := sf.prepare(s)
 	if err != nil {
 		return err
 	}
-	path, err := synthesize(p, sf.out, s)
+	path, err := lifecycle.Synth(p, sf.out, newProgress(s))
 	if err != nil {
-		return err
+		return commandError(s, err)
 	}
 	fmt.Fprintln(s.out, path)
 	return nil

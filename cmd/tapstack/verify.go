@@ -1,16 +1,12 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"io/fs"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/spf13/cobra"
 
-	"github.com/tapstack/tapstack/pkg/live"
+	"github.com/tapstack/tapstack/internal/lifecycle"
 	"github.com/tapstack/tapstack/pkg/outputs"
 	"github.com/tapstack/tapstack/pkg/rules"
 )
@@ -63,23 +59,22 @@ func runVerify(sf *stackFlags, path string, rf reportFlags, s stdio) error {
 	if err != nil {
 		return err
 	}
-	if err := refuse(s, p.findings, rules.Invalid); err != nil {
-		return err
+	if err := lifecycle.Refuse(p.Findings, "; nothing was checked", rules.Invalid); err != nil {
+		return commandError(s, err)
 	}
-	vals, err := outputs.Read(path, p.cfg.StackName())
+	vals, err := outputs.Read(path, p.Config.StackName())
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return fail(exitInvalid, "outputs file %s does not exist: run tapstack deploy (or tapstack outputs) first, or name it with --outputs", path)
 		}
 		return fail(exitInvalid, "outputs file %s: %v", path, err)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := commandContext()
 	defer stop()
-	clients, err := live.NewClients(ctx, p.cfg.Region, p.cfg.State.Region)
+	r, err := lifecycle.Verify(ctx, p, vals, *timeout)
 	if err != nil {
 		return err
 	}
-	r := live.Verify(ctx, clients, live.VerifyInput{Config: p.cfg, Doc: p.stack.Doc, Outputs: vals}, live.Options{Timeout: *timeout})
 	if *format == "json" {
 		err = r.WriteJSON(s.out)
 	} else {

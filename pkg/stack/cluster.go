@@ -11,6 +11,8 @@ const (
 	LogGroupAddress       = "aws_cloudwatch_log_group.eks_cluster_log_group"
 	LegacyLogGroupAddress = "aws_cloudwatch_log_group.eks_log_group"
 	ClusterAddress        = "aws_eks_cluster.eks_cluster"
+	// VPCAddress is the VPC's address (buildNetwork).
+	VPCAddress = "aws_vpc.vpc"
 )
 
 // clusterSettings are the cluster's settings as rendered, where an existing cluster keeps what EKS refuses to change.

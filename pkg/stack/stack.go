@@ -48,6 +48,9 @@ type Stack struct {
 	KubernetesVersion string
 	// Notes say what Build kept of an existing environment instead of the configuration, and why.
 	Notes []string
+	// VersionNote says that Build kept the Kubernetes version the cluster runs instead of the configured one, and
+	// why; it is also in Notes. upgrade, which moves the version itself, leaves it out.
+	VersionNote string
 	// FollowUp is set when this document is a safe intermediate step: once it is applied, building again from
 	// the new state gives the configured environment (say, the node role's CNI policy removed only after
 	// vpc-cni runs with its own role). It says why.
@@ -58,11 +61,11 @@ type Stack struct {
 func Build(cfg *config.Config, opts Options) *Stack {
 	d := tfdoc.New()
 	s := &Stack{Config: cfg, Doc: d}
-	var note string
-	s.KubernetesVersion, note = keptVersion(cfg.Cluster.KubernetesVersion, opts.Existing, opts.UpgradeStep)
-	if note != "" {
-		s.Notes = append(s.Notes, note)
+	s.KubernetesVersion, s.VersionNote = keptVersion(cfg.Cluster.KubernetesVersion, opts.Existing, opts.UpgradeStep)
+	if s.VersionNote != "" {
+		s.Notes = append(s.Notes, s.VersionNote)
 	}
+	var note string
 	settings := clusterSettings{}
 	settings.upgradeSupportType, note = keptUpgradePolicy(cfg.Cluster.UpgradeSupportType, s.KubernetesVersion, opts.Existing, opts.Date)
 	if note != "" {

@@ -1,0 +1,198 @@
+package lifecycle
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/tapstack/tapstack/internal/engine"
+	"github.com/tapstack/tapstack/pkg/live"
+	"github.com/tapstack/tapstack/pkg/outputs"
+	"github.com/tapstack/tapstack/pkg/rules"
+)
+
+// DeployOptions are Deploy's own options.
+type DeployOptions struct {
+	// AllowDestroy applies a plan that deletes or replaces protected resources.
+	AllowDestroy bool
+	// SkipLive skips the live checks before planning.
+	SkipLive bool
+	// LiveTimeout bounds each live check.
+	LiveTimeout time.Duration
+	// Live runs the live checks; nil: LiveChecks against the account.
+	Live func(ctx context.Context, p *Prepared, timeout time.Duration) (*live.Report, error)
+	// Outputs say where the outputs file goes.
+	Outputs OutputsOptions
+}
+
+// OutputsOptions say where and how the outputs file is written.
+type OutputsOptions struct {
+	File string
+	// Flat writes {name: value} instead of {"TapStack<suffix>": {...}}.
+	Flat bool
+}
+
+// Round is one plan and apply of a deploy.
+type Round struct {
+	Changes bool           `json:"changes"`
+	Summary engine.Summary `json:"summary"`
+	// Allowed are the protected resources applied with AllowDestroy.
+	Allowed []engine.Violation `json:"allowedDestruction,omitempty"`
+	// Reason says why a second round ran.
+	Reason string `json:"reason,omitempty"`
+}
+
+// DeployResult is what a deploy did.
+type DeployResult struct {
+	Stack       string         `json:"stack"`
+	Rounds      []Round        `json:"rounds"`
+	OutputsFile string         `json:"outputsFile"`
+	Outputs     outputs.Values `json:"-"`
+	// Live is the live checks' report; nil when skipped.
+	Live *live.Report `json:"-"`
+}
+
+// Deploy checks (refusing invalid and would-fail findings), runs the live checks unless skipped, plans, refuses
+// a plan that loses a protected resource unless allowed, applies, runs a second round when a safe migration needs
+// one, and writes the outputs file.
+func Deploy(ctx context.Context, p *Prepared, o Options, do DeployOptions) (*DeployResult, error) {
+	if do.LiveTimeout <= 0 {
+		do.LiveTimeout = live.DefaultTimeout
+	}
+	ss, err := open(ctx, "deploy", p, o, rules.Invalid, rules.WouldFail)
+	if err != nil {
+		return nil, err
+	}
+	defer ss.close()
+	res := &DeployResult{Stack: ss.stackName(), OutputsFile: do.Outputs.File}
+
+	// The account's view comes before anything is planned or created: name collisions, versions the region
+	// does not offer, missing instance types, quotas.
+	if !do.SkipLive {
+		run := do.Live
+		if run == nil {
+			run = LiveChecks
+		}
+		var lr *live.Report
+		if err := timed(ss.pr, "live checks", func() (err error) {
+			lr, err = run(ctx, ss.p, do.LiveTimeout)
+			return err
+		}); err != nil {
+			return nil, step("live checks", err)
+		}
+		res.Live = lr
+		ss.pr.Findings(lr.Findings)
+		liveTrouble(ss.pr, lr.Results)
+		var bad []rules.Finding
+		for _, f := range lr.Findings {
+			if f.Severity == rules.Error {
+				bad = append(bad, f)
+			}
+		}
+		if len(bad) > 0 {
+			// Already reported above with the other findings.
+			return res, step("live checks", &RefusedError{Findings: bad, Reported: true,
+				What: " in the account; nothing was planned or changed (--skip-live-checks skips these checks)"})
+		}
+	}
+
+	round, applied, err := ss.applyRound(ctx, do.AllowDestroy, "the plan")
+	res.Rounds = append(res.Rounds, round)
+	if err != nil {
+		return res, err
+	}
+	// A safe migration can need two applies (see stack.Stack.FollowUp); the second builds on the state the
+	// first left, so the environment ends as configured and the next plan is clean.
+	if reason := ss.p.Stack.FollowUp; applied && reason != "" {
+		ss.pr.Note("second round: " + reason)
+		if err := ss.followState(ctx); err != nil {
+			return res, err
+		}
+		round, _, err := ss.applyRound(ctx, do.AllowDestroy, "the plan")
+		round.Reason = reason
+		res.Rounds = append(res.Rounds, round)
+		if err != nil {
+			return res, err
+		}
+	}
+	if err := timed(ss.pr, "outputs", func() (err error) {
+		res.Outputs, err = ss.writeOutputs(ctx, do.Outputs)
+		return err
+	}); err != nil {
+		return res, step("outputs", err)
+	}
+	return res, nil
+}
+
+// applyRound plans the written document, refuses it when the guard does (unless allowDestroy) and applies it;
+// what names the plan in a refusal. applied reports that apply ran, whether or not it succeeded: the account may
+// have changed.
+func (ss *session) applyRound(ctx context.Context, allowDestroy bool, what string) (round Round, applied bool, err error) {
+	r, err := ss.plan(ctx, false)
+	if err != nil {
+		return round, false, err
+	}
+	file := ss.planFile()
+	defer os.Remove(file)
+	round.Changes, round.Summary = r.Changes, r.Summary
+	if !r.Changes {
+		ss.pr.Note(fmt.Sprintf("%s is up to date: nothing to apply", ss.stackName()))
+		return round, false, nil
+	}
+	engine.WriteSummary(ss.pr.Log(), r.Summary)
+	if len(r.Violations) > 0 {
+		if !allowDestroy {
+			return round, false, step("guard", &GuardError{Plan: what, Violations: r.Violations})
+		}
+		round.Allowed = r.Violations
+		fmt.Fprintf(ss.pr.Log(), "--allow-destroy: applying a plan that deletes or replaces %d protected resource(s):\n", len(r.Violations))
+		engine.WriteViolations(ss.pr.Log(), r.Violations)
+	}
+	if err := timed(ss.pr, "apply", func() error { return ss.eng.Apply(ctx, file) }); err != nil {
+		return round, true, step("apply", err)
+	}
+	return round, true, nil
+}
+
+// liveTrouble lists the live checks that failed to run or could not check, and reports whether there were any.
+func liveTrouble(pr Progress, rs []live.Result) bool {
+	found := false
+	for _, r := range rs {
+		if r.Status == live.StatusError || r.Status == live.StatusNotChecked {
+			fmt.Fprintf(pr.Log(), "live check %s %s: %s\n", r.ID, r.Status, r.Note)
+			found = true
+		}
+	}
+	return found
+}
+
+// writeOutputs reads the state's outputs and writes the outputs file atomically.
+func (ss *session) writeOutputs(ctx context.Context, oo OutputsOptions) (outputs.Values, error) {
+	raw, err := ss.eng.Outputs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	v, err := outputs.FromTerraform(raw)
+	if err != nil {
+		return nil, err
+	}
+	if len(v) == 0 {
+		return nil, fmt.Errorf("the state of %s holds no outputs: deploy it first", ss.stackName())
+	}
+	if err := outputs.Write(oo.File, ss.stackName(), v, oo.Flat); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// Outputs writes the deployed stack's outputs file from its state; it changes nothing in the account.
+func Outputs(ctx context.Context, p *Prepared, o Options, oo OutputsOptions) (outputs.Values, error) {
+	ss, err := open(ctx, "outputs", p, o, rules.Invalid)
+	if err != nil {
+		return nil, err
+	}
+	defer ss.close()
+	v, err := ss.writeOutputs(ctx, oo)
+	return v, step("outputs", err)
+}

@@ -1,0 +1,225 @@
+package lifecycle
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	tfjson "github.com/hashicorp/terraform-json"
+
+	"github.com/tapstack/tapstack/internal/cleanup"
+	"github.com/tapstack/tapstack/internal/engine"
+	"github.com/tapstack/tapstack/pkg/config"
+	"github.com/tapstack/tapstack/pkg/rules"
+	"github.com/tapstack/tapstack/pkg/stack"
+)
+
+// Cleaner finds and removes what Kubernetes left in a VPC outside Terraform; *cleanup.Cleaner is one.
+type Cleaner interface {
+	Find(ctx context.Context, t cleanup.Target) ([]cleanup.Item, error)
+	Remove(ctx context.Context, items []cleanup.Item) error
+	DeleteLogGroup(ctx context.Context, name string) (deleted bool, err error)
+}
+
+// DestroyOptions are Destroy's own options.
+type DestroyOptions struct {
+	// Yes destroys without asking, and removes what Kubernetes left in the VPC.
+	Yes bool
+	// Confirm asks a person; only true confirms. Nil never confirms.
+	Confirm func(question string) bool
+	// Cleaner finds and removes leftovers; nil: the account's, in the environment's region.
+	Cleaner func(ctx context.Context, cfg *config.Config, log io.Writer) (Cleaner, error)
+}
+
+// DestroyResult is what a destroy did.
+type DestroyResult struct {
+	Stack     string
+	Resources int
+	Leftovers []cleanup.Item
+	// LogGroupDeleted: EKS had created the control-plane log group again, and destroy deleted it.
+	LogGroupDeleted bool
+}
+
+// LeftoversError: Kubernetes left objects in the VPC that would stop it from being deleted, and the caller did
+// not ask to remove them; nothing changed.
+type LeftoversError struct {
+	VPC   string
+	Items []cleanup.Item
+}
+
+func (e *LeftoversError) Error() string {
+	return fmt.Sprintf("%d object(s) that Terraform does not manage would stop VPC %s from being deleted; delete them, "+
+		"or run again with --yes to delete them with the stack; nothing was changed", len(e.Items), e.VPC)
+}
+
+func (e *LeftoversError) Refused() bool { return true }
+
+// NotConfirmedError: a person did not confirm; nothing changed.
+type NotConfirmedError struct{}
+
+func (NotConfirmedError) Error() string { return "not confirmed; nothing was changed" }
+func (NotConfirmedError) Refused() bool { return true }
+
+func accountCleaner(ctx context.Context, cfg *config.Config, log io.Writer) (Cleaner, error) {
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(cfg.Region))
+	if err != nil {
+		return nil, err
+	}
+	cl := cleanup.New(cleanup.NewClients(awsCfg))
+	cl.Log = log
+	return cl, nil
+}
+
+// Destroy reads the environment's state, finds what Kubernetes left in its VPC outside Terraform and, when
+// confirmed (or with Yes), removes that, destroys every resource of the state, then deletes the control-plane log
+// group EKS may have created again. Without Yes, leftovers refuse it.
+func Destroy(ctx context.Context, p *Prepared, o Options, do DestroyOptions) (*DestroyResult, error) {
+	ss, err := open(ctx, "destroy", p, o, rules.Invalid)
+	if err != nil {
+		return nil, err
+	}
+	defer ss.close()
+	res := &DestroyResult{Stack: ss.stackName()}
+	log := ss.pr.Log()
+
+	st, err := ss.state(ctx)
+	if err != nil {
+		return nil, step("state", err)
+	}
+	env := environmentOf(st, ss.p.Config.ClusterName())
+	newCleaner := do.Cleaner
+	if newCleaner == nil {
+		newCleaner = accountCleaner
+	}
+	cl, err := newCleaner(ctx, ss.p.Config, log)
+	if err != nil {
+		return nil, step("cleanup", err)
+	}
+
+	res.Resources = len(engine.Resources(st))
+	if res.Resources == 0 {
+		fmt.Fprintf(log, "the state of %s holds no resources: nothing to destroy\n", ss.stackName())
+		if do.Yes {
+			res.LogGroupDeleted, err = removeLogGroup(ctx, cl, env.cluster, log)
+		}
+		return res, err
+	}
+	fmt.Fprintf(log, "%s holds %d resources: cluster %s, VPC %s\n", ss.stackName(), res.Resources, env.cluster, orUnknown(env.vpc))
+
+	target := cleanup.Target{VPCID: env.vpc, Cluster: env.cluster}
+	if env.clusterSG != "" {
+		target.Keep = []string{env.clusterSG}
+	}
+	if env.vpc != "" {
+		if err := timed(ss.pr, "cleanup", func() (err error) {
+			res.Leftovers, err = cl.Find(ctx, target)
+			return err
+		}); err != nil {
+			return res, step("cleanup", err)
+		}
+		listLeftovers(log, env.vpc, res.Leftovers)
+	}
+
+	if !do.Yes {
+		if len(res.Leftovers) > 0 {
+			return res, step("cleanup", &LeftoversError{VPC: env.vpc, Items: res.Leftovers})
+		}
+		q := fmt.Sprintf("Destroy every resource of %s (%d resources, cluster %s)?", ss.stackName(), res.Resources, env.cluster)
+		if do.Confirm == nil || !do.Confirm(q) {
+			return res, NotConfirmedError{}
+		}
+	}
+	if len(res.Leftovers) > 0 {
+		if err := cl.Remove(ctx, res.Leftovers); err != nil {
+			return res, step("cleanup", err)
+		}
+	}
+	err = timed(ss.pr, "destroy", func() error { return ss.eng.Destroy(ctx) })
+	if err != nil && do.Yes && env.vpc != "" {
+		// The cluster may have created more before it went away; remove that and try once more.
+		if more, ferr := cl.Find(ctx, target); ferr == nil && len(more) > 0 {
+			listLeftovers(log, env.vpc, more)
+			res.Leftovers = append(res.Leftovers, more...)
+			if rerr := cl.Remove(ctx, more); rerr != nil {
+				return res, step("cleanup", rerr)
+			}
+			err = timed(ss.pr, "destroy", func() error { return ss.eng.Destroy(ctx) })
+		}
+	}
+	if err != nil {
+		return res, step("destroy", err)
+	}
+	res.LogGroupDeleted, err = removeLogGroup(ctx, cl, env.cluster, log)
+	return res, err
+}
+
+// environment is what destroy needs to know of a deployed stack, read from its state.
+type environment struct {
+	cluster, vpc, clusterSG string
+}
+
+// environmentOf reads the cluster's name, the VPC and the cluster security group from the state's outputs, or
+// from the resources when the outputs are missing.
+func environmentOf(st *tfjson.State, defaultCluster string) environment {
+	out := func(name string) string {
+		if st == nil || st.Values == nil || st.Values.Outputs[name] == nil {
+			return ""
+		}
+		s, _ := st.Values.Outputs[name].Value.(string)
+		return s
+	}
+	attr := func(addr, name string) string {
+		s, _ := engine.Attribute(st, addr, name).(string)
+		return s
+	}
+	e := environment{cluster: out("cluster_name"), vpc: out("vpc_id"), clusterSG: out("cluster_security_group_id")}
+	if e.cluster == "" {
+		e.cluster = attr(stack.ClusterAddress, "name")
+	}
+	if e.cluster == "" {
+		e.cluster = defaultCluster
+	}
+	if e.vpc == "" {
+		e.vpc = attr(stack.VPCAddress, "id")
+	}
+	if e.clusterSG == "" {
+		if vc, ok := engine.Attribute(st, stack.ClusterAddress, "vpc_config").([]any); ok && len(vc) > 0 {
+			if m, ok := vc[0].(map[string]any); ok {
+				e.clusterSG, _ = m["cluster_security_group_id"].(string)
+			}
+		}
+	}
+	return e
+}
+
+func listLeftovers(w io.Writer, vpc string, items []cleanup.Item) {
+	if len(items) == 0 {
+		fmt.Fprintf(w, "nothing outside Terraform found in VPC %s\n", vpc)
+		return
+	}
+	fmt.Fprintf(w, "Kubernetes left %d object(s) in VPC %s that Terraform does not manage:\n", len(items), vpc)
+	for _, it := range items {
+		fmt.Fprintf(w, "  %s\n", it)
+	}
+}
+
+// removeLogGroup deletes the control-plane log group, which EKS may create again while it deletes the cluster.
+func removeLogGroup(ctx context.Context, cl Cleaner, cluster string, log io.Writer) (bool, error) {
+	name := cleanup.LogGroupName(cluster)
+	deleted, err := cl.DeleteLogGroup(ctx, name)
+	if err != nil {
+		return false, step("log group", err)
+	}
+	if deleted {
+		fmt.Fprintf(log, "deleted log group %s, which EKS had created again\n", name)
+	}
+	return deleted, nil
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "(unknown)"
+	}
+	return s
+}

@@ -1,0 +1,54 @@
+package lifecycle
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/tapstack/tapstack/pkg/live"
+	"github.com/tapstack/tapstack/pkg/outputs"
+)
+
+// LiveChecks runs the live checks of a prepared stack against the account: it reads the stack's state from its
+// S3 backend (to tell the stack's own objects from collisions), then runs every check concurrently, each within
+// timeout. It fails only when the AWS configuration cannot be loaded at all.
+func LiveChecks(ctx context.Context, p *Prepared, timeout time.Duration) (*live.Report, error) {
+	cfg := p.Config
+	clients, err := live.NewClients(ctx, cfg.Region, cfg.State.Region)
+	if err != nil {
+		return nil, err
+	}
+	in := live.Input{Config: cfg, Doc: p.Stack.Doc, Date: p.Date(), Adopt: p.Options.ImportLogGroup}
+	sctx, cancel := context.WithTimeout(ctx, timeout)
+	st, serr := live.ReadState(sctx, clients.S3, cfg.State.Bucket, cfg.StateKey())
+	cancel()
+	where := fmt.Sprintf("s3://%s/%s", cfg.State.Bucket, cfg.StateKey())
+	state := ""
+	switch {
+	case serr != nil:
+		in.StateUnknown = live.StateProblem(serr)
+		state = where + ": " + in.StateUnknown + "; collisions are reported as warnings"
+	case st == nil:
+		state = where + " does not exist yet: every existing object with the stack's names collides"
+	default:
+		in.InState = st
+		n := 0
+		for _, c := range st.Types {
+			n += c
+		}
+		state = fmt.Sprintf("%s holds %d resources", where, n)
+	}
+	r := live.Run(ctx, clients, in, live.Options{Timeout: timeout})
+	r.State = state
+	return r, nil
+}
+
+// Verify checks the live stack against the configuration and the outputs, each part within timeout.
+func Verify(ctx context.Context, p *Prepared, vals outputs.Values, timeout time.Duration) (*live.VerifyReport, error) {
+	clients, err := live.NewClients(ctx, p.Config.Region, p.Config.State.Region)
+	if err != nil {
+		return nil, err
+	}
+	return live.Verify(ctx, clients, live.VerifyInput{Config: p.Config, Doc: p.Stack.Doc, Outputs: vals},
+		live.Options{Timeout: timeout}), nil
+}

@@ -46,6 +46,9 @@ type Options struct {
 	OpenEngine func(ctx context.Context, kind engine.Kind, dir string, log io.Writer, lockTimeout time.Duration) (Engine, error)
 	// Account reads what the environment runs now, for the stack to follow; nil: a refresh-only plan.
 	Account Account
+	// State reads the environment's state, say as the raw object from its S3 backend; nil: the engine's
+	// (show -json), which loads the provider.
+	State StateReader
 	// Progress receives what the workflow does; nil discards it.
 	Progress Progress
 }
@@ -54,6 +57,11 @@ type Options struct {
 // itself (a cluster upgraded at the end of support, an add-on's role removed).
 type Account interface {
 	Follow(ctx context.Context, cfg *config.Config, ex *stack.Existing) error
+}
+
+// StateReader reads an environment's state; a state with no resources has nil Values.
+type StateReader interface {
+	State(ctx context.Context, cfg *config.Config) (*tfjson.State, error)
 }
 
 func (o Options) progress() Progress {
@@ -140,7 +148,11 @@ func (ss *session) planFile() string { return filepath.Join(ss.eng.Dir(), engine
 func (ss *session) state(ctx context.Context) (*tfjson.State, error) {
 	var st *tfjson.State
 	err := timed(ss.pr, "state", func() (err error) {
-		st, err = ss.eng.State(ctx)
+		if ss.o.State != nil {
+			st, err = ss.o.State.State(ctx, ss.p.Config)
+		} else {
+			st, err = ss.eng.State(ctx)
+		}
 		return err
 	})
 	return st, err

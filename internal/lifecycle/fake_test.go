@@ -1,0 +1,226 @@
+package lifecycle
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	tfjson "github.com/hashicorp/terraform-json"
+
+	"github.com/tapstack/tapstack/internal/engine"
+	"github.com/tapstack/tapstack/pkg/config"
+	"github.com/tapstack/tapstack/pkg/rules"
+	"github.com/tapstack/tapstack/pkg/stack"
+	"github.com/tapstack/tapstack/pkg/versions"
+)
+
+// fakeEngine stands in for Terraform: it records each engine run, answers plans from a queue and changes its
+// state on apply as the queued plan says. It runs no process and reaches no network.
+type fakeEngine struct {
+	mu    sync.Mutex
+	dir   string
+	runs  []string
+	state *tfjson.State
+	// plans answer Plan and ShowPlan in order; the last one repeats.
+	plans []fakePlan
+	next  int
+	// applyErr fails the apply of the plan with that index (1-based; 0 never).
+	applyErr map[int]error
+	applied  int
+}
+
+// fakePlan is one plan: its resource changes and the state an apply leaves.
+type fakePlan struct {
+	changes []*tfjson.ResourceChange
+	after   *tfjson.State
+}
+
+func (f *fakeEngine) run(name string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.runs = append(f.runs, name)
+}
+
+func (f *fakeEngine) current() fakePlan {
+	if len(f.plans) == 0 {
+		return fakePlan{}
+	}
+	if f.next >= len(f.plans) {
+		return f.plans[len(f.plans)-1]
+	}
+	return f.plans[f.next]
+}
+
+func (f *fakeEngine) Init(context.Context) error { f.run("init"); return nil }
+
+func (f *fakeEngine) Plan(ctx context.Context, file string, po engine.PlanOptions) (bool, error) {
+	f.run("plan")
+	if err := os.WriteFile(file, []byte("plan"), 0o644); err != nil {
+		return false, err
+	}
+	return len(f.current().changes) > 0, nil
+}
+
+func (f *fakeEngine) ShowPlan(ctx context.Context, file string) (*tfjson.Plan, []byte, error) {
+	f.run("show")
+	if _, err := os.Stat(file); err != nil {
+		return nil, nil, fmt.Errorf("no saved plan: %w", err)
+	}
+	p := &tfjson.Plan{FormatVersion: "1.2", ResourceChanges: f.current().changes}
+	b, err := json.Marshal(p)
+	return p, b, err
+}
+
+func (f *fakeEngine) Apply(ctx context.Context, file string) error {
+	f.run("apply")
+	if _, err := os.Stat(file); err != nil {
+		return fmt.Errorf("no saved plan: %w", err)
+	}
+	f.applied++
+	p := f.current()
+	f.next++
+	if err := f.applyErr[f.applied]; err != nil {
+		return err
+	}
+	if p.after != nil {
+		f.state = p.after
+	}
+	return nil
+}
+
+func (f *fakeEngine) Destroy(context.Context) error {
+	f.run("destroy")
+	f.state = &tfjson.State{}
+	return nil
+}
+
+func (f *fakeEngine) State(context.Context) (*tfjson.State, error) { f.run("show-state"); return f.state, nil }
+func (f *fakeEngine) RefreshState(context.Context) error          { f.run("refresh"); return nil }
+func (f *fakeEngine) Outputs(context.Context) (map[string]json.RawMessage, error) {
+	f.run("output")
+	return nil, nil
+}
+func (f *fakeEngine) SetProgress(io.Writer) {}
+func (f *fakeEngine) Dir() string           { return f.dir }
+
+// fakeBackend reads the fake engine's state, as the S3 backend would hold it: no engine run.
+type fakeBackend struct{ f *fakeEngine }
+
+func (b fakeBackend) State(context.Context, *config.Config) (*tfjson.State, error) { return b.f.state, nil }
+
+// fakeAccount reports that the account runs what the state says.
+type fakeAccount struct{ calls int }
+
+func (a *fakeAccount) Follow(context.Context, *config.Config, *stack.Existing) error { a.calls++; return nil }
+
+// recorder is a Progress that keeps everything.
+type recorder struct {
+	mu     sync.Mutex
+	phases []string
+	notes  []string
+	log    strings.Builder
+	out    strings.Builder
+}
+
+func (r *recorder) Phase(name string, _ time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.phases = append(r.phases, name)
+}
+func (r *recorder) Note(msg string)             { r.notes = append(r.notes, msg) }
+func (r *recorder) Findings(fs []rules.Finding) { rules.WriteFindings(&r.log, fs) }
+func (r *recorder) Log() io.Writer              { return &r.log }
+func (r *recorder) Out() io.Writer              { return &r.out }
+
+// harness is one workflow's world: a prepared default configuration on the pinned day, the fake engine, the
+// recorder.
+type harness struct {
+	t   *testing.T
+	eng *fakeEngine
+	pr  *recorder
+	out string
+	cfg config.Config
+}
+
+func newHarness(t *testing.T, st *tfjson.State) *harness {
+	t.Helper()
+	cfg, ok := config.Defaults("default")
+	if !ok {
+		t.Fatal("no default profile")
+	}
+	cfg.EnvironmentSuffix = "ut"
+	out := t.TempDir()
+	h := &harness{t: t, pr: &recorder{}, out: out, cfg: cfg}
+	h.eng = &fakeEngine{dir: filepath.Join(out, "stacks", cfg.StackName()), state: st}
+	return h
+}
+
+func (h *harness) prepared() *Prepared {
+	day, err := versions.ParseDate("2026-12-01")
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	c := h.cfg
+	return Prepare(&c, stack.Options{Engine: "terraform", Date: day}, nil)
+}
+
+func (h *harness) options() Options {
+	return Options{Out: h.out, Progress: h.pr, State: fakeBackend{h.eng}, Account: &fakeAccount{},
+		OpenEngine: func(context.Context, engine.Kind, string, io.Writer, time.Duration) (Engine, error) { return h.eng, nil }}
+}
+
+func (h *harness) runs() string { return strings.Join(h.eng.runs, " ") }
+
+// resource is a state resource with its attributes.
+func resource(address string, values map[string]any) *tfjson.StateResource {
+	typ, name, _ := strings.Cut(address, ".")
+	return &tfjson.StateResource{Address: address, Mode: tfjson.ManagedResourceMode, Type: typ, Name: name, AttributeValues: values}
+}
+
+func state(rs ...*tfjson.StateResource) *tfjson.State {
+	return &tfjson.State{FormatVersion: "1.0", Values: &tfjson.StateValues{RootModule: &tfjson.StateModule{Resources: rs},
+		Outputs: map[string]*tfjson.StateOutput{
+			"cluster_name": {Value: "eks-cluster-v1-ut"}, "vpc_id": {Value: "vpc-1"},
+			"token": {Value: "secret", Sensitive: true}}}}
+}
+
+// change is a planned change of a managed resource; replacePaths force a replacement.
+func change(address string, actions tfjson.Actions, replacePaths ...string) *tfjson.ResourceChange {
+	typ, name, _ := strings.Cut(address, ".")
+	rc := &tfjson.ResourceChange{Address: address, Mode: tfjson.ManagedResourceMode, Type: typ, Name: name,
+		Change: &tfjson.Change{Actions: actions}}
+	for _, p := range replacePaths {
+		rc.Change.ReplacePaths = append(rc.Change.ReplacePaths, []any{p})
+	}
+	return rc
+}
+
+var (
+	create  = tfjson.Actions{tfjson.ActionCreate}
+	update  = tfjson.Actions{tfjson.ActionUpdate}
+	replace = tfjson.Actions{tfjson.ActionDelete, tfjson.ActionCreate}
+)
+
+func planFileGone(t *testing.T, h *harness) {
+	t.Helper()
+	if _, err := os.Stat(filepath.Join(h.eng.dir, engine.PlanFile)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the saved plan was left behind: %v", err)
+	}
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

@@ -102,8 +102,11 @@ func (f *fakeEngine) Destroy(context.Context) error {
 	return nil
 }
 
-func (f *fakeEngine) State(context.Context) (*tfjson.State, error) { f.run("show-state"); return f.state, nil }
-func (f *fakeEngine) RefreshState(context.Context) error          { f.run("refresh"); return nil }
+func (f *fakeEngine) State(context.Context) (*tfjson.State, error) {
+	f.run("show-state")
+	return f.state, nil
+}
+func (f *fakeEngine) RefreshState(context.Context) error { f.run("refresh"); return nil }
 func (f *fakeEngine) Outputs(context.Context) (map[string]json.RawMessage, error) {
 	f.run("output")
 	return nil, nil
@@ -114,12 +117,17 @@ func (f *fakeEngine) Dir() string           { return f.dir }
 // fakeBackend reads the fake engine's state, as the S3 backend would hold it: no engine run.
 type fakeBackend struct{ f *fakeEngine }
 
-func (b fakeBackend) State(context.Context, *config.Config) (*tfjson.State, error) { return b.f.state, nil }
+func (b fakeBackend) State(context.Context, *config.Config) (*tfjson.State, error) {
+	return b.f.state, nil
+}
 
 // fakeAccount reports that the account runs what the state says.
 type fakeAccount struct{ calls int }
 
-func (a *fakeAccount) Follow(context.Context, *config.Config, *stack.Existing) error { a.calls++; return nil }
+func (a *fakeAccount) Follow(context.Context, *config.Config, *stack.Existing) error {
+	a.calls++
+	return nil
+}
 
 // recorder is a Progress that keeps everything.
 type recorder struct {
@@ -174,7 +182,9 @@ func (h *harness) prepared() *Prepared {
 
 func (h *harness) options() Options {
 	return Options{Out: h.out, Progress: h.pr, State: fakeBackend{h.eng}, Account: &fakeAccount{},
-		OpenEngine: func(context.Context, engine.Kind, string, io.Writer, time.Duration) (Engine, error) { return h.eng, nil }}
+		OpenEngine: func(context.Context, engine.Kind, string, io.Writer, time.Duration) (Engine, error) {
+			return h.eng, nil
+		}}
 }
 
 func (h *harness) runs() string { return strings.Join(h.eng.runs, " ") }

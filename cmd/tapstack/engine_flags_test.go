@@ -629,3 +629,57 @@ func TestRulesRunOnTheDocumentBuiltAroundTheState(t *testing.T) {
 		t.Errorf("deploy, would-fail: planned, applied or ran live checks:\n%s\n%s", stderr, f.calls())
 	}
 }
+
+// plan and deploy --format json print only their JSON summary on stdout: the engine's plan and the progress go
+// to stderr, and the document carries the schema version and what the plan replaces with the attribute forcing it.
+func TestFormatJSON(t *testing.T) {
+	f := newFakeRun(t)
+	f.show("plan-replace-vpc.json")
+	code, stdout, stderr := f.run("plan", "--format", "json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var ps struct {
+		SchemaVersion int    `json:"schemaVersion"`
+		Command       string `json:"command"`
+		Changes       bool   `json:"changes"`
+		Summary       struct {
+			Replaced []engine.SummaryEntry `json:"replaced"`
+		} `json:"summary"`
+		Protected []engine.Violation `json:"protected"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &ps); err != nil {
+		t.Fatalf("stdout is not one JSON document: %v\n%s", err, stdout)
+	}
+	if ps.SchemaVersion != 1 || ps.Command != "plan" || !ps.Changes || len(ps.Protected) == 0 ||
+		!slices.ContainsFunc(ps.Summary.Replaced, func(e engine.SummaryEntry) bool {
+			return e.Address == "aws_vpc.vpc" && slices.Contains(e.Detail, "forced by cidr_block")
+		}) {
+		t.Errorf("plan summary %+v", ps)
+	}
+	if !strings.Contains(stderr, "Plan: some changes") {
+		t.Errorf("the engine's plan did not go to stderr: %s", stderr)
+	}
+	if code, _, stderr := f.run("plan", "--format", "yaml"); code != 2 || !strings.Contains(stderr, `--format: "yaml" is not text or json`) {
+		t.Errorf("--format yaml: exit %d: %s", code, stderr)
+	}
+
+	f.show("plan-forget-removed-log-group.json")
+	code, stdout, stderr = f.run("deploy", "--skip-live-checks", "--format", "json", "--outputs-file", filepath.Join(f.dir, "o.json"))
+	if code != 0 {
+		t.Fatalf("deploy: exit %d: %s", code, stderr)
+	}
+	var ds struct {
+		Command     string `json:"command"`
+		OutputsFile string `json:"outputsFile"`
+		Rounds      []struct {
+			Changes bool `json:"changes"`
+		} `json:"rounds"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &ds); err != nil {
+		t.Fatalf("deploy stdout is not one JSON document: %v\n%s", err, stdout)
+	}
+	if ds.Command != "deploy" || ds.OutputsFile != filepath.Join(f.dir, "o.json") || len(ds.Rounds) != 1 || !ds.Rounds[0].Changes {
+		t.Errorf("deploy summary %+v", ds)
+	}
+}

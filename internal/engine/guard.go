@@ -32,7 +32,7 @@ type Violation struct {
 	Reason string `json:"reason,omitempty"`
 	// ForcedBy lists the attributes whose change forces the replacement (the plan's replace_paths), as
 	// cidr_block or vpc_config[0].subnet_ids.
-	ForcedBy []string `json:"forced_by,omitempty"`
+	ForcedBy []string `json:"forcedBy,omitempty"`
 	// Deposed is set when the object is a deposed one (left over by an earlier create-before-destroy).
 	Deposed string `json:"deposed,omitempty"`
 }

@@ -13,7 +13,7 @@ import (
 // Summary sorts a plan's managed resources by what happens to them, for a person deciding whether to apply it.
 type Summary struct {
 	Kept      []string       `json:"kept"`
-	Updated   []SummaryEntry `json:"changed_in_place"`
+	Updated   []SummaryEntry `json:"changedInPlace"`
 	Adopted   []SummaryEntry `json:"adopted"`
 	Moved     []SummaryEntry `json:"moved"`
 	Created   []string       `json:"created"`

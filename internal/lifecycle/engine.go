@@ -95,6 +95,7 @@ type session struct {
 // environment runs (followState). Close the session when done.
 func open(ctx context.Context, name string, p *Prepared, o Options, refused ...rules.Kind) (*session, error) {
 	pr := o.progress()
+	pr.Phase("checks", p.took)
 	if err := refuse(p.Findings, "; nothing was written or changed", refused...); err != nil {
 		return nil, step("check", err)
 	}
@@ -182,6 +183,7 @@ func (ss *session) followState(ctx context.Context) error {
 	opts := ss.p.Options
 	opts.Existing = ex
 	ss.p.rebuild(opts)
+	ss.pr.Phase("checks", ss.p.took)
 	for _, n := range ss.p.Stack.Notes {
 		if ss.name == "upgrade" && n == ss.p.Stack.VersionNote {
 			continue // upgrade moves the version itself and prints its steps instead

@@ -2,6 +2,7 @@ package lifecycle
 
 import (
 	"path/filepath"
+	"time"
 
 	"github.com/tapstack/tapstack/internal/fsutil"
 	"github.com/tapstack/tapstack/pkg/config"
@@ -24,6 +25,8 @@ type Prepared struct {
 	// Options built Stack; the engine workflows build it again around the state (Options.Existing).
 	Options stack.Options
 	rules   RulesFunc
+	// took is how long the last build and its rules took, for the checks phase.
+	took time.Duration
 }
 
 // Prepare builds the stack of cfg and runs every rule on it. run nil means rules.Run.
@@ -42,6 +45,8 @@ func (p *Prepared) Date() versions.Date { return p.Options.Date }
 // rebuild builds the stack again with opts and runs the rules on the new document: the rules always judge the
 // document that is written and planned.
 func (p *Prepared) rebuild(opts stack.Options) {
+	start := time.Now()
+	defer func() { p.took = time.Since(start) }()
 	p.Options = opts
 	p.Stack = stack.Build(p.Config, opts)
 	p.Findings = p.rules(rules.Input{Config: p.Config, Doc: p.Stack.Doc, Date: opts.Date})

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tapstack/tapstack/internal/awserr"
 	"github.com/tapstack/tapstack/pkg/config"
 	"github.com/tapstack/tapstack/pkg/rules"
 	"github.com/tapstack/tapstack/pkg/tfdoc"
@@ -268,7 +269,7 @@ func short(err error) string {
 	if errors.Is(err, context.DeadlineExceeded) {
 		return "timed out"
 	}
-	if code, msg := errorCode(err); code != "" {
+	if code, msg := awserr.CodeMessage(err); code != "" {
 		api, _ := apiOf(err)
 		s := code
 		if msg != "" {

@@ -13,6 +13,7 @@ import (
 	"github.com/tapstack/tapstack/internal/engine"
 	"github.com/tapstack/tapstack/pkg/live"
 	"github.com/tapstack/tapstack/pkg/rules"
+	"github.com/tapstack/tapstack/pkg/stack"
 )
 
 func init() { register(newDeployCommand) }
@@ -132,7 +133,7 @@ func applyRound(ctx context.Context, ss *session, allowDestroy bool, what string
 		return false, stepError("guard", err)
 	}
 	engine.WriteSummary(s.err, engine.Summarize(p))
-	if vs := engine.Guard(p); len(vs) > 0 {
+	if vs := engine.Guard(p, stack.ProtectedTypes); len(vs) > 0 {
 		if !allowDestroy {
 			fmt.Fprintf(s.err, "refused: %s would delete or replace %d protected resource(s):\n", what, len(vs))
 			engine.WriteViolations(s.err, vs)

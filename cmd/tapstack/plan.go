@@ -11,6 +11,7 @@ import (
 	"github.com/tapstack/tapstack/internal/engine"
 	"github.com/tapstack/tapstack/internal/fsutil"
 	"github.com/tapstack/tapstack/pkg/rules"
+	"github.com/tapstack/tapstack/pkg/stack"
 )
 
 func init() { register(newPlanCommand) }
@@ -118,7 +119,7 @@ func plan(sf *stackFlags, ef *engineFlags, jsonOut string, s stdio) error {
 		}
 	}
 	engine.WriteSummary(s.out, engine.Summarize(p))
-	if vs := engine.Guard(p); len(vs) > 0 {
+	if vs := engine.Guard(p, stack.ProtectedTypes); len(vs) > 0 {
 		var b strings.Builder
 		fmt.Fprintf(&b, "warning: deploy would refuse this plan without --allow-destroy; it deletes or replaces:\n")
 		engine.WriteViolations(&b, vs)

@@ -17,9 +17,16 @@ import (
 // AddonAddress is the vpc-cni add-on's Terraform address.
 const AddonAddress = "aws_eks_addon.vpc_cni_addon"
 
+// The checks of the Kubernetes version and the vpc-cni build against what EKS offers; they concern the version
+// an upgrade step moves to.
+const (
+	IDKubernetesOffered = "TS809"
+	IDVPCCNIOffered     = "TS810"
+)
+
 func init() {
-	register(Check{ID: "TS809", Name: "Kubernetes version offered in the region", Actions: []string{"eks:DescribeClusterVersions"}, run: checkKubernetesVersion})
-	register(Check{ID: "TS810", Name: "vpc-cni version offered for the Kubernetes version", Actions: []string{"eks:DescribeAddonVersions"}, run: checkVPCCNIVersion})
+	register(Check{ID: IDKubernetesOffered, Name: "Kubernetes version offered in the region", Actions: []string{"eks:DescribeClusterVersions"}, run: checkKubernetesVersion})
+	register(Check{ID: IDVPCCNIOffered, Name: "vpc-cni version offered for the Kubernetes version", Actions: []string{"eks:DescribeAddonVersions"}, run: checkVPCCNIVersion})
 }
 
 func day(t interface{ Format(string) string }) string { return t.Format("2006-01-02") }

@@ -5,6 +5,9 @@ import (
 	"sync"
 )
 
+// IDAllow is the rule that refuses an --allow of an ID that cannot be overruled.
+const IDAllow = "TS100"
+
 // liveChecks are the IDs of the live checks (pkg/live registers them): their would-fail findings can be allowed
 // like a rule's.
 var liveChecks sync.Map
@@ -26,7 +29,7 @@ func AllowFindings(fs []Finding, allow []string) {
 }
 
 func init() {
-	register(Rule{ID: "TS100", Kind: Invalid, Summary: "--allow names only would-fail rules",
+	register(Rule{ID: IDAllow, Kind: Invalid, Summary: "--allow names only would-fail rules",
 		Check: func(in *Input) []Finding {
 			var fs []Finding
 			for i, id := range in.Config.Allow {

@@ -158,7 +158,7 @@ func (sf *stackFlags) prepare(s stdio) (*prepared, error) {
 	}
 	opts := stack.Options{ImportLogGroup: sf.adopt, Engine: engine, Date: date}
 	st := stack.Build(cfg, opts)
-	fs := runRules(rules.Input{Config: cfg, Doc: st.Doc, Date: date})
+	fs := runRules(rules.Input{Config: cfg, Doc: st.Doc, Date: date, LiveCheckIDs: live.CheckIDs()})
 	return &prepared{cfg: cfg, stack: st, findings: fs, date: date, opts: opts}, nil
 }
 

@@ -16,6 +16,7 @@ import (
 
 	"github.com/tapstack/tapstack/internal/engine"
 	"github.com/tapstack/tapstack/pkg/config"
+	"github.com/tapstack/tapstack/pkg/live"
 	"github.com/tapstack/tapstack/pkg/outputs"
 	"github.com/tapstack/tapstack/pkg/rules"
 	"github.com/tapstack/tapstack/pkg/stack"
@@ -169,7 +170,7 @@ func (ss *session) followState(ctx context.Context, out string, s stdio) error {
 	if n := controlPlaneCost(ss.p.cfg, ss.p.stack.KubernetesVersion, ss.p.date); n != "" && ss.name != "upgrade" {
 		fmt.Fprintf(s.err, "note: %s\n", n)
 	}
-	ss.p.findings = runRules(rules.Input{Config: ss.p.cfg, Doc: ss.p.stack.Doc, Date: ss.p.date})
+	ss.p.findings = runRules(rules.Input{Config: ss.p.cfg, Doc: ss.p.stack.Doc, Date: ss.p.date, LiveCheckIDs: live.CheckIDs()})
 	if n := writeRefused(s, ss.p.findings, ss.refused...); n > 0 {
 		return stepError("check", fail(exitInvalid, "%d error(s) in the document built around the state, which was "+
 			"neither written, planned nor applied", n))

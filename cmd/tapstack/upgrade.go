@@ -373,7 +373,7 @@ func (u *upgradeRun) preflight(ctx context.Context, skipLive bool, timeout time.
 	blocked := 0
 	var b strings.Builder
 	for _, st := range u.steps {
-		fs := runRules(rules.Input{Config: st.cfg, Doc: st.doc, Date: u.ss.p.date})
+		fs := runRules(rules.Input{Config: st.cfg, Doc: st.doc, Date: u.ss.p.date, LiveCheckIDs: live.CheckIDs()})
 		var results []live.Result
 		if clients != nil {
 			only := stepLiveChecks

@@ -116,16 +116,23 @@ type env struct {
 
 var checks []Check
 
-func register(c Check) {
-	checks = append(checks, c)
-	rules.RegisterLiveCheck(c.ID)
-}
+func register(c Check) { checks = append(checks, c) }
 
 // Checks lists every live check, sorted by ID.
 func Checks() []Check {
 	out := append([]Check(nil), checks...)
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
+}
+
+// CheckIDs lists every live check's ID, sorted: the IDs --allow accepts besides the rules'
+// (rules.Input.LiveCheckIDs).
+func CheckIDs() []string {
+	var ids []string
+	for _, c := range Checks() {
+		ids = append(ids, c.ID)
+	}
+	return ids
 }
 
 // Run runs the live checks concurrently, each under its own timeout, and returns their findings (sorted as

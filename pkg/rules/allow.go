@@ -2,18 +2,11 @@ package rules
 
 import (
 	"fmt"
-	"sync"
+	"slices"
 )
 
 // IDAllow is the rule that refuses an --allow of an ID that cannot be overruled.
 const IDAllow = "TS100"
-
-// liveChecks are the IDs of the live checks (pkg/live registers them): their would-fail findings can be allowed
-// like a rule's.
-var liveChecks sync.Map
-
-// RegisterLiveCheck makes --allow accept a live check's ID.
-func RegisterLiveCheck(id string) { liveChecks.Store(id, true) }
 
 // AllowFindings turns the would-fail errors of allowed rule or check IDs into allowed warnings, in place.
 func AllowFindings(fs []Finding, allow []string) {
@@ -34,9 +27,8 @@ func init() {
 			var fs []Finding
 			for i, id := range in.Config.Allow {
 				r, ok := Lookup(id)
-				_, isLive := liveChecks.Load(id)
 				switch {
-				case isLive:
+				case slices.Contains(in.LiveCheckIDs, id):
 				case !ok:
 					fs = append(fs, Finding{Path: fmt.Sprintf("allow[%d]", i), Message: fmt.Sprintf("%q is not a rule ID", id),
 						Fix: "use an ID from tapstack check's report or the lists in docs/rules.md and docs/live-checks.md"})

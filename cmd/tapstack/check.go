@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/signal"
@@ -103,8 +102,5 @@ func (c checkReport) writeJSON(s stdio) error {
 	if c.Live == nil {
 		return c.Report.WriteJSON(s.out)
 	}
-	enc := json.NewEncoder(s.out)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	return enc.Encode(c)
+	return writeJSON(s.out, c)
 }

@@ -32,6 +32,11 @@ func commandError(s stdio, err error) error {
 		fmt.Fprintf(&b, "refused: %s would delete or replace %d protected resource(s):\n", ge.Plan, len(ge.Violations))
 		engine.WriteViolations(&b, ge.Violations)
 	}
+	var dl *engine.DirLockedError
+	var ce *engine.CommandError
+	if errors.As(err, &dl) || (errors.As(err, &ce) && ce.StateLocked()) {
+		msg += " (--lock-timeout D waits that long)"
+	}
 	fmt.Fprint(s.err, b.String())
 	code := exitFailure
 	if lifecycle.Refused(err) {

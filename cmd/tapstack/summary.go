@@ -1,9 +1,9 @@
 package main
 
 import (
-	"encoding/json"
 	"io"
 
+	"github.com/tapstack/tapstack/internal/jsonout"
 	"github.com/tapstack/tapstack/internal/lifecycle"
 )
 
@@ -32,9 +32,4 @@ func checkFormat(f string) error {
 	return nil
 }
 
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
-}
+func writeJSON(w io.Writer, v any) error { return jsonout.Write(w, v) }

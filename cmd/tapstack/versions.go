@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"sort"
 	"text/tabwriter"
@@ -45,9 +44,7 @@ func runVersions(date, format string, s stdio) error {
 		rows = append(rows, row{k, d.StatusOn(k.Version, day)})
 	}
 	if format == "json" {
-		enc := json.NewEncoder(s.out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(map[string]any{
+		return writeJSON(s.out, map[string]any{
 			"date": day.String(), "checked": d.Checked, "default": d.DefaultKubernetesVersion, "kubernetes": rows,
 			"vpcCni": d.VPCCNI, "sources": d.Sources,
 		})

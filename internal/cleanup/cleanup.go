@@ -23,7 +23,8 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
-	"github.com/aws/smithy-go"
+
+	"github.com/tapstack/tapstack/internal/awserr"
 )
 
 // EC2API is what the cleaner asks of EC2.
@@ -384,18 +385,9 @@ func (c *Cleaner) DeleteLogGroup(ctx context.Context, name string) (deleted bool
 	return true, nil
 }
 
-// errorCode is the AWS error code of err, or "".
-func errorCode(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorCode()
-	}
-	return ""
-}
-
 // gone reports an error saying the object does not exist (any more).
 func gone(err error) bool {
-	switch c := errorCode(err); c {
+	switch c := awserr.Code(err); c {
 	case "LoadBalancerNotFound", "TargetGroupNotFound", "ResourceNotFoundException", "AccessPointNotFound":
 		return true
 	default:
@@ -405,7 +397,7 @@ func gone(err error) bool {
 
 // waiting reports an error that goes away once a dependency does.
 func waiting(err error) bool {
-	switch errorCode(err) {
+	switch awserr.Code(err) {
 	case "DependencyViolation", "ResourceInUse", "InvalidNetworkInterface.InUse", "OperationNotPermitted":
 		return true
 	}

@@ -9,8 +9,8 @@
 // # Engines
 //
 // Terraform 1.11 or newer is the default: it is the first release with S3-native state locking
-// (use_lockfile). OpenTofu 1.10 or newer is used with --engine tofu or TAPSTACK_ENGINE=tofu. The executable is
-// the engine's name on PATH (terraform or tofu), or TAPSTACK_ENGINE_PATH when set.
+// (use_lockfile). OpenTofu 1.10 or newer is the other Kind the caller can pick. The executable is the engine's
+// name on PATH (terraform or tofu), or TAPSTACK_ENGINE_PATH when set.
 //
 // OpenTofu resolves the provider source "hashicorp/aws" to registry.opentofu.org/hashicorp/aws, not to
 // registry.terraform.io. Offline, give it a filesystem mirror laid out as

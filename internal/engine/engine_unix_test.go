@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tapstack/tapstack/pkg/stack"
 )
 
 // fakeEngine is a shell script standing in for terraform: it logs its arguments and answers version, init,
@@ -115,8 +117,8 @@ func TestEngineCommands(t *testing.T) {
 	if !bytes.Equal(raw, bytes.TrimSpace(want)) {
 		t.Error("ShowPlan's raw JSON is not what the engine printed")
 	}
-	if len(Guard(p)) != 5 {
-		t.Errorf("parsed plan: %d violations", len(Guard(p)))
+	if vs := Guard(p, stack.ProtectedTypes); len(vs) != 5 {
+		t.Errorf("parsed plan: %d violations", len(vs))
 	}
 	if progress.Len() != 0 {
 		t.Errorf("show's JSON went to the progress writer: %d bytes", progress.Len())

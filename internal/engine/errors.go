@@ -39,7 +39,8 @@ func (e *VersionError) Error() string {
 		e.Kind.Binary(), e.Have, e.Path, e.Kind.Product(), e.Need, e.Kind.InstallHint())
 }
 
-// DirLockedError is returned when another command holds the stack directory's lock for longer than the wait.
+// DirLockedError is returned when another command holds the stack directory's lock for longer than the wait. Its
+// message names no flag: the caller knows how its user sets the wait.
 type DirLockedError struct {
 	Path string
 	// Holder is what the holding command wrote into the lock file (pid, command, start time), if anything.
@@ -53,7 +54,7 @@ func (e *DirLockedError) Error() string {
 		holder = " by " + e.Holder
 	}
 	return fmt.Sprintf("the stack directory is in use%s (lock %s, waited %s): another tapstack command is running "+
-		"on this working copy; wait for it to finish, or give a longer --lock-timeout", holder, e.Path, e.Waited)
+		"on this working copy; wait for it to finish, or wait longer for the lock", holder, e.Path, e.Waited)
 }
 
 // CommandError is a failed engine command. The engine's own output has already been streamed to the user; the
@@ -74,7 +75,7 @@ func (e *CommandError) Error() string {
 	name := e.Kind.Binary() + " " + e.Command
 	if e.StateLocked() {
 		return fmt.Sprintf("%s: the state is locked by another run, so nothing was changed%s; wait for that run to "+
-			"finish, or give a longer --lock-timeout", name, lockDetail(e.Stderr))
+			"finish, or wait longer for the lock", name, lockDetail(e.Stderr))
 	}
 	if len(e.Diagnostics) > 0 {
 		return fmt.Sprintf("%s failed: %s", name, strings.Join(e.Diagnostics, "; "))

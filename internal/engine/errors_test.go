@@ -42,13 +42,16 @@ func TestCommandErrorStateLocked(t *testing.T) {
 	for _, w := range []string{"terraform plan: the state is locked by another run", "who root@vm",
 		"operation OperationTypePlan", "path tapstack-e2e-deploy-state/TapStacke2e1/e2e1/terraform.tfstate",
 		"backend: api error PreconditionFailed: At least one of the pre-conditions you specified did not hold",
-		"--lock-timeout"} {
+		"wait longer for the lock"} {
 		if !strings.Contains(msg, w) {
 			t.Errorf("%q\ndoes not say %q", msg, w)
 		}
 	}
 	if strings.Contains(msg, "\n") {
 		t.Errorf("the message spans lines: %q", msg)
+	}
+	if strings.Contains(msg, "--") {
+		t.Errorf("the message names a flag, which only the caller knows: %q", msg)
 	}
 }
 

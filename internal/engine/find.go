@@ -7,13 +7,8 @@ import (
 	"os/exec"
 )
 
-// Environment variables the engine reads.
-const (
-	// EnvEngine picks the engine when --engine is not given: terraform or tofu.
-	EnvEngine = "TAPSTACK_ENGINE"
-	// EnvEnginePath names the engine's executable explicitly, bypassing PATH.
-	EnvEnginePath = "TAPSTACK_ENGINE_PATH"
-)
+// EnvEnginePath, the one environment variable the engine reads, names the engine's executable, bypassing PATH.
+const EnvEnginePath = "TAPSTACK_ENGINE_PATH"
 
 // Kind is an engine: Terraform or OpenTofu.
 type Kind string

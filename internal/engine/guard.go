@@ -11,17 +11,6 @@ import (
 	tfjson "github.com/hashicorp/terraform-json"
 )
 
-// ProtectedTypes are the resource types an environment cannot lose: deleting or replacing one takes the cluster
-// down, moves it to new subnets, breaks IRSA, drains every node or loses the control-plane logs.
-var ProtectedTypes = []string{
-	"aws_eks_cluster",
-	"aws_vpc",
-	"aws_subnet",
-	"aws_iam_openid_connect_provider",
-	"aws_eks_node_group",
-	"aws_cloudwatch_log_group",
-}
-
 // Violation is one protected resource the plan would delete or replace.
 type Violation struct {
 	Address string `json:"address"`
@@ -75,20 +64,17 @@ var reasonText = map[tfjson.ActionReason]string{
 	tfjson.ActionReasonDeleteBecauseNoMoveTarget:     "it was moved to an address that does not exist",
 }
 
-// Guard returns the resources of types (ProtectedTypes when none are given) that the plan would delete or
-// replace, in the plan's order. A resource that leaves the state through a `removed` block with
-// `lifecycle { destroy = false }` is forgotten, not deleted (action "forget"), and is not a violation; nor is a
-// read, a create, an in-place update or a no-op.
-func Guard(p *tfjson.Plan, types ...string) []Violation {
+// Guard returns the resources of the protected types that the plan would delete or replace, in the plan's order;
+// the caller says which types its environment cannot lose. A resource that leaves the state through a `removed`
+// block with `lifecycle { destroy = false }` is forgotten, not deleted (action "forget"), and is not a violation;
+// nor is a read, a create, an in-place update or a no-op.
+func Guard(p *tfjson.Plan, protected []string) []Violation {
 	if p == nil {
 		return nil
 	}
-	if len(types) == 0 {
-		types = ProtectedTypes
-	}
 	var out []Violation
 	for _, rc := range p.ResourceChanges {
-		if rc == nil || rc.Change == nil || rc.Mode != tfjson.ManagedResourceMode || !slices.Contains(types, rc.Type) {
+		if rc == nil || rc.Change == nil || rc.Mode != tfjson.ManagedResourceMode || !slices.Contains(protected, rc.Type) {
 			continue
 		}
 		action := destructive(rc.Change.Actions)
@@ -156,24 +142,6 @@ func FormatPath(p any) string {
 			fmt.Fprintf(&b, "[%v]", x)
 		}
 	}
-	return b.String()
-}
-
-// GuardError refuses a plan with violations.
-type GuardError struct {
-	Violations []Violation
-}
-
-func (e *GuardError) Error() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "the plan would delete or replace %d protected resource(s), so nothing was applied: ", len(e.Violations))
-	for i, v := range e.Violations {
-		if i > 0 {
-			b.WriteString("; ")
-		}
-		b.WriteString(v.String())
-	}
-	b.WriteString(". Review the plan; if losing them is intended, run again with --allow-destroy")
 	return b.String()
 }
 

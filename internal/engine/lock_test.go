@@ -29,10 +29,13 @@ func TestLockDirExcludes(t *testing.T) {
 	if !strings.Contains(le.Holder, "tapstack deploy") || !strings.Contains(le.Holder, "pid ") {
 		t.Errorf("holder %q does not name the first command", le.Holder)
 	}
-	for _, w := range []string{"in use by tapstack deploy", LockFileName, "--lock-timeout"} {
+	for _, w := range []string{"in use by tapstack deploy", LockFileName, "wait longer for the lock"} {
 		if !strings.Contains(err.Error(), w) {
 			t.Errorf("%q does not say %q", err, w)
 		}
+	}
+	if strings.Contains(err.Error(), "--") {
+		t.Errorf("%q names a flag, which only the caller knows", err)
 	}
 
 	// A waiter gets the lock once it is released.

@@ -77,7 +77,7 @@ func (ss *session) plan(ctx context.Context, wantJSON bool) (*PlanResult, error)
 		return nil, step("show", err)
 	}
 	r.Summary = engine.Summarize(tp)
-	r.Violations = engine.Guard(tp)
+	r.Violations = engine.Guard(tp, stack.ProtectedTypes)
 	return r, nil
 }
 

@@ -6,6 +6,7 @@ import (
 
 	"github.com/tapstack/tapstack/internal/fsutil"
 	"github.com/tapstack/tapstack/pkg/config"
+	"github.com/tapstack/tapstack/pkg/live"
 	"github.com/tapstack/tapstack/pkg/rules"
 	"github.com/tapstack/tapstack/pkg/stack"
 	"github.com/tapstack/tapstack/pkg/versions"
@@ -49,7 +50,7 @@ func (p *Prepared) rebuild(opts stack.Options) {
 	defer func() { p.took = time.Since(start) }()
 	p.Options = opts
 	p.Stack = stack.Build(p.Config, opts)
-	p.Findings = p.rules(rules.Input{Config: p.Config, Doc: p.Stack.Doc, Date: opts.Date})
+	p.Findings = p.rules(rules.Input{Config: p.Config, Doc: p.Stack.Doc, Date: opts.Date, LiveCheckIDs: live.CheckIDs()})
 }
 
 // Dir is the stack's directory under out, as CDKTF laid it out: out/stacks/TapStack<suffix>.

@@ -20,12 +20,12 @@ import (
 var (
 	// stepLiveChecks concern the version a step moves to; accountLiveChecks run once. Names, zones, offerings
 	// and quotas belong to an environment that already runs, and a step changes none of them.
-	stepLiveChecks    = []string{"TS809", "TS810"}
-	accountLiveChecks = []string{"TS801", "TS812"}
+	stepLiveChecks    = []string{live.IDKubernetesOffered, live.IDVPCCNIOffered}
+	accountLiveChecks = []string{live.IDCaller, live.IDStateBucket}
 	// calendarRules judge a version by the EKS calendar alone. They do not block an intermediate version: EKS
 	// moves a cluster through a version it no longer creates clusters on (it upgrades such clusters itself), and
 	// UpdateClusterVersion is the authority there. The target version's findings block, as in deploy.
-	calendarRules = map[string]bool{"TS202": true, "TS809": true}
+	calendarRules = map[string]bool{rules.IDSupportEnded: true, live.IDKubernetesOffered: true}
 )
 
 // UpgradeOptions are Upgrade's own options.
@@ -364,7 +364,7 @@ func (u *upgradeRun) preflight(ctx context.Context, skipLive bool) error {
 	var all []rules.Finding
 	log := u.ss.pr.Log()
 	for _, st := range u.steps {
-		fs := u.ss.p.rules(rules.Input{Config: st.cfg, Doc: st.doc, Date: u.ss.p.Date()})
+		fs := u.ss.p.rules(rules.Input{Config: st.cfg, Doc: st.doc, Date: u.ss.p.Date(), LiveCheckIDs: live.CheckIDs()})
 		var results []live.Result
 		if !skipLive {
 			only := stepLiveChecks

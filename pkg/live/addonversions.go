@@ -35,9 +35,10 @@ func ResolveAddonVersions(ctx context.Context, c EKSAPI, k8s string, names []str
 	out := map[string]AddonVersions{}
 	for _, name := range names {
 		av := AddonVersions{Name: name, Kubernetes: k8s}
-		in := &eks.DescribeAddonVersionsInput{AddonName: aws.String(name), KubernetesVersion: aws.String(k8s)}
-		for {
-			page, err := c.DescribeAddonVersions(ctx, in)
+		p := eks.NewDescribeAddonVersionsPaginator(c, &eks.DescribeAddonVersionsInput{AddonName: aws.String(name),
+			KubernetesVersion: aws.String(k8s)})
+		for p.HasMorePages() {
+			page, err := p.NextPage(ctx)
 			if err != nil {
 				return nil, wrap("eks:DescribeAddonVersions", fmt.Errorf("%s for Kubernetes %s: %w", name, k8s, err))
 			}
@@ -58,10 +59,6 @@ func ResolveAddonVersions(ctx context.Context, c EKSAPI, k8s string, names []str
 					}
 				}
 			}
-			if aws.ToString(page.NextToken) == "" {
-				break
-			}
-			in.NextToken = page.NextToken
 		}
 		out[name] = av
 	}

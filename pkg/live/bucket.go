@@ -11,8 +11,11 @@ import (
 	"github.com/tapstack/tapstack/pkg/rules"
 )
 
+// IDStateBucket is the check of the state bucket: it exists, in its region, versioned.
+const IDStateBucket = "TS812"
+
 func init() {
-	register(Check{ID: "TS812", Name: "state bucket exists, in its region, versioned",
+	register(Check{ID: IDStateBucket, Name: "state bucket exists, in its region, versioned",
 		Actions: []string{"s3:ListBucket", "s3:GetBucketLocation", "s3:GetBucketVersioning"}, run: checkStateBucket})
 }
 

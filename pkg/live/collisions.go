@@ -166,8 +166,13 @@ func checkLogGroups(ctx context.Context, e *env) ([]rules.Finding, string, error
 // findLogGroup returns the log group named exactly name, or nil.
 func findLogGroup(ctx context.Context, c LogsAPI, name string) (*logGroup, error) {
 	in := &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePrefix: aws.String(name)}
-	for {
-		out, err := c.DescribeLogGroups(ctx, in)
+	// An emulator that answers with the token it was sent would otherwise be asked forever (the SDK's default is
+	// to keep going).
+	p := cloudwatchlogs.NewDescribeLogGroupsPaginator(c, in, func(o *cloudwatchlogs.DescribeLogGroupsPaginatorOptions) {
+		o.StopOnDuplicateToken = true
+	})
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctx)
 		if err != nil {
 			return nil, wrap("logs:DescribeLogGroups", err)
 		}
@@ -176,11 +181,8 @@ func findLogGroup(ctx context.Context, c LogsAPI, name string) (*logGroup, error
 				return &logGroup{Arn: g.Arn, RetentionInDays: g.RetentionInDays}, nil
 			}
 		}
-		if out.NextToken == nil || aws.ToString(out.NextToken) == aws.ToString(in.NextToken) {
-			return nil, nil
-		}
-		in.NextToken = out.NextToken
 	}
+	return nil, nil
 }
 
 type logGroup struct {

@@ -17,19 +17,27 @@ import (
 // AddonAddress is the vpc-cni add-on's Terraform address.
 const AddonAddress = "aws_eks_addon.vpc_cni_addon"
 
+// The checks of the Kubernetes version and the vpc-cni build against what EKS offers; they concern the version
+// an upgrade step moves to.
+const (
+	IDKubernetesOffered = "TS809"
+	IDVPCCNIOffered     = "TS810"
+)
+
 func init() {
-	register(Check{ID: "TS809", Name: "Kubernetes version offered in the region", Actions: []string{"eks:DescribeClusterVersions"}, run: checkKubernetesVersion})
-	register(Check{ID: "TS810", Name: "vpc-cni version offered for the Kubernetes version", Actions: []string{"eks:DescribeAddonVersions"}, run: checkVPCCNIVersion})
+	register(Check{ID: IDKubernetesOffered, Name: "Kubernetes version offered in the region", Actions: []string{"eks:DescribeClusterVersions"}, run: checkKubernetesVersion})
+	register(Check{ID: IDVPCCNIOffered, Name: "vpc-cni version offered for the Kubernetes version", Actions: []string{"eks:DescribeAddonVersions"}, run: checkVPCCNIVersion})
 }
 
 func day(t interface{ Format(string) string }) string { return t.Format("2006-01-02") }
 
 func checkKubernetesVersion(ctx context.Context, e *env) ([]rules.Finding, string, error) {
 	v := e.cfg.Cluster.KubernetesVersion
-	in := &eks.DescribeClusterVersionsInput{ClusterVersions: []string{v}, IncludeAll: aws.Bool(true)}
+	p := eks.NewDescribeClusterVersionsPaginator(e.c.EKS,
+		&eks.DescribeClusterVersionsInput{ClusterVersions: []string{v}, IncludeAll: aws.Bool(true)})
 	var info *ekstypes.ClusterVersionInformation
-	for {
-		out, err := e.c.EKS.DescribeClusterVersions(ctx, in)
+	for info == nil && p.HasMorePages() {
+		out, err := p.NextPage(ctx)
 		if err != nil {
 			return nil, "", wrap("eks:DescribeClusterVersions", err)
 		}
@@ -38,10 +46,6 @@ func checkKubernetesVersion(ctx context.Context, e *env) ([]rules.Finding, strin
 				info = &out.ClusterVersions[i]
 			}
 		}
-		if info != nil || aws.ToString(out.NextToken) == "" {
-			break
-		}
-		in.NextToken = out.NextToken
 	}
 	path := "cluster.kubernetesVersion"
 	if info == nil {
@@ -119,11 +123,12 @@ func docAttr(doc *tfdoc.Document, address, attr string) string {
 
 func checkVPCCNIVersion(ctx context.Context, e *env) ([]rules.Finding, string, error) {
 	k8s := e.cfg.Cluster.KubernetesVersion
-	in := &eks.DescribeAddonVersionsInput{AddonName: aws.String("vpc-cni"), KubernetesVersion: aws.String(k8s)}
+	p := eks.NewDescribeAddonVersionsPaginator(e.c.EKS,
+		&eks.DescribeAddonVersionsInput{AddonName: aws.String("vpc-cni"), KubernetesVersion: aws.String(k8s)})
 	var offered []string
 	def := ""
-	for {
-		out, err := e.c.EKS.DescribeAddonVersions(ctx, in)
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctx)
 		if err != nil {
 			return nil, "", wrap("eks:DescribeAddonVersions", err)
 		}
@@ -143,10 +148,6 @@ func checkVPCCNIVersion(ctx context.Context, e *env) ([]rules.Finding, string, e
 				}
 			}
 		}
-		if aws.ToString(out.NextToken) == "" {
-			break
-		}
-		in.NextToken = out.NextToken
 	}
 	pin := pinnedVPCCNI(e)
 	path := "addons.vpcCni.version"

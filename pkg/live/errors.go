@@ -5,7 +5,7 @@ import (
 	"errors"
 	"strings"
 
-	"github.com/aws/smithy-go"
+	"github.com/tapstack/tapstack/internal/awserr"
 )
 
 // apiError records which API call failed and the IAM action that call needs.
@@ -58,14 +58,6 @@ var notImplementedCodes = map[string]bool{
 	"NotImplementedException": true, "NotImplementedError": true,
 }
 
-func errorCode(err error) (code, msg string) {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorCode(), ae.ErrorMessage()
-	}
-	return "", ""
-}
-
 func httpStatus(err error) int {
 	var re interface{ HTTPStatusCode() int }
 	if errors.As(err, &re) {
@@ -76,7 +68,7 @@ func httpStatus(err error) int {
 
 // hasCode reports whether err is an AWS error with one of codes.
 func hasCode(err error, codes ...string) bool {
-	c, _ := errorCode(err)
+	c := awserr.Code(err)
 	for _, want := range codes {
 		if c == want {
 			return true
@@ -94,7 +86,7 @@ func classify(ctx context.Context, err error) errClass {
 	if errors.Is(err, context.DeadlineExceeded) || (ctx != nil && errors.Is(ctx.Err(), context.DeadlineExceeded)) {
 		return classTimeout
 	}
-	code, msg := errorCode(err)
+	code, msg := awserr.CodeMessage(err)
 	status := httpStatus(err)
 	switch {
 	case deniedCodes[code], status == 403 && code == "":

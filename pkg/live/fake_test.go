@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -53,6 +56,9 @@ type fakeAWS struct {
 	clusterVersions    []ekstypes.ClusterVersionInformation
 	addonVersions      []ekstypes.AddonVersionInfo // of vpc-cni
 
+	// pageSize, when set, makes the listing APIs answer that many items a call, with a token for the rest.
+	pageSize int
+
 	errs   map[string]error // by API: "eks:DescribeClusterVersions"
 	delays map[string]time.Duration
 	calls  map[string]int
@@ -98,6 +104,28 @@ func (f *fakeAWS) count(api string) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.calls[api]
+}
+
+// page returns the page of items that token starts and the token of the next one: all items at once unless
+// f.pageSize is set. A token the fake did not hand out is an error, as AWS answers one.
+func page[T any](f *fakeAWS, items []T, token *string) ([]T, *string, error) {
+	if f.pageSize <= 0 {
+		return items, nil, nil
+	}
+	start := 0
+	if t := aws.ToString(token); t != "" {
+		n, err := strconv.Atoi(strings.TrimPrefix(t, "from-"))
+		if err != nil || !strings.HasPrefix(t, "from-") || n <= 0 || n >= len(items) {
+			return nil, nil, apiErr("InvalidNextToken", "the token "+t+" was not handed out")
+		}
+		start = n
+	}
+	end := min(start+f.pageSize, len(items))
+	var next *string
+	if end < len(items) {
+		next = aws.String(fmt.Sprintf("from-%d", end))
+	}
+	return items[start:end], next, nil
 }
 
 func (f *fakeAWS) clients() *Clients {
@@ -193,15 +221,18 @@ func (f *fakeAWS) DescribeClusterVersions(ctx context.Context, in *eks.DescribeC
 	if err := f.call(ctx, "eks:DescribeClusterVersions"); err != nil {
 		return nil, err
 	}
-	out := &eks.DescribeClusterVersionsOutput{}
+	var vs []ekstypes.ClusterVersionInformation
 	for _, v := range f.clusterVersions {
 		for _, want := range in.ClusterVersions {
 			if aws.ToString(v.ClusterVersion) == want {
-				out.ClusterVersions = append(out.ClusterVersions, v)
+				vs = append(vs, v)
 			}
 		}
 	}
-	return out, nil
+	out := &eks.DescribeClusterVersionsOutput{}
+	var err error
+	out.ClusterVersions, out.NextToken, err = page(f, vs, in.NextToken)
+	return out, err
 }
 
 func (f *fakeAWS) DescribeAddonVersions(ctx context.Context, in *eks.DescribeAddonVersionsInput, _ ...func(*eks.Options)) (*eks.DescribeAddonVersionsOutput, error) {
@@ -222,10 +253,12 @@ func (f *fakeAWS) DescribeAddonVersions(ctx context.Context, in *eks.DescribeAdd
 		}
 	}
 	out := &eks.DescribeAddonVersionsOutput{}
+	vs, next, err := page(f, vs, in.NextToken)
 	if len(vs) > 0 {
 		out.Addons = []ekstypes.AddonInfo{{AddonName: aws.String("vpc-cni"), AddonVersions: vs}}
 	}
-	return out, nil
+	out.NextToken = next
+	return out, err
 }
 
 // EC2
@@ -253,32 +286,37 @@ func (f *fakeAWS) DescribeInstanceTypeOfferings(ctx context.Context, in *ec2.Des
 	if in.LocationType != ec2types.LocationTypeAvailabilityZone {
 		return nil, fmt.Errorf("fake: location type %q", in.LocationType)
 	}
-	out := &ec2.DescribeInstanceTypeOfferingsOutput{}
+	var offers []ec2types.InstanceTypeOffering
 	for _, t := range filterValues(in.Filters, "instance-type") {
 		for _, z := range filterValues(in.Filters, "location") {
 			if f.offerings[t+"@"+z] {
-				out.InstanceTypeOfferings = append(out.InstanceTypeOfferings, ec2types.InstanceTypeOffering{
+				offers = append(offers, ec2types.InstanceTypeOffering{
 					InstanceType: ec2types.InstanceType(t), Location: aws.String(z), LocationType: ec2types.LocationTypeAvailabilityZone})
 			}
 		}
 	}
-	return out, nil
+	out := &ec2.DescribeInstanceTypeOfferingsOutput{}
+	var err error
+	out.InstanceTypeOfferings, out.NextToken, err = page(f, offers, in.NextToken)
+	return out, err
 }
 
 func (f *fakeAWS) DescribeInstanceTypes(ctx context.Context, in *ec2.DescribeInstanceTypesInput, _ ...func(*ec2.Options)) (*ec2.DescribeInstanceTypesOutput, error) {
 	if err := f.call(ctx, "ec2:DescribeInstanceTypes"); err != nil {
 		return nil, err
 	}
-	out := &ec2.DescribeInstanceTypesOutput{}
+	var its []ec2types.InstanceTypeInfo
 	for _, t := range in.InstanceTypes {
 		v, ok := f.vcpus[string(t)]
 		if !ok {
 			return nil, apiErr("InvalidInstanceType", "The following supplied instance types do not exist: ["+string(t)+"]")
 		}
-		out.InstanceTypes = append(out.InstanceTypes, ec2types.InstanceTypeInfo{InstanceType: t,
-			VCpuInfo: &ec2types.VCpuInfo{DefaultVCpus: aws.Int32(v)}})
+		its = append(its, ec2types.InstanceTypeInfo{InstanceType: t, VCpuInfo: &ec2types.VCpuInfo{DefaultVCpus: aws.Int32(v)}})
 	}
-	return out, nil
+	out := &ec2.DescribeInstanceTypesOutput{}
+	var err error
+	out.InstanceTypes, out.NextToken, err = page(f, its, in.NextToken)
+	return out, err
 }
 
 func (f *fakeAWS) DescribeInstances(ctx context.Context, _ *ec2.DescribeInstancesInput, _ ...func(*ec2.Options)) (*ec2.DescribeInstancesOutput, error) {
@@ -334,14 +372,17 @@ func (f *fakeAWS) DescribeLogGroups(ctx context.Context, in *cloudwatchlogs.Desc
 	if err := f.call(ctx, "logs:DescribeLogGroups"); err != nil {
 		return nil, err
 	}
-	out := &cloudwatchlogs.DescribeLogGroupsOutput{}
-	for name, r := range f.logGroups {
+	var gs []logstypes.LogGroup
+	for _, name := range slices.Sorted(maps.Keys(f.logGroups)) { // by name, as CloudWatch lists them
 		if strings.HasPrefix(name, aws.ToString(in.LogGroupNamePrefix)) {
-			out.LogGroups = append(out.LogGroups, logstypes.LogGroup{LogGroupName: aws.String(name), RetentionInDays: r,
+			gs = append(gs, logstypes.LogGroup{LogGroupName: aws.String(name), RetentionInDays: f.logGroups[name],
 				Arn: aws.String("arn:aws:logs:us-east-1:123456789012:log-group:" + name + ":*")})
 		}
 	}
-	return out, nil
+	out := &cloudwatchlogs.DescribeLogGroupsOutput{}
+	var err error
+	out.LogGroups, out.NextToken, err = page(f, gs, in.NextToken)
+	return out, err
 }
 
 // S3

@@ -11,8 +11,11 @@ import (
 	"github.com/tapstack/tapstack/pkg/rules"
 )
 
+// IDCaller is the check that reads the caller's account and partition.
+const IDCaller = "TS801"
+
 func init() {
-	register(Check{ID: "TS801", Name: "caller account and partition", Actions: []string{"sts:GetCallerIdentity"}, run: checkCaller})
+	register(Check{ID: IDCaller, Name: "caller account and partition", Actions: []string{"sts:GetCallerIdentity"}, run: checkCaller})
 	register(Check{ID: "TS818", Name: "the creator is not also an admin principal", Actions: []string{"sts:GetCallerIdentity", "eks:DescribeCluster"},
 		run: checkCreatorEntry})
 }

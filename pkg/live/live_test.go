@@ -378,9 +378,9 @@ func TestInstanceTypeOfferings(t *testing.T) {
 
 	// --allow TS811 overrules it knowingly, as it does a rule: a valid ID, and an allowed warning.
 	cfg.Allow = []string{"TS811"}
-	if ts100 := rules.Run(rules.Input{Config: cfg, Doc: stack.Build(cfg, stack.Options{}).Doc}); len(ts100) > 0 {
+	if ts100 := rules.Run(rules.Input{Config: cfg, Doc: stack.Build(cfg, stack.Options{}).Doc, LiveCheckIDs: CheckIDs()}); len(ts100) > 0 {
 		for _, x := range ts100 {
-			if x.Rule == "TS100" {
+			if x.Rule == rules.IDAllow {
 				t.Errorf("--allow TS811 is refused: %+v", x)
 			}
 		}
@@ -597,6 +597,18 @@ func TestFindingsAreSortedAndMerged(t *testing.T) {
 }
 
 // Every check is in the package documentation's table, with each IAM action it needs.
+func TestCheckIDs(t *testing.T) {
+	ids := CheckIDs()
+	if len(ids) != len(Checks()) || !slices.IsSorted(ids) {
+		t.Fatalf("CheckIDs() = %v for %d checks", ids, len(Checks()))
+	}
+	for i, c := range Checks() {
+		if ids[i] != c.ID {
+			t.Errorf("CheckIDs()[%d] = %s, want %s", i, ids[i], c.ID)
+		}
+	}
+}
+
 func TestDocTableListsEveryCheck(t *testing.T) {
 	b, err := os.ReadFile("doc.go")
 	if err != nil {

@@ -283,8 +283,9 @@ func instanceVCPUs(ctx context.Context, c EC2API, types []string) (map[string]in
 		for _, b := range batch {
 			in.InstanceTypes = append(in.InstanceTypes, ec2types.InstanceType(b))
 		}
-		for {
-			res, err := c.DescribeInstanceTypes(ctx, in)
+		p := ec2.NewDescribeInstanceTypesPaginator(c, in)
+		for p.HasMorePages() {
+			res, err := p.NextPage(ctx)
 			if err != nil {
 				return err
 			}
@@ -293,11 +294,8 @@ func instanceVCPUs(ctx context.Context, c EC2API, types []string) (map[string]in
 					out[string(it.InstanceType)] = int(*it.VCpuInfo.DefaultVCpus)
 				}
 			}
-			if aws.ToString(res.NextToken) == "" {
-				return nil
-			}
-			in.NextToken = res.NextToken
 		}
+		return nil
 	}
 	var unknown []string
 	err := describe(types)

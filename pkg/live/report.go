@@ -1,11 +1,12 @@
 package live
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
 	"time"
+
+	"github.com/tapstack/tapstack/internal/jsonout"
 )
 
 // WriteText writes the per-check table: ID, status, duration, name and note.
@@ -33,10 +34,7 @@ func (r *Report) WriteText(w io.Writer) error {
 
 // WriteJSON writes the results as JSON.
 func (r *Report) WriteJSON(w io.Writer) error {
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	return enc.Encode(r)
+	return jsonout.Write(w, r)
 }
 
 func round(d time.Duration) time.Duration {

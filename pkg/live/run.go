@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tapstack/tapstack/internal/awserr"
 	"github.com/tapstack/tapstack/pkg/config"
 	"github.com/tapstack/tapstack/pkg/rules"
 	"github.com/tapstack/tapstack/pkg/tfdoc"
@@ -115,16 +116,23 @@ type env struct {
 
 var checks []Check
 
-func register(c Check) {
-	checks = append(checks, c)
-	rules.RegisterLiveCheck(c.ID)
-}
+func register(c Check) { checks = append(checks, c) }
 
 // Checks lists every live check, sorted by ID.
 func Checks() []Check {
 	out := append([]Check(nil), checks...)
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
+}
+
+// CheckIDs lists every live check's ID, sorted: the IDs --allow accepts besides the rules'
+// (rules.Input.LiveCheckIDs).
+func CheckIDs() []string {
+	var ids []string
+	for _, c := range Checks() {
+		ids = append(ids, c.ID)
+	}
+	return ids
 }
 
 // Run runs the live checks concurrently, each under its own timeout, and returns their findings (sorted as
@@ -268,7 +276,7 @@ func short(err error) string {
 	if errors.Is(err, context.DeadlineExceeded) {
 		return "timed out"
 	}
-	if code, msg := errorCode(err); code != "" {
+	if code, msg := awserr.CodeMessage(err); code != "" {
 		api, _ := apiOf(err)
 		s := code
 		if msg != "" {

@@ -18,6 +18,7 @@ import (
 	ekstypes "github.com/aws/aws-sdk-go-v2/service/eks/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
+	"github.com/tapstack/tapstack/internal/jsonout"
 	"github.com/tapstack/tapstack/pkg/config"
 	"github.com/tapstack/tapstack/pkg/outputs"
 	"github.com/tapstack/tapstack/pkg/stack"
@@ -491,8 +492,5 @@ func (r *VerifyReport) WriteText(w io.Writer) error {
 
 // WriteJSON writes the verify report as JSON.
 func (r *VerifyReport) WriteJSON(w io.Writer) error {
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	return enc.Encode(r)
+	return jsonout.Write(w, r)
 }

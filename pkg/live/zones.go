@@ -212,25 +212,21 @@ func checkOfferings(ctx context.Context, e *env) ([]rules.Finding, string, error
 		return nil, "no zones or instance types to look at", nil
 	}
 	offered := map[string]bool{} // type + "@" + zone
-	in := &ec2.DescribeInstanceTypeOfferingsInput{
+	p := ec2.NewDescribeInstanceTypeOfferingsPaginator(e.c.EC2, &ec2.DescribeInstanceTypeOfferingsInput{
 		LocationType: ec2types.LocationTypeAvailabilityZone,
 		Filters: []ec2types.Filter{
 			{Name: aws.String("instance-type"), Values: sortedKeys(types)},
 			{Name: aws.String("location"), Values: zones},
 		},
-	}
-	for {
-		out, err := e.c.EC2.DescribeInstanceTypeOfferings(ctx, in)
+	})
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctx)
 		if err != nil {
 			return nil, "", wrap("ec2:DescribeInstanceTypeOfferings", err)
 		}
 		for _, o := range out.InstanceTypeOfferings {
 			offered[string(o.InstanceType)+"@"+aws.ToString(o.Location)] = true
 		}
-		if out.NextToken == nil || aws.ToString(out.NextToken) == "" {
-			break
-		}
-		in.NextToken = out.NextToken
 	}
 	var fs []rules.Finding
 	for _, ng := range ngs {

@@ -4,7 +4,6 @@
 package outputs
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -13,6 +12,7 @@ import (
 	"unicode"
 
 	"github.com/tapstack/tapstack/internal/fsutil"
+	"github.com/tapstack/tapstack/internal/jsonout"
 )
 
 // DefaultPath is where the original pipeline kept its outputs.
@@ -46,14 +46,7 @@ func Encode(stack string, v Values, flat bool) ([]byte, error) {
 	if flat {
 		doc = v
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(doc); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	return jsonout.Marshal(doc)
 }
 
 // Write writes the file atomically.

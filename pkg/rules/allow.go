@@ -2,15 +2,11 @@ package rules
 
 import (
 	"fmt"
-	"sync"
+	"slices"
 )
 
-// liveChecks are the IDs of the live checks (pkg/live registers them): their would-fail findings can be allowed
-// like a rule's.
-var liveChecks sync.Map
-
-// RegisterLiveCheck makes --allow accept a live check's ID.
-func RegisterLiveCheck(id string) { liveChecks.Store(id, true) }
+// IDAllow is the rule that refuses an --allow of an ID that cannot be overruled.
+const IDAllow = "TS100"
 
 // AllowFindings turns the would-fail errors of allowed rule or check IDs into allowed warnings, in place.
 func AllowFindings(fs []Finding, allow []string) {
@@ -26,14 +22,13 @@ func AllowFindings(fs []Finding, allow []string) {
 }
 
 func init() {
-	register(Rule{ID: "TS100", Kind: Invalid, Summary: "--allow names only would-fail rules",
+	register(Rule{ID: IDAllow, Kind: Invalid, Summary: "--allow names only would-fail rules",
 		Check: func(in *Input) []Finding {
 			var fs []Finding
 			for i, id := range in.Config.Allow {
 				r, ok := Lookup(id)
-				_, isLive := liveChecks.Load(id)
 				switch {
-				case isLive:
+				case slices.Contains(in.LiveCheckIDs, id):
 				case !ok:
 					fs = append(fs, Finding{Path: fmt.Sprintf("allow[%d]", i), Message: fmt.Sprintf("%q is not a rule ID", id),
 						Fix: "use an ID from tapstack check's report or the lists in docs/rules.md and docs/live-checks.md"})

@@ -11,6 +11,10 @@ var minorPattern = regexp.MustCompile(`^[1-9][0-9]*\.(0|[1-9][0-9]*)$`)
 
 func versionOK(v string) bool { return minorPattern.MatchString(v) }
 
+// IDSupportEnded is the rule that refuses a version past the end of extended support, by the calendar alone.
+// Upgrade lets it pass for an intermediate version: EKS moves a cluster through versions it no longer creates.
+const IDSupportEnded = "TS202"
+
 func init() {
 	register(Rule{ID: "TS104", Kind: Invalid, Summary: "the Kubernetes version is major.minor",
 		Check: func(in *Input) []Finding {
@@ -30,7 +34,7 @@ func init() {
 				Message: fmt.Sprintf("Kubernetes %s is not in the EKS calendar (data checked %s)", v, in.Data.Checked),
 				Fix:     fmt.Sprintf("use a listed version (tapstack versions), such as %s; for a version newer than the data, --allow TS201", in.Data.DefaultKubernetesVersion)}}
 		}})
-	register(Rule{ID: "TS202", Kind: WouldFail, Summary: "the Kubernetes version has not reached the end of extended support",
+	register(Rule{ID: IDSupportEnded, Kind: WouldFail, Summary: "the Kubernetes version has not reached the end of extended support",
 		Check: func(in *Input) []Finding {
 			v := in.Config.Cluster.KubernetesVersion
 			if in.Data.StatusOn(v, in.Date) != versions.StatusEnded {
@@ -39,7 +43,7 @@ func init() {
 			k, _ := in.Data.Lookup(v)
 			return []Finding{{Path: "cluster.kubernetesVersion",
 				Message: fmt.Sprintf("Kubernetes %s reached the end of extended support on %s: EKS cannot create a cluster on it", v, k.EndOfExtended),
-				Fix:     fmt.Sprintf("use %s (tapstack versions lists what is supported); for an existing cluster EKS already moved, --allow TS202", in.Data.DefaultKubernetesVersion)}}
+				Fix:     fmt.Sprintf("use %s (tapstack versions lists what is supported); for an existing cluster EKS already moved, --allow %s", in.Data.DefaultKubernetesVersion, IDSupportEnded)}}
 		}})
 	register(Rule{ID: "TS203", Kind: WouldFail, Summary: "the Kubernetes version is released on EKS",
 		Check: func(in *Input) []Finding {

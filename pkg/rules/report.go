@@ -1,10 +1,11 @@
 package rules
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/tapstack/tapstack/internal/jsonout"
 )
 
 // Report is the result of a check, as printed and as JSON.
@@ -32,10 +33,7 @@ func NewReport(stack, profile, date string, fs []Finding, cost *Cost) Report {
 
 // WriteJSON writes the report as indented JSON.
 func (r Report) WriteJSON(w io.Writer) error {
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	return enc.Encode(r)
+	return jsonout.Write(w, r)
 }
 
 // WriteText writes the report for people.

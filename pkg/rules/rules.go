@@ -50,6 +50,9 @@ type Input struct {
 	Doc    *tfdoc.Document
 	Date   versions.Date
 	Data   *versions.Data
+	// LiveCheckIDs are the live checks' IDs (live.CheckIDs()), which --allow may name as it names a would-fail
+	// rule's; an ID that is neither is refused.
+	LiveCheckIDs []string
 }
 
 // Rule is one check.

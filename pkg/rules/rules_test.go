@@ -228,6 +228,25 @@ func TestAllowTurnsWouldFailIntoAllowedWarning(t *testing.T) {
 	}
 }
 
+// A live check's ID is allowed only when the caller names the live checks; otherwise it is no ID at all.
+func TestAllowOfALiveCheckNeedsItsID(t *testing.T) {
+	c, _ := config.Defaults("default")
+	c.Allow = []string{"TS811"}
+	in := rules.Input{Config: &c, Doc: stack.Build(&c, stack.Options{}).Doc}
+	if f := fired(rules.Run(in), rules.IDAllow); len(f) != 1 || f[0].Path != "allow[0]" || !strings.Contains(f[0].Message, `"TS811" is not a rule ID`) {
+		t.Errorf("--allow TS811 without the live checks' IDs: %+v", f)
+	}
+	in.LiveCheckIDs = []string{"TS801", "TS811"}
+	if f := fired(rules.Run(in), rules.IDAllow); len(f) != 0 {
+		t.Errorf("--allow TS811 with the live checks' IDs: %+v", f)
+	}
+	// A live check's ID does not make an invalid rule's ID allowable.
+	c.Allow = []string{"TS811", "TS105"}
+	if f := fired(rules.Run(in), rules.IDAllow); len(f) != 1 || f[0].Path != "allow[1]" {
+		t.Errorf("--allow TS811,TS105: %+v", f)
+	}
+}
+
 func TestTenMistakesTenFindings(t *testing.T) {
 	fs := run(t, "default", today, func(c *config.Config) {
 		clean(c)

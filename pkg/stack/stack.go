@@ -20,6 +20,18 @@ const (
 	ProviderVersion = "~> 5.100"
 )
 
+// ProtectedTypes are the resource types an environment cannot lose: deleting or replacing one takes the cluster
+// down, moves it to new subnets, breaks IRSA, drains every node or loses the control-plane logs. Deploy refuses a
+// plan that would (engine.Guard) unless told it is intended.
+var ProtectedTypes = []string{
+	"aws_eks_cluster",
+	"aws_vpc",
+	"aws_subnet",
+	"aws_iam_openid_connect_provider",
+	"aws_eks_node_group",
+	"aws_cloudwatch_log_group",
+}
+
 // Options change how a configuration is rendered for a particular run, not what the environment is.
 type Options struct {
 	// ImportLogGroup adds an import block that adopts an existing control-plane log group (--adopt-existing).

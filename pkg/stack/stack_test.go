@@ -632,3 +632,16 @@ func TestDocumentHoldsTheSuffixOnce(t *testing.T) {
 		}
 	}
 }
+
+// The guard matches plan entries by type: a protected type the stack does not build (a typo, a renamed resource)
+// would protect nothing.
+func TestProtectedTypesAreBuilt(t *testing.T) {
+	for _, profile := range config.Profiles {
+		d := build(t, profile)
+		for _, typ := range ProtectedTypes {
+			if len(d.OfType(typ)) == 0 {
+				t.Errorf("%s: no %s in the document", profile, typ)
+			}
+		}
+	}
+}

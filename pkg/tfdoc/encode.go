@@ -1,11 +1,11 @@
 package tfdoc
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"regexp"
 	"sort"
+
+	"github.com/tapstack/tapstack/internal/jsonout"
 )
 
 // Marshal renders the document as Terraform JSON: two-space indent, sorted keys, no HTML escaping, a final
@@ -14,14 +14,11 @@ func (d *Document) Marshal() ([]byte, error) {
 	if err := d.Err(); err != nil {
 		return nil, err
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false) // ">= 1.11" must stay readable
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(d.tree()); err != nil {
+	b, err := jsonout.Marshal(d.tree())
+	if err != nil {
 		return nil, fmt.Errorf("tfdoc: %w", err)
 	}
-	return buf.Bytes(), nil
+	return b, nil
 }
 
 func (d *Document) tree() map[string]any {

@@ -73,7 +73,11 @@ func Deploy(ctx context.Context, p *Prepared, o Options, do DeployOptions) (*Dep
 	if !do.SkipLive {
 		run := do.Live
 		if run == nil {
-			run = LiveChecks
+			run = func(ctx context.Context, p *Prepared, timeout time.Duration) (*live.Report, error) {
+				return liveChecks(ctx, p, timeout, func(r live.Result) {
+					ss.pr.Phase(fmt.Sprintf("live check %s %s: %s", r.ID, r.Name, r.Status), r.Duration)
+				})
+			}
 		}
 		var lr *live.Report
 		if err := timed(ss.pr, "live checks", func() (err error) {

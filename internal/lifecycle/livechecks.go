@@ -13,6 +13,10 @@ import (
 // S3 backend (to tell the stack's own objects from collisions), then runs every check concurrently, each within
 // timeout. It fails only when the AWS configuration cannot be loaded at all.
 func LiveChecks(ctx context.Context, p *Prepared, timeout time.Duration) (*live.Report, error) {
+	return liveChecks(ctx, p, timeout, nil)
+}
+
+func liveChecks(ctx context.Context, p *Prepared, timeout time.Duration, done func(live.Result)) (*live.Report, error) {
 	cfg := p.Config
 	clients, err := live.NewClients(ctx, cfg.Region, cfg.State.Region)
 	if err != nil {
@@ -38,7 +42,7 @@ func LiveChecks(ctx context.Context, p *Prepared, timeout time.Duration) (*live.
 		}
 		state = fmt.Sprintf("%s holds %d resources", where, n)
 	}
-	r := live.Run(ctx, clients, in, live.Options{Timeout: timeout})
+	r := live.Run(ctx, clients, in, live.Options{Timeout: timeout, Done: done})
 	r.State = state
 	return r, nil
 }

@@ -665,3 +665,20 @@ func TestCreatorIsNotAnAdminPrincipal(t *testing.T) {
 	res, fs = one(t, f, Input{Config: cfg}, "TS818")
 	wantClean(t, res, fs)
 }
+
+// Done hears of each check as it finishes: the fast ones before a slow one ends, every check once.
+func TestDoneAsEachCheckFinishes(t *testing.T) {
+	f := cleanAccount()
+	f.delays = map[string]time.Duration{"ec2:DescribeAvailabilityZones": 300 * time.Millisecond}
+	var order []string
+	r := Run(context.Background(), f.clients(), Input{Config: defaults(t, "default"), Date: checkDay},
+		Options{Timeout: 5 * time.Second, Done: func(res Result) { order = append(order, res.ID) }})
+	if len(order) != len(r.Results) {
+		t.Fatalf("Done heard %d of %d checks: %v", len(order), len(r.Results), order)
+	}
+	// TS807, TS808 and TS811 wait on the slow zone call; every other check finishes before them.
+	last := slices.Sorted(slices.Values(order[len(order)-3:]))
+	if !slices.Equal(last, []string{"TS807", "TS808", "TS811"}) {
+		t.Errorf("order %v: the checks waiting on the slow call did not finish last", order)
+	}
+}

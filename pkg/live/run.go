@@ -61,6 +61,9 @@ type Options struct {
 	Timeout time.Duration
 	// Only runs the checks with these IDs; empty runs all.
 	Only []string
+	// Done, when set, is called as each check finishes (from the check's goroutine, one call at a time), so a
+	// person sees the slow ones as they come.
+	Done func(Result)
 }
 
 // Result is the record of one check.
@@ -163,11 +166,17 @@ func Run(ctx context.Context, c *Clients, in Input, opts Options) *Report {
 	results := make([]Result, len(selected))
 	found := make([][]rules.Finding, len(selected))
 	var wg sync.WaitGroup
+	var done sync.Mutex
 	for i, ch := range selected {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			results[i], found[i] = runOne(ctx, e, ch, opts.Timeout)
+			if opts.Done != nil {
+				done.Lock()
+				defer done.Unlock()
+				opts.Done(results[i])
+			}
 		}()
 	}
 	wg.Wait()

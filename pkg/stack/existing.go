@@ -50,7 +50,9 @@ func ExistingFrom(st *tfjson.State) *Existing {
 	e := &Existing{Addresses: map[string]bool{}, NodeGroupVersions: map[string]string{}, AddonVersions: map[string]string{},
 		LaunchTemplateNames: map[string]string{}}
 	for _, r := range st.Values.RootModule.Resources {
-		if r.Mode != tfjson.ManagedResourceMode {
+		// A deposed object (a failed create_before_destroy replacement) shares its instance's address; the
+		// current object is what runs.
+		if r.Mode != tfjson.ManagedResourceMode || r.DeposedKey != "" {
 			continue
 		}
 		e.Addresses[r.Address] = true

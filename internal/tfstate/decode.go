@@ -5,8 +5,12 @@
 // The result matches what Terraform 1.11's internal/command/jsonstate makes of the same file (testdata holds a
 // real pair, see golden.sh) in every field but three that need the provider's schema or that nothing here reads:
 // SensitiveValues, Checks and the identity fields are left empty. Attribute values are the stored ones: show
-// re-encodes them through the schema, which adds a null for every attribute the file leaves out; a state that
-// Terraform wrote has them all. Numbers are json.Number, as tfexec's Show decodes them.
+// re-encodes them through the schema, which adds a null for every attribute the file leaves out (a state that
+// Terraform wrote has them all) and unwraps attributes of dynamic type, which the file stores as
+// {"value": V, "type": T}. Decode unwraps those of Terraform's built-in provider (terraform_data,
+// terraform_remote_state); another provider's stay wrapped, since only its schema tells them from an object
+// with those two attributes (hashicorp/aws 5.100.0 has no dynamic attribute). Numbers are json.Number, as
+// tfexec's Show decodes them.
 package tfstate
 
 import (
@@ -191,6 +195,9 @@ func decodeModules(resources []resourceV4) (*tfjson.StateModule, error) {
 			if res.AttributeValues == nil {
 				res.AttributeValues = map[string]any{}
 			}
+			if provider == builtinProvider {
+				unwrapDynamic(r.Type, res.AttributeValues)
+			}
 			// show -json leaves a deposed object's schema_version unset (jsonstate copies only the address
 			// fields from the current object).
 			if in.Deposed == "" {
@@ -228,6 +235,25 @@ func decodeModules(resources []resourceV4) (*tfjson.StateModule, error) {
 		return m
 	}
 	return build(""), nil
+}
+
+const builtinProvider = "terraform.io/builtin/terraform"
+
+// builtinDynamic are the attributes of dynamic type of the built-in provider's resource types.
+var builtinDynamic = map[string][]string{
+	"terraform_data":         {"input", "output", "triggers_replace"},
+	"terraform_remote_state": {"config", "defaults", "outputs"},
+}
+
+// unwrapDynamic replaces each stored {"value": V, "type": T} of a dynamic attribute with V, as show prints it.
+func unwrapDynamic(typ string, attrs map[string]any) {
+	for _, name := range builtinDynamic[typ] {
+		if w, ok := attrs[name].(map[string]any); ok {
+			if v, ok := w["value"]; ok {
+				attrs[name] = v
+			}
+		}
+	}
 }
 
 // sortedResources orders a module's entries as jsonstate does: data sources before managed resources, then by

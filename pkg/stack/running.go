@@ -33,7 +33,8 @@ type RunningAddon struct {
 }
 
 // LiveNames are what to ask EKS for to fill a Running for this state: the cluster's name ("" when the state
-// has no cluster) and the EKS names of its node groups and add-ons, sorted.
+// has no cluster, or records none: then there is nothing to ask) and the EKS names of its node groups and
+// add-ons, sorted.
 func (e *Existing) LiveNames() (cluster string, nodeGroups, addons []string) {
 	if e == nil || !e.Addresses[ClusterAddress] {
 		return "", nil, nil

@@ -1,8 +1,10 @@
 // Package engine drives the Terraform CLI, or OpenTofu's, through hashicorp/terraform-exec in a synthesized
 // stack's directory: init with the S3 backend, plan to a saved plan file, show that plan as JSON, apply it,
 // destroy, and read outputs and state. It also holds what tapstack adds around those commands: engine discovery
-// and version checks, a local lock on the stack directory, and the plan guard that refuses to delete or replace
-// the resources an environment cannot lose.
+// and version checks, a local lock on the stack directory, the plan guard that refuses to delete or replace
+// the resources an environment cannot lose, and init reuse: EnsureInit skips init while the working copy is as
+// the last init by the same engine left it for the same backend and providers (a fingerprint in
+// .terraform/tapstack-init).
 //
 // One file per command, as terraform-exec lays itself out; errors are typed (errors.go).
 //

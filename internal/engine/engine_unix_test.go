@@ -16,12 +16,15 @@ import (
 )
 
 // fakeEngine is a shell script standing in for terraform: it logs its arguments and answers version, init,
-// plan, show, apply, destroy and output from FAKE_* variables.
+// plan, show, apply, destroy and output from FAKE_* variables. Its init leaves what a real one does in the
+// working directory: .terraform/providers, the backend record and a lock file.
 const fakeEngine = `#!/bin/sh
 echo "$@" >> "$FAKE_TF_LOG"
 case "$1" in
 version) printf '{"terraform_version":"%s","platform":"linux_amd64","provider_selections":{},"terraform_outdated":false}\n' "${FAKE_TF_VERSION:-1.11.4}" ;;
-init) echo "Initializing the backend..."; if [ -n "$FAKE_INIT_FAIL" ]; then printf '\nError: %s\n\n' "$FAKE_INIT_FAIL" >&2; exit 1; fi ;;
+init) echo "Initializing the backend..."; if [ -n "$FAKE_INIT_FAIL" ]; then printf '\nError: %s\n\n' "$FAKE_INIT_FAIL" >&2; exit 1; fi
+      mkdir -p .terraform/providers; printf '{"version":3,"backend":{"type":"s3"},"args":"%s"}\n' "$*" > .terraform/terraform.tfstate
+      echo 'provider "registry.terraform.io/hashicorp/aws" {}' > .terraform.lock.hcl ;;
 plan) for a in "$@"; do case "$a" in -out=*) : > "${a#-out=}" ;; esac; done
       echo "Plan: 1 to add, 0 to change, 0 to destroy."; echo "a warning" >&2; exit "${FAKE_PLAN_EXIT:-2}" ;;
 show) cat "$FAKE_SHOW_JSON" ;;

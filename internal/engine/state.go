@@ -17,7 +17,8 @@ func (e *Engine) State(ctx context.Context) (*tfjson.State, error) {
 	return st, err
 }
 
-// Resources lists the managed resources of a state, the root module's and its children's, as addresses.
+// Resources lists the managed resources of a state, the root module's and its children's, as addresses. A
+// deposed object is listed too, with the address of its instance and a DeposedKey: it is still in the account.
 func Resources(st *tfjson.State) []*tfjson.StateResource {
 	if st == nil || st.Values == nil {
 		return nil
@@ -41,10 +42,11 @@ func Resources(st *tfjson.State) []*tfjson.StateResource {
 	return out
 }
 
-// Attribute returns a top-level attribute of the managed resource at address, or nil.
+// Attribute returns a top-level attribute of the managed resource at address, or nil; a deposed object at the
+// same address is not it.
 func Attribute(st *tfjson.State, address, name string) any {
 	for _, r := range Resources(st) {
-		if r.Address == address {
+		if r.Address == address && r.DeposedKey == "" {
 			return r.AttributeValues[name]
 		}
 	}

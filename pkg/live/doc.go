@@ -70,4 +70,11 @@
 // subnets mapping public IPs on launch, in the outputs' VPC, with the configured CIDRs. It needs
 // eks:DescribeCluster, eks:DescribeNodegroup, eks:DescribeAddon, iam:GetOpenIDConnectProvider,
 // logs:DescribeLogGroups and ec2:DescribeSubnets.
+//
+// # What an environment runs
+//
+// The engine commands read an environment without Terraform: ReadStateObject fetches the state object as stored
+// (s3:GetObject) for tfstate.Decode, and ReadRunning asks EKS what the cluster runs where EKS changes it by itself
+// (the versions, the upgrade policy, the authentication mode, the add-ons' roles) for stack.Existing.Overlay, in
+// place of a refresh-only plan. It needs eks:DescribeCluster, eks:DescribeNodegroup and eks:DescribeAddon.
 package live

@@ -53,6 +53,7 @@ type fakeAWS struct {
 	defaultQuotas      map[string]float64 // AWS defaults by quota code
 	bucket             *fakeBucket
 	stateObject        []byte
+	stateKeys          []string // bucket/key of each GetObject
 	clusterVersions    []ekstypes.ClusterVersionInformation
 	addonVersions      []ekstypes.AddonVersionInfo // of vpc-cni
 
@@ -415,7 +416,10 @@ func (f *fakeAWS) GetBucketVersioning(ctx context.Context, _ *s3.GetBucketVersio
 	return &s3.GetBucketVersioningOutput{Status: f.bucket.versioning}, nil
 }
 
-func (f *fakeAWS) GetObject(ctx context.Context, _ *s3.GetObjectInput, _ ...func(*s3.Options)) (*s3.GetObjectOutput, error) {
+func (f *fakeAWS) GetObject(ctx context.Context, in *s3.GetObjectInput, _ ...func(*s3.Options)) (*s3.GetObjectOutput, error) {
+	f.mu.Lock()
+	f.stateKeys = append(f.stateKeys, aws.ToString(in.Bucket)+"/"+aws.ToString(in.Key))
+	f.mu.Unlock()
 	if err := f.call(ctx, "s3:GetObject"); err != nil {
 		return nil, err
 	}

@@ -110,9 +110,10 @@ func (m showModuleJSON) walk(s *State) {
 	}
 }
 
-// ReadState reads the stack's state object from its S3 backend. It returns (nil, nil) when there is no state
-// yet (no such key), and an error, tagged with s3:GetObject, when the object cannot be read.
-func ReadState(ctx context.Context, c S3API, bucket, key string) (*State, error) {
+// ReadStateObject returns the stack's state object from its S3 backend as stored (a format-4 state file, which
+// tfstate.Decode reads). It returns (nil, nil) when there is no state yet: no such key (NoSuchKey, or NotFound
+// for a 404 without a body) or no such bucket. Any other failure is an error tagged with s3:GetObject.
+func ReadStateObject(ctx context.Context, c S3API, bucket, key string) ([]byte, error) {
 	out, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
 	if err != nil {
 		if hasCode(err, "NoSuchKey", "NotFound", "NoSuchBucket") {
@@ -124,6 +125,16 @@ func ReadState(ctx context.Context, c S3API, bucket, key string) (*State, error)
 	b, err := io.ReadAll(out.Body)
 	if err != nil {
 		return nil, wrap("s3:GetObject", err)
+	}
+	return b, nil
+}
+
+// ReadState reads the stack's state object from its S3 backend (ReadStateObject) for the live checks. It returns
+// (nil, nil) when there is no state yet.
+func ReadState(ctx context.Context, c S3API, bucket, key string) (*State, error) {
+	b, err := ReadStateObject(ctx, c, bucket, key)
+	if err != nil || b == nil {
+		return nil, err
 	}
 	return ParseState(b)
 }

@@ -2,6 +2,7 @@ package live
 
 import (
 	"context"
+	"slices"
 	"testing"
 )
 
@@ -77,5 +78,30 @@ func TestReadState(t *testing.T) {
 	_, err = ReadState(context.Background(), f, "b", "k")
 	if p := StateProblem(err); p != "the state could not be read (access denied: needs s3:GetObject)" {
 		t.Errorf("StateProblem = %q", p)
+	}
+}
+
+func TestReadStateObject(t *testing.T) {
+	ctx := context.Background()
+	f := cleanAccount()
+	if b, err := ReadStateObject(ctx, f, "tf-state", "env/dev/terraform.tfstate"); b != nil || err != nil {
+		t.Fatalf("no state object: %q, %v; want nil, nil", b, err)
+	}
+	if want := []string{"tf-state/env/dev/terraform.tfstate"}; !slices.Equal(f.stateKeys, want) {
+		t.Errorf("GetObject of %v, want %v", f.stateKeys, want)
+	}
+	f.stateObject = []byte(rawState)
+	if b, err := ReadStateObject(ctx, f, "b", "k"); err != nil || string(b) != rawState {
+		t.Fatalf("state object: %d bytes, %v; want the object as stored", len(b), err)
+	}
+	for code, none := range map[string]bool{"NoSuchBucket": true, "NotFound": true, "InternalError": false} {
+		f.errs = map[string]error{"s3:GetObject": apiErr(code, "")}
+		b, err := ReadStateObject(ctx, f, "b", "k")
+		if none && (b != nil || err != nil) {
+			t.Errorf("%s: %q, %v; want nil, nil", code, b, err)
+		}
+		if api, _ := apiOf(err); !none && (b != nil || api != "s3:GetObject") {
+			t.Errorf("%s: %q, %v; want an error tagged s3:GetObject", code, b, err)
+		}
 	}
 }

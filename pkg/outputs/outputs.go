@@ -11,6 +11,8 @@ import (
 	"strings"
 	"unicode"
 
+	tfjson "github.com/hashicorp/terraform-json"
+
 	"github.com/tapstack/tapstack/internal/fsutil"
 	"github.com/tapstack/tapstack/internal/jsonout"
 )
@@ -38,6 +40,22 @@ func FromTerraform(raw map[string]json.RawMessage) (Values, error) {
 		}
 	}
 	return v, nil
+}
+
+// FromState is FromTerraform of a decoded state's root outputs (show -json's values.outputs, or
+// tfstate.Decode's), so that `terraform output -json` need not run. A state without outputs gives empty Values.
+func FromState(st *tfjson.State) (Values, error) {
+	raw := map[string]json.RawMessage{}
+	if st != nil && st.Values != nil {
+		for name, o := range st.Values.Outputs {
+			b, err := json.Marshal(o)
+			if err != nil {
+				return nil, fmt.Errorf("output %s: %w", name, err)
+			}
+			raw[name] = b
+		}
+	}
+	return FromTerraform(raw)
 }
 
 // Encode renders the file: nested under stack unless flat. Keys are sorted, so the bytes are stable.

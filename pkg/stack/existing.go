@@ -31,6 +31,12 @@ type Existing struct {
 	AuthenticationMode string
 	// Addresses are every managed resource address in state.
 	Addresses map[string]bool
+	// ClusterName is the cluster's name in state; NodeGroupNames are the EKS names of the node groups in state,
+	// by address; AddonAddresses are the addresses of the EKS add-ons in state, by add-on name. They say what
+	// to ask EKS for (LiveNames) and what an Overlay changes.
+	ClusterName    string
+	NodeGroupNames map[string]string
+	AddonAddresses map[string]string
 }
 
 // ExistingFromState reads Existing from `terraform show -json` of a state (not a plan). An empty state gives nil.
@@ -48,15 +54,20 @@ func ExistingFrom(st *tfjson.State) *Existing {
 		return nil
 	}
 	e := &Existing{Addresses: map[string]bool{}, NodeGroupVersions: map[string]string{}, AddonVersions: map[string]string{},
-		LaunchTemplateNames: map[string]string{}}
+		LaunchTemplateNames: map[string]string{}, NodeGroupNames: map[string]string{}, AddonAddresses: map[string]string{}}
 	for _, r := range st.Values.RootModule.Resources {
-		if r.Mode != tfjson.ManagedResourceMode {
+		// A deposed object (a failed create_before_destroy replacement) shares its instance's address; the
+		// current object is what runs.
+		if r.Mode != tfjson.ManagedResourceMode || r.DeposedKey != "" {
 			continue
 		}
 		e.Addresses[r.Address] = true
 		switch r.Type {
 		case "aws_eks_node_group":
 			e.NodeGroupVersions[r.Address], _ = r.AttributeValues["version"].(string)
+			if name, _ := r.AttributeValues["node_group_name"].(string); name != "" {
+				e.NodeGroupNames[r.Address] = name
+			}
 		case "aws_launch_template":
 			if name, _ := r.AttributeValues["name"].(string); name != "" {
 				e.LaunchTemplateNames[r.Address] = name
@@ -65,11 +76,13 @@ func ExistingFrom(st *tfjson.State) *Existing {
 			name, _ := r.AttributeValues["addon_name"].(string)
 			if name != "" {
 				e.AddonVersions[name], _ = r.AttributeValues["addon_version"].(string)
+				e.AddonAddresses[name] = r.Address
 			}
 		}
 		switch r.Address {
 		case ClusterAddress:
 			e.KubernetesVersion, _ = r.AttributeValues["version"].(string)
+			e.ClusterName, _ = r.AttributeValues["name"].(string)
 			e.UpgradeSupportType = firstBlockString(r.AttributeValues["upgrade_policy"], "support_type")
 			e.AuthenticationMode = firstBlockString(r.AttributeValues["access_config"], "authentication_mode")
 		case "aws_iam_role_policy_attachment.eks_cni_policy":

@@ -102,3 +102,18 @@ func TestExistingReadsPolicyAndMode(t *testing.T) {
 		t.Errorf("existing = %+v, %v", ex, err)
 	}
 }
+
+// A deposed object (a failed create_before_destroy replacement) shares its instance's address; what runs is the
+// current object, wherever show -json lists the deposed one.
+func TestExistingSkipsDeposedObjects(t *testing.T) {
+	ng := func(version, deposed string) string {
+		return `{"address":"aws_eks_node_group.spot_node_group","mode":"managed","type":"aws_eks_node_group","name":"spot_node_group",` +
+			`"deposed_key":"` + deposed + `","values":{"version":"` + version + `"}}`
+	}
+	for _, order := range [][2]string{{ng("1.31", ""), ng("1.30", "0a0b0c0d")}, {ng("1.30", "0a0b0c0d"), ng("1.31", "")}} {
+		ex, err := ExistingFromState([]byte(`{"format_version":"1.0","values":{"root_module":{"resources":[` + order[0] + "," + order[1] + `]}}}`))
+		if err != nil || ex.NodeGroupVersions["aws_eks_node_group.spot_node_group"] != "1.31" {
+			t.Errorf("existing = %+v, %v; want the node group on 1.31", ex, err)
+		}
+	}
+}

@@ -35,7 +35,7 @@ func commandError(s stdio, err error) error {
 	var dl *engine.DirLockedError
 	var ce *engine.CommandError
 	if errors.As(err, &dl) || (errors.As(err, &ce) && ce.StateLocked()) {
-		msg += " (--lock-timeout D waits that long)"
+		msg += " (--lock-timeout D)"
 	}
 	fmt.Fprint(s.err, b.String())
 	code := exitFailure

@@ -2,7 +2,6 @@ package lifecycle
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"time"
@@ -172,19 +171,13 @@ func liveTrouble(pr Progress, rs []live.Result) bool {
 	return found
 }
 
-// writeOutputs reads the state's outputs and writes the outputs file atomically.
+// writeOutputs reads the state's outputs (no engine run) and writes the outputs file atomically.
 func (ss *session) writeOutputs(ctx context.Context, oo OutputsOptions) (outputs.Values, error) {
-	var raw map[string]json.RawMessage
-	var err error
-	if ss.o.State != nil {
-		raw, err = stateOutputs(ctx, ss)
-	} else {
-		raw, err = ss.eng.Outputs(ctx)
-	}
+	st, err := ss.state(ctx)
 	if err != nil {
 		return nil, err
 	}
-	v, err := outputs.FromTerraform(raw)
+	v, err := outputs.FromState(st)
 	if err != nil {
 		return nil, err
 	}
@@ -195,26 +188,6 @@ func (ss *session) writeOutputs(ctx context.Context, oo OutputsOptions) (outputs
 		return nil, err
 	}
 	return v, nil
-}
-
-// stateOutputs reads the outputs from the state, in the shape of the engine's output -json.
-func stateOutputs(ctx context.Context, ss *session) (map[string]json.RawMessage, error) {
-	st, err := ss.o.State.State(ctx, ss.p.Config)
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]json.RawMessage{}
-	if st == nil || st.Values == nil {
-		return out, nil
-	}
-	for name, o := range st.Values.Outputs {
-		b, err := json.Marshal(o)
-		if err != nil {
-			return nil, fmt.Errorf("output %s: %w", name, err)
-		}
-		out[name] = b
-	}
-	return out, nil
 }
 
 // Outputs writes the deployed stack's outputs file from its state; it changes nothing in the account.

@@ -2,22 +2,28 @@ package lifecycle
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"time"
 
-	"encoding/json"
 	tfjson "github.com/hashicorp/terraform-json"
 
 	"github.com/tapstack/tapstack/internal/engine"
+	"github.com/tapstack/tapstack/internal/tfstate"
 	"github.com/tapstack/tapstack/pkg/config"
+	"github.com/tapstack/tapstack/pkg/live"
 	"github.com/tapstack/tapstack/pkg/rules"
 	"github.com/tapstack/tapstack/pkg/stack"
 )
 
 // Engine is what the workflows ask of Terraform or OpenTofu in one stack directory; *engine.Engine is one.
 type Engine interface {
+	// EnsureInit runs init unless this working copy was initialised for the same backend and providers.
+	EnsureInit(ctx context.Context) (ran bool, err error)
+	// Init runs init whatever the working copy holds.
 	Init(ctx context.Context) error
 	// Plan writes a saved plan to file and reports whether it has changes.
 	Plan(ctx context.Context, file string, opts engine.PlanOptions) (changes bool, err error)
@@ -44,10 +50,11 @@ type Options struct {
 	// OpenEngine opens the engine in a stack directory, streaming its output to log. Nil: engine.New of the
 	// engine the stack options name.
 	OpenEngine func(ctx context.Context, kind engine.Kind, dir string, log io.Writer, lockTimeout time.Duration) (Engine, error)
-	// Account reads what the environment runs now, for the stack to follow; nil: a refresh-only plan.
+	// Account reads what the environment runs now, for the stack to follow; nil: EKS's Describe calls, or a
+	// refresh-only plan when they fail.
 	Account Account
-	// State reads the environment's state, say as the raw object from its S3 backend; nil: the engine's
-	// (show -json), which loads the provider.
+	// State reads the environment's state; nil: the raw object from its S3 backend, or the engine's show -json
+	// (which loads the provider) when that cannot be read or decoded.
 	State StateReader
 	// Progress receives what the workflow does; nil discards it.
 	Progress Progress
@@ -56,7 +63,8 @@ type Options struct {
 // Account brings what the state says an environment runs up to date with the account, where EKS changes it by
 // itself (a cluster upgraded at the end of support, an add-on's role removed).
 type Account interface {
-	Follow(ctx context.Context, cfg *config.Config, ex *stack.Existing) error
+	// Follow changes ex to what the account runs and says what differed.
+	Follow(ctx context.Context, cfg *config.Config, ex *stack.Existing) (notes []string, err error)
 }
 
 // StateReader reads an environment's state; a state with no resources has nil Values.
@@ -88,6 +96,8 @@ type session struct {
 	// refused are the finding kinds this workflow refuses, on the first document and on each one built around
 	// the state.
 	refused []rules.Kind
+	// awsClients are made on first use (clients).
+	awsClients *live.Clients
 }
 
 // open refuses the findings of the refused kinds (step check), locks the stack directory (lock), writes the
@@ -122,9 +132,16 @@ func open(ctx context.Context, name string, p *Prepared, o Options, refused ...r
 		ss.close()
 		return nil, step("engine", err)
 	}
-	if err := timed(pr, "init", func() error { return ss.eng.Init(ctx) }); err != nil {
+	start := time.Now()
+	ran, err := ss.eng.EnsureInit(ctx)
+	if err != nil {
 		ss.close()
 		return nil, step("init", err)
+	}
+	if ran {
+		pr.Phase("init", time.Since(start))
+	} else {
+		pr.Phase("init (reused: same backend and providers)", time.Since(start))
 	}
 	if err := ss.followState(ctx); err != nil {
 		ss.close()
@@ -151,12 +168,42 @@ func (ss *session) state(ctx context.Context) (*tfjson.State, error) {
 	err := timed(ss.pr, "state", func() (err error) {
 		if ss.o.State != nil {
 			st, err = ss.o.State.State(ctx, ss.p.Config)
-		} else {
+			return err
+		}
+		st, err = ss.backendState(ctx)
+		if err != nil {
+			ss.pr.Note(fmt.Sprintf("reading the state object: %v; asking %s instead", err, ss.p.Options.Engine))
 			st, err = ss.eng.State(ctx)
 		}
 		return err
 	})
 	return st, err
+}
+
+// backendState reads the state as the raw object from its S3 backend and decodes it: no engine run, no provider
+// load. tapstack uses the default workspace, so the key is the configured one.
+func (ss *session) backendState(ctx context.Context) (*tfjson.State, error) {
+	clients, err := ss.clients(ctx)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := live.ReadStateObject(ctx, clients.S3, ss.p.Config.State.Bucket, ss.p.Config.StateKey())
+	if err != nil {
+		return nil, err
+	}
+	return tfstate.Decode(raw)
+}
+
+// clients are the session's AWS clients, made once.
+func (ss *session) clients(ctx context.Context) (*live.Clients, error) {
+	if ss.awsClients == nil {
+		c, err := live.NewClients(ctx, ss.p.Config.Region, ss.p.Config.State.Region)
+		if err != nil {
+			return nil, err
+		}
+		ss.awsClients = c
+	}
+	return ss.awsClients, nil
 }
 
 // followState reads what the environment already runs and, when there is something, builds the stack again
@@ -203,20 +250,40 @@ func (ss *session) followState(ctx context.Context) error {
 	return nil
 }
 
-// follow brings ex up to date with the account: through Options.Account, or else a refresh-only plan whose
-// prior state is what the account holds.
+// follow brings ex up to date with the account: through Options.Account, or EKS's Describe calls in parallel
+// (no engine run), or, when those fail, a refresh-only plan whose prior state is what the account holds.
 func (ss *session) follow(ctx context.Context, ex **stack.Existing) error {
 	if ss.o.Account != nil {
-		return ss.o.Account.Follow(ctx, ss.p.Config, *ex)
+		notes, err := ss.o.Account.Follow(ctx, ss.p.Config, *ex)
+		for _, n := range notes {
+			ss.pr.Note(n)
+		}
+		return err
 	}
+	cluster, ngs, addons := (*ex).LiveNames()
+	if cluster == "" {
+		return nil // no cluster in the state: nothing EKS changes by itself
+	}
+	clients, err := ss.clients(ctx)
+	var r *stack.Running
+	if err == nil {
+		r, err = live.ReadRunning(ctx, clients.EKS, cluster, ngs, addons)
+	}
+	if err == nil {
+		for _, n := range (*ex).Overlay(*r) {
+			ss.pr.Note(n)
+		}
+		return nil
+	}
+	ss.pr.Note(fmt.Sprintf("reading what cluster %s runs from EKS: %v; refreshing through %s instead", cluster, err, ss.p.Options.Engine))
 	file := filepath.Join(ss.eng.Dir(), engine.RefreshPlanFile)
 	defer os.Remove(file)
 	if _, err := ss.eng.Plan(ctx, file, engine.PlanOptions{RefreshOnly: true}); err != nil {
-		return err
+		return fmt.Errorf("refresh: %w", err)
 	}
 	p, _, err := ss.eng.ShowPlan(ctx, file)
 	if err != nil {
-		return err
+		return fmt.Errorf("refresh: %w", err)
 	}
 	if p != nil && p.PriorState != nil && p.PriorState.Values != nil {
 		*ex = stack.ExistingFrom(p.PriorState)

@@ -61,6 +61,9 @@ func (f *fakeEngine) current() fakePlan {
 
 func (f *fakeEngine) Init(context.Context) error { f.run("init"); return nil }
 
+// EnsureInit runs init: every harness is a new working copy.
+func (f *fakeEngine) EnsureInit(context.Context) (bool, error) { f.run("init"); return true, nil }
+
 func (f *fakeEngine) Plan(ctx context.Context, file string, po engine.PlanOptions) (bool, error) {
 	f.run("plan")
 	if err := os.WriteFile(file, []byte("plan"), 0o644); err != nil {
@@ -124,9 +127,9 @@ func (b fakeBackend) State(context.Context, *config.Config) (*tfjson.State, erro
 // fakeAccount reports that the account runs what the state says.
 type fakeAccount struct{ calls int }
 
-func (a *fakeAccount) Follow(context.Context, *config.Config, *stack.Existing) error {
+func (a *fakeAccount) Follow(context.Context, *config.Config, *stack.Existing) ([]string, error) {
 	a.calls++
-	return nil
+	return nil, nil
 }
 
 // recorder is a Progress that keeps everything.

@@ -58,6 +58,7 @@ func TestCommandFlags(t *testing.T) {
 		"outputs":  with(environment, "config", "engine", "flat", "lock-timeout", "out", "outputs-file"),
 		"verify":   with(settings, "config", "format", "outputs", "timeout"),
 		"destroy":  with(environment, "config", "engine", "lock-timeout", "out", "yes"),
+		"token":    with(nil, "cluster", "region"),
 	}
 	for command, w := range want {
 		if got := flagsOf(t, command); !slices.Equal(got, w) {

@@ -13,7 +13,10 @@ import (
 	ekstypes "github.com/aws/aws-sdk-go-v2/service/eks/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"k8s.io/client-go/rest"
+
 	"github.com/tapstack/tapstack/internal/kubeaccess"
+	"github.com/tapstack/tapstack/pkg/config"
 	"github.com/tapstack/tapstack/pkg/rules"
 )
 
@@ -89,6 +92,20 @@ func Kubeconfig(ctx context.Context, p *Prepared, ko KubeconfigOptions) (*Kubeco
 	}
 	checkAccess(ctx, ko.EKS, ko.STS, cluster, cfg.Cluster.AdminPrincipals, res)
 	return res, nil
+}
+
+// ClusterREST is a client-go configuration for the environment's cluster that authenticates as awsCfg's
+// credentials with the token `tapstack token` prints, signed in process (kubeaccess.RESTConfig): how a workflow
+// talks to the cluster. api nil describes the cluster with awsCfg.
+func ClusterREST(ctx context.Context, awsCfg aws.Config, cfg *config.Config, api kubeaccess.DescribeClusterAPI) (*rest.Config, error) {
+	if api == nil {
+		api = eks.NewFromConfig(awsCfg)
+	}
+	cluster, err := kubeaccess.Describe(ctx, api, cfg.ClusterName(), cfg.Region)
+	if err != nil {
+		return nil, step("describe cluster", err)
+	}
+	return kubeaccess.RESTConfig(awsCfg, cluster, nil), nil
 }
 
 // checkAccess looks for the caller's access entry on the cluster. EKS's access entries name IAM principals; a

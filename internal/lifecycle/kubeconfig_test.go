@@ -3,16 +3,23 @@ package lifecycle
 import (
 	"context"
 	"encoding/base64"
+	"encoding/pem"
 	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/eks"
 	ekstypes "github.com/aws/aws-sdk-go-v2/service/eks/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/tapstack/tapstack/pkg/config"
@@ -28,6 +35,8 @@ const (
 
 // fakeKubeEKS answers DescribeCluster for one cluster and ListAccessEntries a page at a time.
 type fakeKubeEKS struct {
+	endpoint    string // "" is a made-up EKS endpoint
+	ca          []byte // nil is "PEM"
 	mode        ekstypes.AuthenticationMode
 	pages       [][]string
 	describeErr error
@@ -42,10 +51,17 @@ func (f *fakeKubeEKS) DescribeCluster(_ context.Context, in *eks.DescribeCluster
 	if aws.ToString(in.Name) != "eks-cluster-v1-ut" {
 		return nil, &ekstypes.ResourceNotFoundException{Message: aws.String("No cluster found for name: " + aws.ToString(in.Name))}
 	}
+	endpoint, ca := f.endpoint, f.ca
+	if endpoint == "" {
+		endpoint = "https://ABCDEF.gr7.us-east-1.eks.amazonaws.com"
+	}
+	if ca == nil {
+		ca = []byte("PEM")
+	}
 	return &eks.DescribeClusterOutput{Cluster: &ekstypes.Cluster{
 		Name: in.Name, Arn: aws.String(kcClusterARN), Status: ekstypes.ClusterStatusActive,
-		Endpoint:             aws.String("https://ABCDEF.gr7.us-east-1.eks.amazonaws.com"),
-		CertificateAuthority: &ekstypes.Certificate{Data: aws.String(base64.StdEncoding.EncodeToString([]byte("PEM")))},
+		Endpoint:             aws.String(endpoint),
+		CertificateAuthority: &ekstypes.Certificate{Data: aws.String(base64.StdEncoding.EncodeToString(ca))},
 		AccessConfig:         &ekstypes.AccessConfigResponse{AuthenticationMode: f.mode},
 	}}, nil
 }
@@ -254,5 +270,55 @@ func TestPrincipalARN(t *testing.T) {
 		if got := withoutRolePath(in); got != want {
 			t.Errorf("withoutRolePath(%s) = %s, want %s", in, got, want)
 		}
+	}
+}
+
+// A workflow reaches the cluster's API through client-go with the cluster's CA and a bearer token for the
+// cluster, signed with the AWS configuration's credentials; no kubeconfig, no plugin.
+func TestClusterREST(t *testing.T) {
+	var auth string
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		auth = r.Header.Get("Authorization")
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"kind": "NamespaceList", "apiVersion": "v1", "items": []}`)
+	}))
+	defer srv.Close()
+	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+	awsCfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("AKIDLIFECYCLE", "secret", "")}
+
+	rc, err := ClusterREST(context.Background(), awsCfg, kubePrepared(t).Config, &fakeKubeEKS{endpoint: srv.URL, ca: ca})
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := rest.HTTPClientFor(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := client.Get(srv.URL + "/api/v1/namespaces")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	tok, ok := strings.CutPrefix(auth, "Bearer k8s-aws-v1.")
+	if !ok {
+		t.Fatalf("Authorization %q", auth)
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(string(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q := u.Query(); u.Host != "sts.us-east-1.amazonaws.com" || !strings.HasPrefix(q.Get("X-Amz-Credential"), "AKIDLIFECYCLE/") ||
+		q.Get("X-Amz-SignedHeaders") != "host;x-k8s-aws-id" {
+		t.Errorf("token URL %s", u)
+	}
+
+	p := kubePrepared(t)
+	p.Config.EnvironmentSuffix = "gone"
+	if _, err := ClusterREST(context.Background(), awsCfg, p.Config, &fakeKubeEKS{}); err == nil {
+		t.Error("no error for a cluster that does not exist")
 	}
 }

@@ -149,6 +149,8 @@ func TestMain(m *testing.M) {
 	for k, v := range hermeticAWSEnv(awsEndpoint.URL, dir) {
 		os.Setenv(k, v)
 	}
+	// tapstack kubeconfig without --out writes KUBECONFIG's file, never a developer's ~/.kube/config.
+	os.Setenv("KUBECONFIG", filepath.Join(dir, "kubeconfig"))
 	code := m.Run()
 	awsEndpoint.Close()
 	os.RemoveAll(dir)

@@ -2,13 +2,19 @@ package main
 
 import (
 	"encoding/base64"
+	"encoding/pem"
+	"fmt"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 )
 
@@ -23,13 +29,17 @@ const (
 // STS GetCallerIdentity (query protocol, XML,
 // https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html).
 func answerEKSCluster(t *testing.T, callerARN string, entries ...string) {
+	answerEKSClusterAt(t, "https://0123456789ABCDEF.gr7.us-east-1.eks.amazonaws.com", []byte(fakeCA), callerARN, entries...)
+}
+
+func answerEKSClusterAt(t *testing.T, endpoint string, ca []byte, callerARN string, entries ...string) {
 	json := func(body string) fakeAnswer {
 		return fakeAnswer{status: http.StatusOK, contentType: "application/json", body: body}
 	}
 	awsEndpoint.answer(t, "GET /clusters/eks-cluster-v1-dev", json(`{"cluster": {"name": "eks-cluster-v1-dev",
 		"arn": "`+fakeClusterARN+`", "status": "ACTIVE", "version": "1.36",
-		"endpoint": "https://0123456789ABCDEF.gr7.us-east-1.eks.amazonaws.com",
-		"certificateAuthority": {"data": "`+base64.StdEncoding.EncodeToString([]byte(fakeCA))+`"},
+		"endpoint": "`+endpoint+`",
+		"certificateAuthority": {"data": "`+base64.StdEncoding.EncodeToString(ca)+`"},
 		"accessConfig": {"authenticationMode": "API", "bootstrapClusterCreatorAdminPermissions": true}}}`))
 	quoted := make([]string, len(entries))
 	for i, e := range entries {
@@ -154,5 +164,75 @@ func TestKubeconfigCommandDescribeFails(t *testing.T) {
 	}
 	if _, err := os.Stat("k"); !os.IsNotExist(err) {
 		t.Errorf("a kubeconfig was written: %v", err)
+	}
+}
+
+// What kubectl does with the kubeconfig: client-go loads it, runs tapstack token as the plugin (here the test
+// binary, as tapstack on PATH) and sends the token it printed to the cluster's endpoint, trusting the cluster's CA.
+func TestKubeconfigWorksWithClientGo(t *testing.T) {
+	clearEnv(t)
+	t.Chdir(t.TempDir())
+	var (
+		mu   sync.Mutex
+		auth []string
+	)
+	apiserver := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		auth = append(auth, r.Header.Get("Authorization"))
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"kind": "NamespaceList", "apiVersion": "v1", "metadata": {}, "items": []}`)
+	}))
+	defer apiserver.Close()
+	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: apiserver.Certificate().Raw})
+	answerEKSClusterAt(t, apiserver.URL, ca, "arn:aws:iam::123456789012:role/Admin", "arn:aws:iam::123456789012:role/Admin")
+
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := t.TempDir()
+	if err := os.Symlink(self, filepath.Join(bin, "tapstack")); err != nil {
+		t.Skip(err)
+	}
+	t.Setenv("PATH", bin)
+	t.Setenv(runAsCLI, "1")
+
+	if code, _, errs := runCLI(t, "kubeconfig", "--out", "kubeconfig"); code != 0 || strings.Contains(errs, "warning") {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	rc, err := clientcmd.BuildConfigFromFlags("", "kubeconfig")
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := rest.HTTPClientFor(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := client.Get(apiserver.URL + "/api/v1/namespaces")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	mu.Lock()
+	defer mu.Unlock()
+	if resp.StatusCode != http.StatusOK || len(auth) != 1 {
+		t.Fatalf("status %d, %d requests", resp.StatusCode, len(auth))
+	}
+	tok, ok := strings.CutPrefix(auth[0], "Bearer k8s-aws-v1.")
+	if !ok {
+		t.Fatalf("Authorization %q", auth[0])
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(string(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q := u.Query(); "http://"+u.Host != awsEndpoint.URL || q.Get("X-Amz-SignedHeaders") != "host;x-k8s-aws-id" ||
+		!strings.Contains(q.Get("X-Amz-Credential"), "/us-east-1/sts/") {
+		t.Errorf("token URL %s", u)
 	}
 }

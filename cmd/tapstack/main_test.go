@@ -134,7 +134,15 @@ func hermeticAWSEnv(endpoint, dir string) map[string]string {
 	}
 }
 
+// runAsCLI, set in the environment, makes the test binary run as tapstack: a test puts it on PATH under that name
+// for a program that runs tapstack itself (client-go running tapstack token as the kubeconfig's plugin). The child
+// inherits the test's hermetic environment.
+const runAsCLI = "TAPSTACK_TEST_RUN_AS_CLI"
+
 func TestMain(m *testing.M) {
+	if os.Getenv(runAsCLI) == "1" {
+		os.Exit(run(os.Args[1:], stdio{out: os.Stdout, err: os.Stderr, in: os.Stdin}))
+	}
 	awsEndpoint = newFakeAWS()
 	dir, err := os.MkdirTemp("", "tapstack-cmd-test")
 	if err != nil {

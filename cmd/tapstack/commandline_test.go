@@ -49,15 +49,17 @@ func TestCommandFlags(t *testing.T) {
 		return out
 	}
 	want := map[string][]string{
-		"synth":    with(build),
-		"check":    with(settings, "adopt-existing", "allow", "config", "date", "format", "live", "timeout"),
-		"versions": with(nil, "date", "format"),
-		"plan":     with(build, "detailed-exitcode", "format", "json-out", "lock-timeout"),
-		"deploy":   with(build, "allow-destroy", "flat", "format", "live-timeout", "lock-timeout", "outputs-file", "skip-live-checks"),
-		"upgrade":  with(build, "allow-destroy", "dry-run", "live-timeout", "lock-timeout", "skip-live-checks", "to"),
-		"outputs":  with(environment, "config", "engine", "flat", "lock-timeout", "out", "outputs-file"),
-		"verify":   with(settings, "config", "format", "outputs", "timeout"),
-		"destroy":  with(environment, "config", "engine", "lock-timeout", "out", "yes"),
+		"synth":      with(build),
+		"check":      with(settings, "adopt-existing", "allow", "config", "date", "format", "live", "timeout"),
+		"versions":   with(nil, "date", "format"),
+		"plan":       with(build, "detailed-exitcode", "format", "json-out", "lock-timeout"),
+		"deploy":     with(build, "allow-destroy", "flat", "format", "live-timeout", "lock-timeout", "outputs-file", "skip-live-checks"),
+		"upgrade":    with(build, "allow-destroy", "dry-run", "live-timeout", "lock-timeout", "skip-live-checks", "to"),
+		"outputs":    with(environment, "config", "engine", "flat", "lock-timeout", "out", "outputs-file"),
+		"verify":     with(settings, "config", "format", "outputs", "timeout"),
+		"destroy":    with(environment, "config", "engine", "lock-timeout", "out", "yes"),
+		"token":      with(nil, "cluster", "region"),
+		"kubeconfig": with(nil, "alias", "config", "environment-suffix", "out", "profile", "region"),
 	}
 	for command, w := range want {
 		if got := flagsOf(t, command); !slices.Equal(got, w) {

@@ -22,12 +22,36 @@ const (
 
 var awsEndpoint *fakeAWS
 
-// fakeAWS answers every AWS call with AccessDenied, in the protocol's shape (JSON or XML), and records what it
-// was asked.
+// fakeAWS answers every AWS call with AccessDenied, in the protocol's shape (JSON or XML), unless a test gave
+// an answer for it (answer), and records what it was asked.
 type fakeAWS struct {
 	*httptest.Server
 	mu       sync.Mutex
 	requests []fakeAWSRequest
+	answers  map[string]fakeAnswer
+}
+
+// fakeAnswer is a response: status, content type and body.
+type fakeAnswer struct {
+	status      int
+	contentType string
+	body        string
+}
+
+// answer makes the fake answer the call key ("METHOD /path" for REST protocols, the X-Amz-Target or query
+// Action otherwise) with a, until the test ends.
+func (f *fakeAWS) answer(t *testing.T, key string, a fakeAnswer) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.answers == nil {
+		f.answers = map[string]fakeAnswer{}
+	}
+	f.answers[key] = a
+	t.Cleanup(func() {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		delete(f.answers, key)
+	})
 }
 
 type fakeAWSRequest struct {
@@ -44,7 +68,17 @@ func newFakeAWS() *fakeAWS {
 		}
 		f.mu.Lock()
 		f.requests = append(f.requests, fakeAWSRequest{Target: target, Path: r.URL.Path, Authorization: r.Header.Get("Authorization")})
+		a, ok := f.answers[target]
+		if !ok {
+			a, ok = f.answers[r.Method+" "+r.URL.Path]
+		}
 		f.mu.Unlock()
+		if ok {
+			w.Header().Set("Content-Type", a.contentType)
+			w.WriteHeader(a.status)
+			fmt.Fprint(w, a.body)
+			return
+		}
 		const msg = "unit tests reach no AWS"
 		if strings.Contains(r.Header.Get("Content-Type"), "json") || strings.HasPrefix(r.URL.Path, "/clusters") ||
 			strings.HasPrefix(r.URL.Path, "/addons") || strings.HasPrefix(r.URL.Path, "/cluster-versions") {
@@ -100,7 +134,15 @@ func hermeticAWSEnv(endpoint, dir string) map[string]string {
 	}
 }
 
+// runAsCLI, set in the environment, makes the test binary run as tapstack: a test puts it on PATH under that name
+// for a program that runs tapstack itself (client-go running tapstack token as the kubeconfig's plugin). The child
+// inherits the test's hermetic environment.
+const runAsCLI = "TAPSTACK_TEST_RUN_AS_CLI"
+
 func TestMain(m *testing.M) {
+	if os.Getenv(runAsCLI) == "1" {
+		os.Exit(run(os.Args[1:], stdio{out: os.Stdout, err: os.Stderr, in: os.Stdin}))
+	}
 	awsEndpoint = newFakeAWS()
 	dir, err := os.MkdirTemp("", "tapstack-cmd-test")
 	if err != nil {
@@ -115,6 +157,8 @@ func TestMain(m *testing.M) {
 	for k, v := range hermeticAWSEnv(awsEndpoint.URL, dir) {
 		os.Setenv(k, v)
 	}
+	// tapstack kubeconfig without --out writes KUBECONFIG's file, never a developer's ~/.kube/config.
+	os.Setenv("KUBECONFIG", filepath.Join(dir, "kubeconfig"))
 	code := m.Run()
 	awsEndpoint.Close()
 	os.RemoveAll(dir)

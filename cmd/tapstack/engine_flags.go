@@ -48,15 +48,21 @@ func addOutputFlags(fs *pflag.FlagSet) *outputFlags {
 }
 
 // commandContext is cancelled on SIGINT or SIGTERM; the engine then gets an interrupt and stops cleanly,
-// releasing the state lock.
+// releasing the state lock. Until stop is called, later signals are caught and dropped: a second Ctrl-C must not
+// end tapstack while the engine stops, since on Linux the engine is killed when tapstack exits (Pdeathsig).
 func commandContext() (context.Context, context.CancelFunc) {
 	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 }
 
-// stepError prefixes err with the step that failed ("plan: ..."), keeping an exit code it carries.
+// stepError prefixes err with the step that failed ("plan: ..."), keeping an exit code it carries; an
+// interrupt's error says what the environment was left in (engine.Interrupted).
 func stepError(step string, err error) error {
 	if err == nil {
 		return nil
+	}
+	var ie *engine.InterruptedError
+	if errors.As(engine.Interrupted(step, err), &ie) {
+		return ie
 	}
 	var ee *exitError
 	if errors.As(err, &ee) {

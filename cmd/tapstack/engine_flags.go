@@ -47,7 +47,8 @@ func (of *outputFlags) options() lifecycle.OutputsOptions {
 }
 
 // commandContext is cancelled on SIGINT or SIGTERM; the engine then gets an interrupt and stops cleanly,
-// releasing the state lock.
+// releasing the state lock. Until stop is called, later signals are caught and dropped: a second Ctrl-C must not
+// end tapstack while the engine stops, since on Linux the engine is killed when tapstack exits (Pdeathsig).
 func commandContext() (context.Context, context.CancelFunc) {
 	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 }

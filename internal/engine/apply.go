@@ -7,9 +7,11 @@ import (
 )
 
 // Apply applies a saved plan, and nothing else: if the state moved since the plan was made, the engine refuses
-// the stale plan.
+// the stale plan. When an interrupt stops it, what it was still creating is untainted (keepCutShort).
 func (e *Engine) Apply(ctx context.Context, file string) error {
-	return e.run("apply", true, func() error {
+	err := e.run("apply", true, func() error {
 		return e.tf.Apply(ctx, tfexec.DirOrPlan(file), tfexec.LockTimeout(e.lockTimeoutArg()))
 	})
+	e.keepCutShort(ctx, err)
+	return err
 }

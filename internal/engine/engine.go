@@ -70,6 +70,9 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A cancelled context interrupts the engine; tfexec's 60 s before the kill can cut it off while it still
+	// saves the state and releases the lock (StopTimeout). The error is Windows's, where there is no interrupt.
+	_ = tf.SetWaitDelay(StopTimeout)
 	e := &Engine{kind: opts.Kind, path: path, dir: dir, tf: tf, progress: opts.Progress,
 		lockTimeout: opts.LockTimeout, getenv: opts.Getenv}
 	if err := e.checkVersion(ctx); err != nil {

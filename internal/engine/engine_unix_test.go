@@ -16,8 +16,9 @@ import (
 )
 
 // fakeEngine is a shell script standing in for terraform: it logs its arguments and answers version, init,
-// plan, show, apply, destroy and output from FAKE_* variables. Its init leaves what a real one does in the
-// working directory: .terraform/providers, the backend record and a lock file.
+// plan, show, state pull, apply, destroy, untaint and output from FAKE_* variables. Its init leaves what a real
+// one does in the working directory: .terraform/providers, the backend record and a lock file. With
+// FAKE_APPLY_WAIT, apply runs until SIGINT, then prints that on stderr and exits 1, as Terraform stops.
 const fakeEngine = `#!/bin/sh
 echo "$@" >> "$FAKE_TF_LOG"
 case "$1" in
@@ -28,8 +29,15 @@ init) echo "Initializing the backend..."; if [ -n "$FAKE_INIT_FAIL" ]; then prin
 plan) for a in "$@"; do case "$a" in -out=*) : > "${a#-out=}" ;; esac; done
       echo "Plan: 1 to add, 0 to change, 0 to destroy."; echo "a warning" >&2; exit "${FAKE_PLAN_EXIT:-2}" ;;
 show) cat "$FAKE_SHOW_JSON" ;;
-apply) echo "Apply complete! Resources: 1 added, 0 changed, 0 destroyed." ;;
+state) cat "$FAKE_STATE" ;;
+apply) if [ -n "$FAKE_APPLY_WAIT" ]; then
+         trap 'echo "Interrupt received."; printf "%s" "$FAKE_APPLY_WAIT" >&2; exit 1' INT
+         echo "Creating..."; while :; do sleep 0.05; done
+       fi
+       echo "Apply complete! Resources: 1 added, 0 changed, 0 destroyed." ;;
 destroy) echo "Destroy complete! Resources: 1 destroyed." ;;
+untaint) if [ -n "$FAKE_UNTAINT_FAIL" ]; then printf '\nError: %s\n' "$FAKE_UNTAINT_FAIL" >&2; exit 1; fi
+         for a in "$@"; do :; done; echo "Resource instance $a has been successfully untainted." ;;
 output) printf '{"vpc_id":{"sensitive":false,"type":"string","value":"vpc-1"},"secret":{"sensitive":true,"type":"string","value":"s"}}\n' ;;
 esac
 `

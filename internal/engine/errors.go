@@ -69,6 +69,11 @@ type CommandError struct {
 	// Stderr is everything the command wrote on stderr.
 	Stderr string
 	Err    error
+	// CutShort lists the resources an interrupted apply was still creating, which the engine then marked tainted;
+	// Apply untaints them (Untainted), or says why not (UntaintErr). Unrecorded are those it was creating but did
+	// not record in the state: AWS may have made them.
+	CutShort, Untainted, Unrecorded []string
+	UntaintErr                      error
 }
 
 func (e *CommandError) Error() string {

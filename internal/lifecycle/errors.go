@@ -73,10 +73,15 @@ type StepError struct {
 func (e *StepError) Error() string { return e.Step + ": " + e.Err.Error() }
 func (e *StepError) Unwrap() error { return e.Err }
 
-// step wraps err as the failure of step; nil stays nil.
+// step wraps err as the failure of step; nil stays nil. An interrupt says what the environment was left in
+// (engine.Interrupted).
 func step(name string, err error) error {
 	if err == nil {
 		return nil
+	}
+	var ie *engine.InterruptedError
+	if errors.As(engine.Interrupted(name, err), &ie) {
+		return ie
 	}
 	return &StepError{Step: name, Err: err}
 }

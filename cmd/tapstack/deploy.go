@@ -71,7 +71,8 @@ func runDeploy(sf *stackFlags, ef *engineFlags, of *outputFlags, do deployOption
 	defer stop()
 	// Terraform's output is progress: stderr. Stdout gets the outputs file's path, or the JSON summary.
 	res, err := lifecycle.Deploy(ctx, p, options(sf, ef, newProgress(s)), lifecycle.DeployOptions{
-		AllowDestroy: do.allowDestroy, SkipLive: do.skipLive, LiveTimeout: do.liveTimeout, Outputs: of.options()})
+		AllowDestroy: do.allowDestroy, SkipLive: do.skipLive, LiveTimeout: do.liveTimeout, Outputs: of.options(),
+		Details: do.format == "json"})
 	if err != nil {
 		return commandError(s, err)
 	}

@@ -28,8 +28,11 @@ echo "$@" >> "$FAKE_TF_LOG"
 case "$1" in
 version) echo '{"terraform_version":"1.11.4","platform":"linux_amd64","provider_selections":{},"terraform_outdated":false}' ;;
 init) echo "Terraform has been successfully initialized!"; if [ -n "$FAKE_INIT_FAIL" ]; then printf '\nError: %s\n' "$FAKE_INIT_FAIL" >&2; exit 1; fi ;;
-plan) for a in "$@"; do case "$a" in -out=*) : > "${a#-out=}" ;; esac; done
-      echo "Plan: some changes"; exit "${FAKE_PLAN_EXIT:-2}" ;;
+plan) json=; for a in "$@"; do case "$a" in -out=*) : > "${a#-out=}" ;; -json) json=1 ;; esac; done
+      # plan -json (deploy): a replacement is announced, so deploy reads the plan from show as before.
+      if [ -n "$json" ]; then echo '{"@message":"Plan: some changes","type":"planned_change","change":{"resource":{"addr":"aws_vpc.vpc","resource_type":"aws_vpc"},"action":"replace"}}'
+      else echo "Plan: some changes"; fi
+      exit "${FAKE_PLAN_EXIT:-2}" ;;
 show) for last; do :; done
       case "$last" in
       *tapstack-refresh.tfplan) cat "${FAKE_REFRESH_JSON:-$FAKE_SHOW_JSON}" ;;

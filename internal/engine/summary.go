@@ -158,3 +158,63 @@ func WriteSummary(w io.Writer, s Summary) {
 	section("deleted", s.Deleted)
 	section("forgotten (left in the account, out of the state)", plain(s.Forgotten))
 }
+
+// SummarizeChanges sorts a plan's announced changes (PlanChanges) into a Summary without show -json: what the
+// state holds and the plan does not name is kept. It has no attribute details: a replacement says why, not which
+// attribute forces it.
+func SummarizeChanges(planned []PlannedChange, inState []string) Summary {
+	var s Summary
+	named := map[string]bool{}
+	for _, c := range planned {
+		named[c.Address] = true
+		e := SummaryEntry{Address: c.Address}
+		if r := changeReasonText[c.Reason]; r != "" {
+			e.Detail = []string{r}
+		}
+		switch c.Action {
+		case "noop", "read":
+			s.Kept = append(s.Kept, c.Address)
+		case "create":
+			s.Created = append(s.Created, c.Address)
+		case "update":
+			s.Updated = append(s.Updated, SummaryEntry{Address: c.Address})
+		case "replace":
+			s.Replaced = append(s.Replaced, e)
+		case "delete":
+			s.Deleted = append(s.Deleted, e)
+		case "remove":
+			s.Forgotten = append(s.Forgotten, c.Address)
+		case "import":
+			s.Adopted = append(s.Adopted, SummaryEntry{Address: c.Address, Detail: []string{"import " + c.ImportID}})
+		case "move":
+			s.Moved = append(s.Moved, SummaryEntry{Address: c.Address, Detail: []string{"from " + c.PreviousAddress}})
+		}
+	}
+	for _, a := range inState {
+		if !named[a] {
+			s.Kept = append(s.Kept, a)
+		}
+	}
+	// The messages come in the order the graph walk ends each resource, which varies: sort as show -json does.
+	for _, l := range [][]string{s.Kept, s.Created, s.Forgotten} {
+		slices.Sort(l)
+	}
+	for _, l := range [][]SummaryEntry{s.Updated, s.Adopted, s.Moved, s.Replaced, s.Deleted} {
+		slices.SortFunc(l, func(a, b SummaryEntry) int { return strings.Compare(a.Address, b.Address) })
+	}
+	return s
+}
+
+// changeReasonText renders a planned_change's reason, as reasonText renders show -json's action_reason.
+var changeReasonText = map[string]string{
+	"tainted":                           reasonText[tfjson.ActionReasonReplaceBecauseTainted],
+	"requested":                         reasonText[tfjson.ActionReasonReplaceByRequest],
+	"cannot_update":                     reasonText[tfjson.ActionReasonReplaceBecauseCannotUpdate],
+	"replace_by_triggers":               reasonText[tfjson.ActionReasonReplaceByTriggers],
+	"delete_because_no_resource_config": reasonText[tfjson.ActionReasonDeleteBecauseNoResourceConfig],
+	"delete_because_wrong_repetition":   reasonText[tfjson.ActionReasonDeleteBecauseWrongRepetition],
+	"delete_because_count_index":        reasonText[tfjson.ActionReasonDeleteBecauseCountIndex],
+	"delete_because_each_key":           reasonText[tfjson.ActionReasonDeleteBecauseEachKey],
+	"delete_because_no_module":          reasonText[tfjson.ActionReasonDeleteBecauseNoModule],
+	"delete_because_no_move_target":     reasonText[tfjson.ActionReasonDeleteBecauseNoMoveTarget],
+}

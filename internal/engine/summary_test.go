@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -89,5 +90,35 @@ func TestSummarizeImportMoveUpdate(t *testing.T) {
 	}
 	if len(s.Kept) != 0 {
 		t.Errorf("data sources are not resources to keep: %v", s.Kept)
+	}
+}
+
+// Planned changes as Terraform 1.11 prints them with plan -json (the machine-readable UI's planned_change
+// messages, one per line), sorted as show -json's summary sorts them.
+func TestSummarizeChanges(t *testing.T) {
+	out := []byte(`{"@level":"info","@message":"Terraform 1.11.4","type":"version","terraform":"1.11.4","ui":"1.2"}
+{"@level":"info","@message":"aws_vpc.vpc: Plan to replace","type":"planned_change","change":{"resource":{"addr":"aws_vpc.vpc","module":"","resource":"aws_vpc.vpc","implied_provider":"aws","resource_type":"aws_vpc","resource_name":"vpc","resource_key":null},"action":"replace","reason":"cannot_update"}}
+{"@level":"info","@message":"aws_eks_cluster.eks_cluster: Plan to update","type":"planned_change","change":{"resource":{"addr":"aws_eks_cluster.eks_cluster","resource_type":"aws_eks_cluster"},"action":"update"}}
+{"@level":"info","@message":"aws_subnet.public_subnet_1: Plan to create","type":"planned_change","change":{"resource":{"addr":"aws_subnet.public_subnet_1","resource_type":"aws_subnet"},"action":"create"}}
+{"@level":"info","@message":"aws_cloudwatch_log_group.eks_log_group: Plan to remove","type":"planned_change","change":{"resource":{"addr":"aws_cloudwatch_log_group.eks_log_group","resource_type":"aws_cloudwatch_log_group"},"action":"remove"}}
+{"@level":"info","@message":"aws_route.r: Plan to delete","type":"planned_change","change":{"resource":{"addr":"aws_route.r","resource_type":"aws_route"},"action":"delete","reason":"delete_because_no_resource_config"}}
+{"@level":"info","@message":"aws_iam_role.new: Plan to move","type":"planned_change","change":{"resource":{"addr":"aws_iam_role.new","resource_type":"aws_iam_role"},"previous_resource":{"addr":"aws_iam_role.old","resource_type":"aws_iam_role"},"action":"move"}}
+{"@level":"info","@message":"Plan: 2 to add, 1 to change, 2 to destroy.","type":"change_summary","changes":{"add":2,"change":1,"import":0,"remove":2,"operation":"plan"}}`)
+	planned := ParsePlannedChanges(out)
+	if len(planned) != 6 || planned[0].Type != "aws_vpc" || !planned[0].Destructive() || planned[1].Destructive() {
+		t.Fatalf("planned %+v", planned)
+	}
+	s := SummarizeChanges(planned, []string{"aws_vpc.vpc", "aws_kms_key.k", "aws_eks_cluster.eks_cluster"})
+	want := Summary{
+		Kept:      []string{"aws_kms_key.k"},
+		Updated:   []SummaryEntry{{Address: "aws_eks_cluster.eks_cluster"}},
+		Created:   []string{"aws_subnet.public_subnet_1"},
+		Replaced:  []SummaryEntry{{Address: "aws_vpc.vpc", Detail: []string{"an attribute that cannot be updated in place changes"}}},
+		Deleted:   []SummaryEntry{{Address: "aws_route.r", Detail: []string{"the resource is no longer in the configuration"}}},
+		Forgotten: []string{"aws_cloudwatch_log_group.eks_log_group"},
+		Moved:     []SummaryEntry{{Address: "aws_iam_role.new", Detail: []string{"from aws_iam_role.old"}}},
+	}
+	if !reflect.DeepEqual(s, want) {
+		t.Errorf("summary\n%+v\nwant\n%+v", s, want)
 	}
 }

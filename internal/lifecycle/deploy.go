@@ -4,12 +4,16 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"time"
+
+	tfjson "github.com/hashicorp/terraform-json"
 
 	"github.com/tapstack/tapstack/internal/engine"
 	"github.com/tapstack/tapstack/pkg/live"
 	"github.com/tapstack/tapstack/pkg/outputs"
 	"github.com/tapstack/tapstack/pkg/rules"
+	"github.com/tapstack/tapstack/pkg/stack"
 )
 
 // DeployOptions are Deploy's own options.
@@ -24,6 +28,9 @@ type DeployOptions struct {
 	Live func(ctx context.Context, p *Prepared, timeout time.Duration) (*live.Report, error)
 	// Outputs say where the outputs file goes.
 	Outputs OutputsOptions
+	// Details asks for each round's summary with the attributes that change or force a replacement, which costs
+	// a show -json per round; without it a round shows its plan only when it deletes or replaces something.
+	Details bool
 }
 
 // OutputsOptions say where and how the outputs file is written.
@@ -101,7 +108,7 @@ func Deploy(ctx context.Context, p *Prepared, o Options, do DeployOptions) (*Dep
 		}
 	}
 
-	round, applied, err := ss.applyRound(ctx, do.AllowDestroy, "the plan")
+	round, applied, err := ss.applyRound(ctx, do.AllowDestroy, do.Details, "the plan")
 	res.Rounds = append(res.Rounds, round)
 	if err != nil {
 		return res, err
@@ -113,7 +120,7 @@ func Deploy(ctx context.Context, p *Prepared, o Options, do DeployOptions) (*Dep
 		if err := ss.followState(ctx); err != nil {
 			return res, err
 		}
-		round, _, err := ss.applyRound(ctx, do.AllowDestroy, "the plan")
+		round, _, err := ss.applyRound(ctx, do.AllowDestroy, do.Details, "the plan")
 		round.Reason = reason
 		res.Rounds = append(res.Rounds, round)
 		if err != nil {
@@ -130,28 +137,46 @@ func Deploy(ctx context.Context, p *Prepared, o Options, do DeployOptions) (*Dep
 }
 
 // applyRound plans the written document, refuses it when the guard does (unless allowDestroy) and applies it;
-// what names the plan in a refusal. applied reports that apply ran, whether or not it succeeded: the account may
-// have changed.
-func (ss *session) applyRound(ctx context.Context, allowDestroy bool, what string) (round Round, applied bool, err error) {
-	r, err := ss.plan(ctx, false)
-	if err != nil {
-		return round, false, err
-	}
+// what names the plan in a refusal. The plan's machine-readable output says what changes; show -json runs only
+// when the plan deletes or replaces something (the guard names the attributes forcing it) or details are asked
+// for. applied reports that apply ran, whether or not it succeeded: the account may have changed.
+func (ss *session) applyRound(ctx context.Context, allowDestroy, details bool, what string) (round Round, applied bool, err error) {
 	file := ss.planFile()
 	defer os.Remove(file)
-	round.Changes, round.Summary = r.Changes, r.Summary
-	if !r.Changes {
+	var planned []engine.PlannedChange
+	if err := timed(ss.pr, "plan", func() (err error) {
+		round.Changes, planned, err = ss.eng.PlanChanges(ctx, file, engine.PlanOptions{})
+		return err
+	}); err != nil {
+		return round, false, step("plan", err)
+	}
+	if !round.Changes {
+		round.Summary.Kept = keptAddresses(ss.p.Options.Existing)
 		ss.pr.Note(fmt.Sprintf("%s is up to date: nothing to apply", ss.stackName()))
 		return round, false, nil
 	}
-	engine.WriteSummary(ss.pr.Log(), r.Summary)
-	if len(r.Violations) > 0 {
-		if !allowDestroy {
-			return round, false, step("guard", &GuardError{Plan: what, Violations: r.Violations})
+	var violations []engine.Violation
+	if details || slices.ContainsFunc(planned, engine.PlannedChange.Destructive) {
+		var tp *tfjson.Plan
+		if err := timed(ss.pr, "show", func() (err error) {
+			tp, _, err = ss.eng.ShowPlan(ctx, file)
+			return err
+		}); err != nil {
+			return round, false, step("show", err)
 		}
-		round.Allowed = r.Violations
-		fmt.Fprintf(ss.pr.Log(), "--allow-destroy: applying a plan that deletes or replaces %d protected resource(s):\n", len(r.Violations))
-		engine.WriteViolations(ss.pr.Log(), r.Violations)
+		round.Summary = engine.Summarize(tp)
+		violations = engine.Guard(tp, stack.ProtectedTypes)
+	} else {
+		round.Summary = engine.SummarizeChanges(planned, keptAddresses(ss.p.Options.Existing))
+	}
+	engine.WriteSummary(ss.pr.Log(), round.Summary)
+	if len(violations) > 0 {
+		if !allowDestroy {
+			return round, false, step("guard", &GuardError{Plan: what, Violations: violations})
+		}
+		round.Allowed = violations
+		fmt.Fprintf(ss.pr.Log(), "--allow-destroy: applying a plan that deletes or replaces %d protected resource(s):\n", len(violations))
+		engine.WriteViolations(ss.pr.Log(), violations)
 	}
 	if err := timed(ss.pr, "apply", func() error { return ss.eng.Apply(ctx, file) }); err != nil {
 		return round, true, step("apply", err)

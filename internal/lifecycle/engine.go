@@ -27,6 +27,8 @@ type Engine interface {
 	Init(ctx context.Context) error
 	// Plan writes a saved plan to file and reports whether it has changes.
 	Plan(ctx context.Context, file string, opts engine.PlanOptions) (changes bool, err error)
+	// PlanChanges writes a saved plan as Plan does and returns the changes its machine-readable output announces.
+	PlanChanges(ctx context.Context, file string, opts engine.PlanOptions) (changes bool, planned []engine.PlannedChange, err error)
 	// ShowPlan reads a saved plan (show -json), parsed and as the engine printed it.
 	ShowPlan(ctx context.Context, file string) (*tfjson.Plan, []byte, error)
 	Apply(ctx context.Context, planFile string) error

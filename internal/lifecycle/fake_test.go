@@ -72,6 +72,28 @@ func (f *fakeEngine) Plan(ctx context.Context, file string, po engine.PlanOption
 	return len(f.current().changes) > 0, nil
 }
 
+// PlanChanges announces the queued plan's changes as plan -json would: an action per resource, no attributes.
+func (f *fakeEngine) PlanChanges(ctx context.Context, file string, po engine.PlanOptions) (bool, []engine.PlannedChange, error) {
+	changes, err := f.Plan(ctx, file, po)
+	var planned []engine.PlannedChange
+	for _, rc := range f.current().changes {
+		a := rc.Change.Actions
+		action := "update"
+		switch {
+		case a.Create():
+			action = "create"
+		case a.Replace():
+			action = "replace"
+		case a.Delete():
+			action = "delete"
+		case a.NoOp():
+			action = "noop"
+		}
+		planned = append(planned, engine.PlannedChange{Address: rc.Address, Type: rc.Type, Action: action})
+	}
+	return changes, planned, err
+}
+
 func (f *fakeEngine) ShowPlan(ctx context.Context, file string) (*tfjson.Plan, []byte, error) {
 	f.run("show")
 	if _, err := os.Stat(file); err != nil {

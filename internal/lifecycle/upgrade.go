@@ -430,7 +430,7 @@ func (u *upgradeRun) run(ctx context.Context, st *upgradeStep) error {
 	if _, err := writeDocument(&sp, u.ss.o.Out); err != nil {
 		return u.stopped(ctx, st, step("synth", err), false)
 	}
-	if _, applied, err := u.ss.applyRound(ctx, u.o.AllowDestroy, "the plan of "+st.title()); err != nil {
+	if _, applied, err := u.ss.applyRound(ctx, u.o.AllowDestroy, false, "the plan of "+st.title()); err != nil {
 		return u.stopped(ctx, st, err, applied)
 	}
 	tfst, err := u.ss.state(ctx)

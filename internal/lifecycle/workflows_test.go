@@ -40,8 +40,9 @@ func TestPlanUnchangedIsOnePlan(t *testing.T) {
 	}
 }
 
-// A deploy of a new environment is plan, show, apply: the guard and the summary need the plan's JSON, the
-// outputs come from the backend's state.
+// A deploy of a new environment is plan and apply: the plan's machine-readable output says it only creates, so
+// the guard has nothing to look at and no show -json runs; the outputs come from the backend's state. With
+// details asked for (deploy --format json), show -json runs too.
 func TestDeployNewEnvironmentRuns(t *testing.T) {
 	h := newHarness(t, nil)
 	h.eng.plans = []fakePlan{{changes: []*tfjson.ResourceChange{change("aws_vpc.vpc", create)},
@@ -51,11 +52,17 @@ func TestDeployNewEnvironmentRuns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := h.runs(); got != "init plan show apply" {
-		t.Errorf("engine runs %q, want %q", got, "init plan show apply")
+	if got := h.runs(); got != "init plan apply" {
+		t.Errorf("engine runs %q, want %q", got, "init plan apply")
 	}
 	if len(res.Rounds) != 1 || !slices.Equal(res.Rounds[0].Summary.Created, []string{"aws_vpc.vpc"}) {
 		t.Errorf("rounds %+v", res.Rounds)
+	}
+	d := newHarness(t, nil)
+	d.eng.plans = h.eng.plans
+	if _, err := Deploy(context.Background(), d.prepared(), d.options(), DeployOptions{SkipLive: true, Details: true,
+		Outputs: OutputsOptions{File: t.TempDir() + "/o.json"}}); err != nil || d.runs() != "init plan show apply" {
+		t.Errorf("with details: %v, runs %q, want init plan show apply", err, d.runs())
 	}
 	if res.Outputs["vpc_id"] != "vpc-1" || res.Outputs["token"] != nil {
 		t.Errorf("outputs %v: want vpc_id and no sensitive token", res.Outputs)
@@ -114,8 +121,9 @@ func TestDeploySecondRound(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := h.runs(); got != "init plan show apply plan show apply" {
-		t.Errorf("engine runs %q, want two rounds of plan, show, apply", got)
+	// The first round only updates (no show); the second deletes the node policy, so the guard looks at it.
+	if got := h.runs(); got != "init plan apply plan show apply" {
+		t.Errorf("engine runs %q, want two rounds: plan, apply; plan, show, apply", got)
 	}
 	if len(res.Rounds) != 2 || !strings.Contains(res.Rounds[1].Reason, "vpc-cni now runs with its own role") {
 		t.Errorf("rounds %+v", res.Rounds)

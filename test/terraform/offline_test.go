@@ -3,15 +3,18 @@
 package terraform_test
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/hashicorp/terraform-exec/tfexec"
 	tfjson "github.com/hashicorp/terraform-json"
 
+	"github.com/tapstack/tapstack/internal/engine"
 	"github.com/tapstack/tapstack/pkg/config"
 	"github.com/tapstack/tapstack/pkg/stack"
 	"github.com/tapstack/tapstack/test/e2e/harness"
@@ -104,6 +107,15 @@ func TestValidateAndPlanEveryProfile(t *testing.T) {
 			}
 			if creates != v.creates {
 				t.Errorf("plan creates %d resources, want %d", creates, v.creates)
+			}
+			// The machine-readable plan (what deploy reads instead of show -json) announces the same creates.
+			var ui bytes.Buffer
+			_, err = tf.PlanJSON(ctx, &ui, tfexec.Refresh(false))
+			must(t, err)
+			fromUI := engine.SummarizeChanges(engine.ParsePlannedChanges(ui.Bytes()), nil)
+			if fromShow := engine.Summarize(plan); !slices.Equal(fromUI.Created, fromShow.Created) || len(fromUI.Created) != v.creates {
+				t.Errorf("plan -json creates %d resources, show -json %d:\n%v\n%v", len(fromUI.Created), len(fromShow.Created),
+					fromUI.Created, fromShow.Created)
 			}
 			assertPlanned(t, plan, "aws_eks_cluster.eks_cluster", "version", c.Cluster.KubernetesVersion)
 			assertPlanned(t, plan, "aws_subnet.public_subnet_2", "availability_zone", "us-east-1b")

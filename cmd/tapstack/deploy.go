@@ -31,9 +31,9 @@ func newDeployCommand(s stdio) *cobra.Command {
 		Short: "check, synth, init, plan, guard, apply and write the outputs",
 		Long: `deploy checks the configuration (it refuses invalid and would-fail findings; --allow ID overrules a
 would-fail one knowingly), runs the live checks against the account (--skip-live-checks skips them), synthesizes
-the stack, runs init, refreshes what the environment runs, plans, prints the plan's summary, refuses a plan that
-deletes or replaces the cluster, the VPC, a subnet, the OIDC provider, a node group or a log group (unless
---allow-destroy), applies it (a second round when a safe migration needs one) and writes the outputs file
+the stack, runs init (once per working copy and backend), reads the state from S3 and what the cluster runs from
+EKS, plans, prints the plan's summary, refuses a plan that deletes or replaces the cluster, the VPC, a subnet, the
+OIDC provider, a node group or a log group (unless --allow-destroy), applies it (a second round when a safe migration needs one) and writes the outputs file
 atomically. A failure names its step ("tapstack deploy: check: ..."). The engine's progress goes to stderr; stdout
 gets the outputs file's path, or with --format json the summary of each round (docs/json.md).
 

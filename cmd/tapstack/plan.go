@@ -25,8 +25,9 @@ func newPlanCommand(s stdio) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "plan",
 		Short: "show what a deploy would change, without changing anything",
-		Long: `plan synthesizes the stack, runs init (S3 backend), refreshes what the environment runs, builds the
-document around it, plans it and prints a summary: kept, changed in place (with the attributes), adopted, moved,
+		Long: `plan synthesizes the stack, runs init (S3 backend; reused while the backend and providers are unchanged),
+reads the state object from S3 and what the cluster runs from EKS (no engine run), builds the document around
+it, plans it and prints a summary: kept, changed in place (with the attributes), adopted, moved,
 created, replaced (with the attribute that forces it), deleted, forgotten. The plan goes to stdout, the engine's
 progress to stderr; nothing is applied. It refuses an invalid configuration (exit 2) and warns when deploy's
 guard would refuse the plan. --format json prints the summary as JSON (docs/json.md) instead.

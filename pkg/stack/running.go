@@ -2,6 +2,8 @@ package stack
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 )
 
@@ -88,7 +90,7 @@ func (e *Existing) Overlay(r Running) []string {
 	for addr, n := range e.NodeGroupNames {
 		byName[n] = addr
 	}
-	for _, n := range sortedNames(r.NodeGroupVersions) {
+	for _, n := range slices.Sorted(maps.Keys(r.NodeGroupVersions)) {
 		addr, ok := byName[n]
 		if v := r.NodeGroupVersions[n]; ok && v != "" && v != e.NodeGroupVersions[addr] {
 			diffs = append(diffs, fmt.Sprintf("node group %s runs Kubernetes %s, where the state records %s", n, v, orNone(e.NodeGroupVersions[addr])))
@@ -102,7 +104,7 @@ func (e *Existing) Overlay(r Running) []string {
 		}
 	}
 
-	for _, n := range sortedNames(r.Addons) {
+	for _, n := range slices.Sorted(maps.Keys(r.Addons)) {
 		a := r.Addons[n]
 		if _, ok := e.AddonAddresses[n]; !ok {
 			continue
@@ -151,11 +153,3 @@ func orNone(s string) string {
 	return s
 }
 
-func sortedNames[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}

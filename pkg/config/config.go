@@ -17,6 +17,8 @@ type Config struct {
 	Cluster    Cluster    `yaml:"cluster" json:"cluster"`
 	NodeGroups NodeGroups `yaml:"nodeGroups" json:"nodeGroups"`
 	Addons     Addons     `yaml:"addons" json:"addons"`
+	// WorkloadIdentities give Kubernetes service accounts IAM roles through EKS Pod Identity (file only).
+	WorkloadIdentities []WorkloadIdentity `yaml:"workloadIdentities" json:"workloadIdentities"`
 	// Compat reproduces choices of the original stack that tapstack otherwise corrects (profile original).
 	Compat Compat `yaml:"compat" json:"compat"`
 	// Allow lists the IDs of would-fail rules the user knowingly overrules; their errors become warnings.

@@ -154,6 +154,8 @@ addons:
   kubeProxy: true
   podIdentityAgent: true
 compat: {legacyLogGroup: true, addonAfterNodeGroups: true}
+workloadIdentities:
+  - {name: orders, namespace: shop, serviceAccount: orders-api, managedPolicyArns: [arn:aws:iam::aws:policy/AmazonSQSReadOnlyAccess]}
 allow: [TS202]
 `)
 	c, _, err := Load(Sources{LookupEnv: env(nil), File: f})
@@ -180,7 +182,9 @@ allow: [TS202]
 		Addons: Addons{VPCCNI: VPCCNI{Version: "v1.20.0-eksbuild.1", ResolveOnCreate: "NONE", ResolveOnUpdate: "PRESERVE", IRSA: true},
 			CoreDNS: true, KubeProxy: true, PodIdentityAgent: true},
 		Compat: Compat{LegacyLogGroup: true, AddonAfterNodeGroups: true},
-		Allow:  []string{"TS202"},
+		WorkloadIdentities: []WorkloadIdentity{{Name: "orders", Namespace: "shop", ServiceAccount: "orders-api",
+			ManagedPolicyARNs: []string{"arn:aws:iam::aws:policy/AmazonSQSReadOnlyAccess"}}},
+		Allow: []string{"TS202"},
 	}
 	if !reflect.DeepEqual(*c, want) {
 		t.Errorf("got  %+v\nwant %+v", *c, want)
@@ -285,25 +289,26 @@ func TestDerivedNamesHoldTheSuffixOnce(t *testing.T) {
 		c.EnvironmentSuffix = suffix
 		c.Network.FlowLogs, c.Addons.VPCCNI.IRSA = true, true
 		names := map[string]string{
-			"StackName":          c.StackName(),
-			"ClusterName":        c.ClusterName(),
-			"ClusterRoleName":    c.ClusterRoleName(),
-			"NodeRoleName":       c.NodeRoleName(),
-			"OnDemandGroupName":  c.OnDemandGroupName(),
-			"SpotGroupName":      c.SpotGroupName(),
-			"VPCName":            c.VPCName(),
-			"IGWName":            c.IGWName(),
-			"RouteTableName":     c.RouteTableName(),
-			"SubnetName":         c.SubnetName(1),
-			"LogGroupName":       c.LogGroupName(),
-			"LegacyLogGroupName": c.LegacyLogGroupName(),
-			"VPCCNIRoleName":     c.VPCCNIRoleName(),
-			"FlowLogRoleName":    c.FlowLogRoleName(),
-			"FlowLogGroupName":   c.FlowLogGroupName(),
-			"PrivateSubnetName":  c.PrivateSubnetName(2),
-			"LaunchTemplateName": c.LaunchTemplateName(c.OnDemandGroupName()),
-			"KMSAliasName":       c.KMSAliasName(),
-			"EnvName":            c.EnvName("eks-nat-1"),
+			"StackName":                c.StackName(),
+			"ClusterName":              c.ClusterName(),
+			"ClusterRoleName":          c.ClusterRoleName(),
+			"NodeRoleName":             c.NodeRoleName(),
+			"OnDemandGroupName":        c.OnDemandGroupName(),
+			"SpotGroupName":            c.SpotGroupName(),
+			"VPCName":                  c.VPCName(),
+			"IGWName":                  c.IGWName(),
+			"RouteTableName":           c.RouteTableName(),
+			"SubnetName":               c.SubnetName(1),
+			"LogGroupName":             c.LogGroupName(),
+			"LegacyLogGroupName":       c.LegacyLogGroupName(),
+			"VPCCNIRoleName":           c.VPCCNIRoleName(),
+			"FlowLogRoleName":          c.FlowLogRoleName(),
+			"FlowLogGroupName":         c.FlowLogGroupName(),
+			"PrivateSubnetName":        c.PrivateSubnetName(2),
+			"LaunchTemplateName":       c.LaunchTemplateName(c.OnDemandGroupName()),
+			"KMSAliasName":             c.KMSAliasName(),
+			"EnvName":                  c.EnvName("eks-nat-1"),
+			"WorkloadIdentityRoleName": c.WorkloadIdentityRoleName("orders-api"),
 		}
 		if got := c.LaunchTemplateName(c.SpotGroupName()); got != "lt-node-group-spot-v1-zq9" {
 			t.Errorf("spot launch template %q, want lt-node-group-spot-v1-zq9", got)
@@ -313,7 +318,8 @@ func TestDerivedNamesHoldTheSuffixOnce(t *testing.T) {
 		}
 		// StateKey is a path, TapStack<suffix>/<suffix>/terraform.tfstate: the original's key, which existing
 		// environments' state lives under, holds the suffix twice by design.
-		notNames := map[string]bool{"StateKey": true}
+		// NamePath is a field path, not a name.
+		notNames := map[string]bool{"StateKey": true, "NamePath": true}
 		for k, v := range names {
 			if n := strings.Count(v, suffix); n != 1 {
 				t.Errorf("profile %s: %s = %q holds the suffix %d times, want once", profile, k, v, n)
@@ -333,6 +339,89 @@ func TestDerivedNamesHoldTheSuffixOnce(t *testing.T) {
 					t.Errorf("(*Config).%s returns a string this test does not check", m.Name)
 				}
 			}
+		}
+	}
+}
+
+// An inline policy is a YAML mapping or a JSON string; either way the configuration holds its JSON, with every
+// scalar of the mapping keeping its YAML type: an unquoted 2012-10-17 stays a string.
+func TestWorkloadIdentitiesFromTheFile(t *testing.T) {
+	f := writeFile(t, `
+environmentSuffix: pr9
+workloadIdentities:
+  - namespace: shop
+    serviceAccount: orders.api
+    inlinePolicy:
+      Version: 2012-10-17
+      Statement:
+        - Effect: Allow
+          Action: [sqs:ReceiveMessage]
+          Resource: arn:aws:sqs:us-east-1:111122223333:orders
+          Condition: {NumericLessThan: {"aws:MultiFactorAuthAge": 3600}, Bool: {"aws:SecureTransport": true}}
+  - name: reports
+    namespace: shop
+    serviceAccount: reports
+    managedPolicyArns: [arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess]
+    inlinePolicy: '{"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "s3:DeleteObject", "Resource": "*"}]}'
+`)
+	c, _, err := Load(Sources{LookupEnv: env(nil), File: f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.WorkloadIdentities) != 2 {
+		t.Fatalf("workload identities %+v", c.WorkloadIdentities)
+	}
+	first, second := c.WorkloadIdentities[0], c.WorkloadIdentities[1]
+	want := `{"Statement":[{"Action":["sqs:ReceiveMessage"],"Condition":{"Bool":{"aws:SecureTransport":true},` +
+		`"NumericLessThan":{"aws:MultiFactorAuthAge":3600}},"Effect":"Allow","Resource":"arn:aws:sqs:us-east-1:111122223333:orders"}],"Version":"2012-10-17"}`
+	if string(first.InlinePolicy) != want {
+		t.Errorf("a YAML mapping as policy:\n got %s\nwant %s", first.InlinePolicy, want)
+	}
+	if !strings.HasPrefix(string(second.InlinePolicy), `{"Version": "2012-10-17"`) || second.ManagedPolicyARNs[0] != "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess" {
+		t.Errorf("a JSON string as policy is kept as written: %+v", second)
+	}
+	// Names: given, or <namespace>-<serviceAccount> with dots as hyphens; roles and addresses follow.
+	if first.ResolvedName() != "shop-orders-api" || second.ResolvedName() != "reports" {
+		t.Errorf("names %q %q", first.ResolvedName(), second.ResolvedName())
+	}
+	if got := c.WorkloadIdentityRoleName(first.ResolvedName()); got != "eks-workload-shop-orders-api-v1-pr9" {
+		t.Errorf("role name %q", got)
+	}
+	if got := WorkloadIdentityAddress("shop-orders-api"); got != "workload_identity_shop_orders_api" {
+		t.Errorf("address %q", got)
+	}
+	names := map[string]string{}
+	for _, n := range c.Names() {
+		names[n.Resource] = n.Value
+	}
+	if names["aws_iam_role.workload_identity_reports"] != "eks-workload-reports-v1-pr9" {
+		t.Errorf("Names() lacks the workload identities' roles: %v", names)
+	}
+	if c.NamePath("aws_iam_role.workload_identity_reports") != "workloadIdentities[1].name" ||
+		c.NamePath("aws_iam_role.workload_identity_shop_orders_api") != "workloadIdentities[0]" || c.NamePath("aws_iam_role.eks_node_role") != "" {
+		t.Error("NamePath does not lead back to the entries")
+	}
+}
+
+// A misspelt key of an entry, or a policy that YAML cannot turn into JSON, is a load error; every one is listed.
+func TestWorkloadIdentityLoadErrors(t *testing.T) {
+	f := writeFile(t, `
+workloadIdentities:
+  - namespace: shop
+    serviceaccount: orders
+  - namespace: shop
+    serviceAccount: reports
+    inlinePolicy: {Statement: [{? [a, b] : c}]}
+`)
+	_, _, err := Load(Sources{LookupEnv: env(nil), File: f})
+	le, ok := err.(*LoadError)
+	if !ok {
+		t.Fatalf("err = %v", err)
+	}
+	joined := strings.Join(le.Problems, "\n")
+	for _, want := range []string{"field serviceaccount not found", "inlinePolicy: line 7: a policy's keys are strings"} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("problems lack %q:\n%s", want, joined)
 		}
 	}
 }

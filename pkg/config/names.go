@@ -71,6 +71,10 @@ func (c *Config) Names() []Name {
 		ns = append(ns, Name{KindIAMRole, "aws_iam_role.vpc_flow_log_role", c.FlowLogRoleName()},
 			Name{KindLogGroup, "aws_cloudwatch_log_group.vpc_flow_log_group", c.FlowLogGroupName()})
 	}
+	for _, w := range c.WorkloadIdentities {
+		name := w.ResolvedName()
+		ns = append(ns, Name{KindIAMRole, "aws_iam_role." + WorkloadIdentityAddress(name), c.WorkloadIdentityRoleName(name)})
+	}
 	if c.Compat.LegacyLogGroup {
 		ns[5] = Name{KindLogGroup, "aws_cloudwatch_log_group.eks_log_group", c.LegacyLogGroupName()}
 	}

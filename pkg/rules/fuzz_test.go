@@ -1,6 +1,7 @@
 package rules_test
 
 import (
+	"encoding/json"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -25,6 +26,8 @@ func FuzzLoadAndCheck(f *testing.F) {
 		"nodeGroups:\n  spot: {minSize: 5, desiredSize: 1, maxSize: 0}\n", "cluster: {kubernetesVersion: '1.29'}\n",
 		"profile: original\nallow: [TS202]\n", "region: x\nstate: {bucket: A}\n", "{{{", "cluster: [1, 2]\n",
 		"network: {availabilityZones: [us-east-1a, us-east-1a]}\n", "addons: {vpcCni: {version: v1.18.1-eksbuild.3}}\n",
+		"workloadIdentities: [{namespace: a, serviceAccount: b, managedPolicyArns: [arn:aws:iam::aws:policy/P]}, {namespace: a, serviceAccount: b}]\n",
+		"workloadIdentities: [{name: x, namespace: a, serviceAccount: b.c, inlinePolicy: {Version: 2012-10-17, Statement: {Effect: Allow, Action: '*', Resource: '*'}}}]\n",
 	} {
 		f.Add([]byte(seed))
 	}
@@ -78,6 +81,15 @@ func FuzzLoadAndCheck(f *testing.F) {
 		}
 		if (!c.State.Encrypt && !allowed["TS207"]) || (!c.State.UseLockfile && !allowed["TS208"]) {
 			t.Fatal("an unsafe backend passed")
+		}
+		seen := map[string]bool{}
+		for _, w := range c.WorkloadIdentities {
+			var doc map[string]any
+			if !okName.MatchString(w.Namespace) || w.ServiceAccount == "" || seen[w.Namespace+"/"+w.ServiceAccount] ||
+				(w.InlinePolicy != "" && json.Unmarshal([]byte(w.InlinePolicy), &doc) != nil) || (w.InlinePolicy == "" && len(w.ManagedPolicyARNs) == 0) {
+				t.Fatalf("a bad workload identity passed: %+v", w)
+			}
+			seen[w.Namespace+"/"+w.ServiceAccount] = true
 		}
 	})
 }

@@ -40,12 +40,16 @@ func init() {
 			}
 			for _, n := range c.Names() {
 				lim := nameLimits[n.Kind]
+				path, shorten := "environmentSuffix", "the environment suffix"
+				if p := c.NamePath(n.Resource); p != "" { // a name of the user's own, such as a workload identity's
+					path, shorten = p, p+" (or the environment suffix)"
+				}
 				if len(n.Value) > lim.max {
-					fs = append(fs, Finding{Path: "environmentSuffix",
+					fs = append(fs, Finding{Path: path,
 						Message: fmt.Sprintf("%s name %q of %s is %d characters; AWS allows %d", n.Kind, n.Value, n.Resource, len(n.Value), lim.max),
-						Fix:     fmt.Sprintf("shorten the environment suffix by at least %d characters", len(n.Value)-lim.max)})
+						Fix:     fmt.Sprintf("shorten %s by at least %d characters", shorten, len(n.Value)-lim.max)})
 				} else if suffixPattern.MatchString(c.EnvironmentSuffix) && !lim.pattern.MatchString(n.Value) {
-					fs = append(fs, Finding{Path: "environmentSuffix",
+					fs = append(fs, Finding{Path: path,
 						Message: fmt.Sprintf("%s name %q of %s has characters AWS refuses", n.Kind, n.Value, n.Resource),
 						Fix:     "use " + lim.allowed})
 				}

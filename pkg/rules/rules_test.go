@@ -3,6 +3,7 @@ package rules_test
 import (
 	"bytes"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -108,6 +109,80 @@ var cases = []ruleCase{
 		c.Network.Topology, c.Network.PrivateSubnetCIDRs = config.TopologyPrivate, []string{"10.0.64.0/20", "192.168.0.0/20"}
 	}},
 	{id: "TS117", severity: rules.Error, kind: rules.Invalid, path: "cluster.adminPrincipals[0]", contains: "not an IAM role or user ARN", mutate: func(c *config.Config) { c.Cluster.AdminPrincipals = []string{"admin@example.com"} }},
+	{id: "TS101", severity: rules.Error, kind: rules.Invalid, path: "workloadIdentities[1].name", contains: "is 66 characters; AWS allows 64",
+		mutate: withIdentities(func(w []config.WorkloadIdentity) { w[1].Name = strings.Repeat("n", 46) })},
+	{id: "TS101", severity: rules.Error, kind: rules.Invalid, path: "workloadIdentities[0]", contains: "eks-workload-shop-" + strings.Repeat("s", 40),
+		mutate: withIdentities(func(w []config.WorkloadIdentity) { w[0].ServiceAccount = strings.Repeat("s", 40) })},
+	{id: "TS118", severity: rules.Error, kind: rules.Invalid, path: "workloadIdentities[1].namespace", contains: "not a valid Kubernetes namespace name",
+		mutate: withIdentities(func(w []config.WorkloadIdentity) { w[1].Namespace = "Shop_Front" })},
+	{id: "TS118", severity: rules.Error, kind: rules.Invalid, path: "workloadIdentities[1].namespace", contains: "must not contain dots",
+		mutate: withIdentities(func(w []config.WorkloadIdentity) { w[1].Namespace = "shop.eu" })},
+	{id: "TS118", severity: rules.Error, kind: rules.Invalid, path: "workloadIdentities[0].serviceAccount", contains: "the service account is empty",
+		mutate: withIdentities(func(w []config.WorkloadIdentity) { w[0].ServiceAccount = "" })},
+	{id: "TS118", severity: rules.Error, kind: rules.Invalid, path: "workloadIdentities[0].serviceAccount", contains: "must be no more than 253 characters",
+		mutate: withIdentities(func(w []config.WorkloadIdentity) { w[0].Name, w[0].ServiceAccount = "orders", strings.Repeat("a", 254) })},
+	{id: "TS118", severity: rules.Error, kind: rules.Invalid, path: "workloadIdentities[1].name", contains: "\"Reports\" is not a valid name",
+		mutate: withIdentities(func(w []config.WorkloadIdentity) { w[1].Name = "Reports" })},
+	{id: "TS119", severity: rules.Error, kind: rules.Invalid, path: "workloadIdentities[1].serviceAccount", contains: "shop/orders already has workloadIdentities[0]",
+		mutate: withIdentities(func(w []config.WorkloadIdentity) { w[1].ServiceAccount = "orders" })},
+	{id: "TS119", severity: rules.Error, kind: rules.Invalid, path: "workloadIdentities[1].name", contains: "workloadIdentities[0] is already named \"shop-orders\"",
+		mutate: withIdentities(func(w []config.WorkloadIdentity) { w[1].Name = "shop-orders" })},
+	{id: "TS119", severity: rules.Error, kind: rules.Invalid, path: "workloadIdentities[1]", contains: "eks-workload-shop-orders-x-v1-dev",
+		mutate: withIdentities(func(w []config.WorkloadIdentity) { // shop/orders-x and shop/orders.x both make shop-orders-x
+			w[0].ServiceAccount = "orders-x"
+			w[1].Name, w[1].ServiceAccount = "", "orders.x"
+		})},
+	{id: "TS120", severity: rules.Error, kind: rules.Invalid, path: "workloadIdentities[0]", contains: "grants nothing",
+		mutate: withIdentities(func(w []config.WorkloadIdentity) { w[0].InlinePolicy = "" })},
+	{id: "TS120", severity: rules.Error, kind: rules.Invalid, path: "workloadIdentities[1].managedPolicyArns[0]", contains: "not an IAM managed policy ARN",
+		mutate: withIdentities(func(w []config.WorkloadIdentity) { w[1].ManagedPolicyARNs = []string{"AmazonS3ReadOnlyAccess"} })},
+	{id: "TS120", severity: rules.Error, kind: rules.Invalid, path: "workloadIdentities[1].managedPolicyArns[1]", contains: "listed twice",
+		mutate: withIdentities(func(w []config.WorkloadIdentity) {
+			w[1].ManagedPolicyARNs = append(w[1].ManagedPolicyARNs, w[1].ManagedPolicyARNs[0])
+		})},
+	{id: "TS120", severity: rules.Error, kind: rules.Invalid, path: "workloadIdentities[1].managedPolicyArns", contains: "21 managed policies",
+		mutate: withIdentities(func(w []config.WorkloadIdentity) {
+			w[1].ManagedPolicyARNs = nil
+			for i := range 21 {
+				w[1].ManagedPolicyARNs = append(w[1].ManagedPolicyARNs, fmt.Sprintf("arn:aws:iam::111122223333:policy/p%d", i))
+			}
+		})},
+	{id: "TS120", severity: rules.Error, kind: rules.Invalid, path: "workloadIdentities[0].inlinePolicy", contains: "not JSON",
+		mutate: withIdentities(func(w []config.WorkloadIdentity) { w[0].InlinePolicy = `{"Version": "2012-10-17",` })},
+	{id: "TS120", severity: rules.Error, kind: rules.Invalid, path: "workloadIdentities[0].inlinePolicy", contains: `Version is "2008-10-17"`,
+		mutate: withIdentities(func(w []config.WorkloadIdentity) {
+			w[0].InlinePolicy = config.PolicyDocument(strings.Replace(string(w[0].InlinePolicy), "2012", "2008", 1))
+		})},
+	{id: "TS120", severity: rules.Error, kind: rules.Invalid, path: "workloadIdentities[0].inlinePolicy", contains: "no Statement",
+		mutate: withIdentities(func(w []config.WorkloadIdentity) { w[0].InlinePolicy = `{"Version": "2012-10-17", "Statement": []}` })},
+	{id: "TS120", severity: rules.Error, kind: rules.Invalid, path: "workloadIdentities[0].inlinePolicy", contains: `Statement[0]: Effect is "allow"`,
+		mutate: withIdentities(func(w []config.WorkloadIdentity) {
+			w[0].InlinePolicy = config.PolicyDocument(strings.Replace(string(w[0].InlinePolicy), `"Allow"`, `"allow"`, 1))
+		})},
+	{id: "TS120", severity: rules.Error, kind: rules.Invalid, path: "workloadIdentities[0].inlinePolicy", contains: "Statement[0] has no Resource",
+		mutate: withIdentities(func(w []config.WorkloadIdentity) {
+			w[0].InlinePolicy = `{"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "sqs:SendMessage"}}`
+		})},
+	{id: "TS120", severity: rules.Error, kind: rules.Invalid, path: "workloadIdentities[0].inlinePolicy", contains: "Statement[0] has no Action",
+		mutate: withIdentities(func(w []config.WorkloadIdentity) {
+			w[0].InlinePolicy = `{"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Resource": "*"}}`
+		})},
+	{id: "TS120", severity: rules.Error, kind: rules.Invalid, path: "workloadIdentities[0].inlinePolicy", contains: `Action "sqs SendMessage" is not service:action`,
+		mutate: withIdentities(func(w []config.WorkloadIdentity) {
+			w[0].InlinePolicy = `{"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": ["sqs SendMessage"], "Resource": "*"}}`
+		})},
+	{id: "TS120", severity: rules.Error, kind: rules.Invalid, path: "workloadIdentities[0].inlinePolicy", contains: "Statement[0] has Principal",
+		mutate: withIdentities(func(w []config.WorkloadIdentity) {
+			w[0].InlinePolicy = `{"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Principal": "*", "Action": "sqs:*", "Resource": "*"}}`
+		})},
+	{id: "TS120", severity: rules.Error, kind: rules.Invalid, path: "workloadIdentities[0].inlinePolicy", contains: "10241 characters without white space",
+		mutate: withIdentities(func(w []config.WorkloadIdentity) {
+			// 10,240 is IAM's limit; the statement's fixed part and the padding make 10,241 characters.
+			pad := strings.Repeat("a", 10241-len(`{"Version":"2012-10-17","Statement":[{"Sid":"","Effect":"Allow","Action":"sqs:*","Resource":"*"}]}`))
+			w[0].InlinePolicy = config.PolicyDocument(`{"Version": "2012-10-17", "Statement": [{"Sid": "` + pad + `", "Effect": "Allow", "Action": "sqs:*", "Resource": "*"}]}`)
+		})},
+	{id: "TS121", severity: rules.Error, kind: rules.Invalid, path: "addons.podIdentityAgent", contains: "Pod Identity agent is off, so the pods of the 2 workload identities",
+		mutate: withIdentities(func(w []config.WorkloadIdentity) {}, func(c *config.Config) { c.Addons.PodIdentityAgent = false })},
 	{id: "TS117", severity: rules.Error, kind: rules.Invalid, path: "nodeGroups.rootVolumeGiB", contains: "outside gp3", mutate: func(c *config.Config) { c.NodeGroups.LaunchTemplate, c.NodeGroups.RootVolumeGiB = true, 0 }},
 	{id: "TS201", severity: rules.Error, kind: rules.WouldFail, path: "cluster.kubernetesVersion", contains: "not in the EKS calendar", mutate: func(c *config.Config) { c.Cluster.KubernetesVersion = "1.40" }},
 	{id: "TS202", severity: rules.Error, kind: rules.WouldFail, path: "cluster.kubernetesVersion", contains: "Kubernetes 1.29 reached the end of extended support on 2026-03-23", profile: "original"},
@@ -151,6 +226,25 @@ var cases = []ruleCase{
 	{id: "TS306", severity: rules.Warning, kind: rules.Advice, path: "nodeGroups.spot.instanceTypes", contains: "only t3.medium",
 		mutate: func(c *config.Config) { c.NodeGroups.Spot.InstanceTypes = []string{"t3.medium"} }},
 	{id: "TS307", severity: rules.Warning, kind: rules.Advice, path: "tags.default", contains: "changes on every run", mutate: func(c *config.Config) { c.Tags.Default = map[string]string{"CreatedAt": "${timestamp()}"} }},
+}
+
+// identities are two valid workload identities; withIdentities gives a configuration them, changed by edit.
+func identities() []config.WorkloadIdentity {
+	return []config.WorkloadIdentity{
+		{Namespace: "shop", ServiceAccount: "orders",
+			InlinePolicy: `{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["sqs:ReceiveMessage"], "Resource": "arn:aws:sqs:us-east-1:111122223333:orders"}]}`},
+		{Name: "reports", Namespace: "shop", ServiceAccount: "reports", ManagedPolicyARNs: []string{"arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"}},
+	}
+}
+
+func withIdentities(edit func([]config.WorkloadIdentity), more ...func(*config.Config)) func(*config.Config) {
+	return func(c *config.Config) {
+		c.WorkloadIdentities = identities()
+		edit(c.WorkloadIdentities)
+		for _, m := range more {
+			m(c)
+		}
+	}
 }
 
 // clean makes the default configuration free of the two default warnings, so a case shows only its own rule.
@@ -209,6 +303,16 @@ func TestEachRuleFiresAndOnlyWhenItShould(t *testing.T) {
 func TestCleanDefaultsHaveNoFindings(t *testing.T) {
 	if fs := run(t, "default", today, clean, nil); len(fs) != 0 {
 		t.Errorf("findings on a clean configuration: %+v", fs)
+	}
+	// Two valid workload identities, one with an ABAC policy variable and a JSON inline policy, add none.
+	if fs := run(t, "default", today, func(c *config.Config) {
+		clean(c)
+		c.WorkloadIdentities = identities()
+		c.WorkloadIdentities[1].InlinePolicy = `{"Version": "2012-10-17", "Statement": [{"Sid": "OwnPrefix", "Effect": "Allow",
+			"NotAction": "s3:Delete*", "Resource": "arn:aws:s3:::reports/${aws:PrincipalTag/kubernetes-namespace}/*",
+			"Condition": {"Bool": {"aws:SecureTransport": "true"}}}]}`
+	}, nil); len(fs) != 0 {
+		t.Errorf("findings on two valid workload identities: %+v", fs)
 	}
 	// The shipped defaults have no error (only the two documented warnings).
 	fs := run(t, "default", today, nil, nil)

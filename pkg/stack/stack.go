@@ -139,6 +139,7 @@ func Build(cfg *config.Config, opts Options) *Stack {
 			ads.vpcCNI.DependOn(ngs...)
 		}
 	}
+	buildWorkloadIdentities(d, cfg, iam, cl)
 	buildOutputs(d, cfg, net, iam, cl, key, ngs)
 	return s
 }

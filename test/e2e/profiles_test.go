@@ -25,9 +25,9 @@ import (
 )
 
 // TestProfiles deploys what TestDeploy does not: the private topology of the default profile, the hardened
-// profile and an Auto Mode cluster, each through deploy, a clean re-plan and destroy. Each subtest has its own
-// moto, front, state bucket and environment suffix, so they run in parallel (the provider alone waits up to a
-// minute before it deletes a cluster).
+// profile (with admin principals and two workload identities) and an Auto Mode cluster, each through deploy, a
+// clean re-plan and destroy. Each subtest has its own moto, front, state bucket and environment suffix, so they
+// run in parallel (the provider alone waits up to a minute before it deletes a cluster).
 func TestProfiles(t *testing.T) {
 	t.Parallel()        // each test has its own moto, front, bucket and working copy
 	start := time.Now() // clock: measures a duration for the log
@@ -72,7 +72,8 @@ func TestProfiles(t *testing.T) {
 			t.Fatalf("create the admin role: %v", err)
 		}
 		adminARN := aws.ToString(admin.Role.Arn)
-		cfg := writeProfileConfig(t, p.wc, "cluster:\n  adminPrincipals: ["+adminARN+"]\n")
+		// Two workload identities: roles, policies and associations through the front's Pod Identity API.
+		cfg := writeProfileConfig(t, p.wc, "cluster:\n  adminPrincipals: ["+adminARN+"]\n"+workloadIdentitiesYAML)
 		args := []string{"--profile", "hardened", "--config", cfg}
 
 		p.deployReplanDestroy(t, args, func(t *testing.T, doc document, st tfState) {
@@ -103,7 +104,9 @@ func TestProfiles(t *testing.T) {
 					t.Errorf("node group %s has no launch template", name)
 				}
 			}
+			checkWorkloadIdentities(t, p.d, p.wc)
 		})
+		checkWorkloadRolesGone(t, p.d)
 	})
 
 	t.Run("auto_mode", func(t *testing.T) {

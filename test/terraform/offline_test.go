@@ -5,9 +5,11 @@ package terraform_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"testing"
 
@@ -51,6 +53,15 @@ func TestValidateAndPlanEveryProfile(t *testing.T) {
 			c.Cluster.AdminPrincipals = []string{"arn:aws:iam::111122223333:role/platform-admin", "arn:aws:iam::111122223333:role/oncall"}
 			c.Network.NATGateways = config.NATSingle
 			c.Addons.VPCCNI.Version = "v1.20.0-eksbuild.1"
+		}},
+		// Two workload identities: a role, an inline policy (with an IAM policy variable Terraform must leave alone)
+		// and an association; a role, two managed policies and an association.
+		{"workload-identities", "default", 37, func(c *config.Config) {
+			c.WorkloadIdentities = []config.WorkloadIdentity{
+				{Namespace: "shop", ServiceAccount: "orders", InlinePolicy: inlinePolicy},
+				{Name: "reports", Namespace: "analytics", ServiceAccount: "reporter", ManagedPolicyARNs: []string{
+					"arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess", "arn:aws:iam::111122223333:policy/reports-write"}},
+			}
 		}},
 	}
 	for _, v := range variants {
@@ -119,9 +130,29 @@ func TestValidateAndPlanEveryProfile(t *testing.T) {
 			}
 			assertPlanned(t, plan, "aws_eks_cluster.eks_cluster", "version", c.Cluster.KubernetesVersion)
 			assertPlanned(t, plan, "aws_subnet.public_subnet_2", "availability_zone", "us-east-1b")
+			if len(c.WorkloadIdentities) > 0 {
+				// The provider normalizes the JSON; the variable must reach it as written, not as a template.
+				var got, want any
+				for _, rc := range plan.ResourceChanges {
+					if rc.Address == "aws_iam_role_policy.workload_identity_shop_orders" {
+						after, _ := rc.Change.After.(map[string]any)
+						s, _ := after["policy"].(string)
+						_ = json.Unmarshal([]byte(s), &got)
+					}
+				}
+				if must(t, json.Unmarshal([]byte(inlinePolicy), &want)); !reflect.DeepEqual(got, want) {
+					t.Errorf("inline policy planned as %v, want %v", got, want)
+				}
+				assertPlanned(t, plan, "aws_eks_pod_identity_association.workload_identity_reports", "service_account", "reporter")
+				assertPlanned(t, plan, "aws_iam_role.workload_identity_reports", "name", "eks-workload-reports-v1-dev")
+			}
 		})
 	}
 }
+
+// inlinePolicy holds an IAM policy variable, which Terraform would read as a template unless the stack escapes it.
+const inlinePolicy = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject"],` +
+	`"Resource":"arn:aws:s3:::orders/${aws:PrincipalTag/kubernetes-namespace}/*"}]}`
 
 func assertPlanned(t *testing.T, p *tfjson.Plan, addr, attr string, want any) {
 	t.Helper()

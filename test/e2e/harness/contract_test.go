@@ -16,21 +16,25 @@ type contractCase struct {
 	test func(t *testing.T)
 }
 
-// contractIDs are the 24 behaviours of eks-behaviour.md; TestContract fails when one has no subtest.
+// contractIDs are the 24 behaviours of eks-behaviour.md and the Pod Identity associations' P1-P2; TestContract
+// fails when one has no subtest.
 var contractIDs = []string{
 	"V1", "V2", "V3", "V4", "V5", "C1",
 	"U1", "U2", "U3", "U4", "U5", "U6",
 	"A1", "A2",
 	"N1", "N2", "N3", "N4", "N5", "N6",
+	"P1", "P2",
 	"L1", "L2", "D1", "D2",
 }
 
 // TestContract shows, one subtest per ID, that the front behaves as AWS documents it. The subtests are grouped by
-// file: the EKS behaviours (contract_eks_test.go) and the logs and deletion behaviours (contract_delete_test.go).
+// file: the EKS behaviours (contract_eks_test.go), the logs and deletion behaviours (contract_delete_test.go) and
+// the Pod Identity associations (contract_podidentity_test.go).
 func TestContract(t *testing.T) {
 	var cases []contractCase
 	cases = append(cases, contractEKS...)
 	cases = append(cases, contractDeletion...)
+	cases = append(cases, contractPodIdentity...)
 	sort.Slice(cases, func(i, j int) bool { return cases[i].id < cases[j].id })
 	have := map[string]bool{}
 	for _, c := range cases {
@@ -64,7 +68,7 @@ func TestContractTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	doc := string(b)
-	for _, c := range append(append([]contractCase{}, contractEKS...), contractDeletion...) {
+	for _, c := range append(append(append([]contractCase{}, contractEKS...), contractDeletion...), contractPodIdentity...) {
 		id, _, _ := cutID(c.id)
 		if !strings.Contains(doc, "\n| "+id+" | ") || !strings.Contains(doc, "`"+c.id+"`") {
 			t.Errorf("docs/test-front.md has no row for %s naming its subtest %s", id, c.id)

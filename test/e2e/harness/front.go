@@ -5,14 +5,16 @@
 // The front forwards every request to moto 5.2.1 unchanged, except the calls moto lacks, answers in a way that
 // breaks hashicorp/aws 5.100.0 (an apply, a clean re-plan, an update or a destroy), or accepts where AWS refuses.
 // What AWS refuses and how long it takes is EKS's contract, each behaviour with its source beside its code and a
-// TestContract subtest: docs/test-front.md lists them (V1-V5, C1, U1-U6, A1-A2, N1-N6, L1-L2, D1-D2). Dates come
-// from the day the test sets (SetDay, TestDay by default), never from the wall clock; every create and update
-// takes Delay (about two seconds). The gaps it fills, one a line:
+// TestContract subtest: docs/test-front.md lists them (V1-V5, C1, U1-U6, A1-A2, N1-N6, P1-P2, L1-L2, D1-D2).
+// Dates come from the day the test sets (SetDay, TestDay by default), never from the wall clock; every create and
+// update takes Delay (about two seconds). The gaps it fills, one a line:
 //
 //   - EKS CreateAddon, DescribeAddon, ListAddons, UpdateAddon, DeleteAddon: missing; kept in memory, CREATING then
 //     ACTIVE, DEGRADED as EKS reports it (front_health.go).
 //   - EKS DescribeAddonConfiguration, and Pod Identity associations made by add-ons (Describe/ListPodIdentity-
 //     Association): missing; from the fixture.
+//   - EKS Create/Update/DeletePodIdentityAssociation: missing; kept with the add-ons' associations, one per service
+//     account (P1), for a role pods.eks.amazonaws.com can assume (P2); tags as for add-ons.
 //   - EKS CreateAddon without addonVersion: the fixture's default version for the cluster's Kubernetes version.
 //   - EKS DescribeAddonVersions (GET /addons/supported-versions): missing; served from a small fixture.
 //   - EKS DescribeClusterVersions (GET /cluster-versions): missing; the front's own calendar fixture, for its day.
@@ -240,7 +242,8 @@ func (f *Front) serveEKS(w http.ResponseWriter, r *http.Request, e eksRequest) b
 	case n == 3 && p[0] == "clusters" && p[2] == "node-groups" && r.Method == http.MethodPost && f.refuseNodegroupVersion(w, r, e, p[1]):
 	case n >= 2 && p[0] == "tags" && strings.Contains(strings.Join(p[1:], "/"), ":addon/"),
 		n >= 2 && p[0] == "tags" && strings.Contains(strings.Join(p[1:], "/"), ":nodegroup/"),
-		n >= 2 && p[0] == "tags" && strings.Contains(strings.Join(p[1:], "/"), ":access-entry/"):
+		n >= 2 && p[0] == "tags" && strings.Contains(strings.Join(p[1:], "/"), ":access-entry/"),
+		n >= 2 && p[0] == "tags" && strings.Contains(strings.Join(p[1:], "/"), ":podidentityassociation/"):
 		f.tagResource(w, r, strings.Join(p[1:], "/"))
 	case n >= 3 && p[0] == "clusters" && p[2] == "access-entries":
 		f.serveAccessEntries(w, r, e, p[1], p[3:])

@@ -484,13 +484,24 @@ func (f *Front) describeUpdate(w http.ResponseWriter, r *http.Request, e eksRequ
 	writeJSON(w, http.StatusOK, map[string]any{"update": body})
 }
 
-// tagMap returns the tags the front keeps for an add-on, access entry or node group ARN, or nil. Call it with
+// tagMap returns the tags the front keeps for an add-on, Pod Identity association, access entry or node group
+// ARN, or nil. Call it with
 // f.mu held.
 func (f *Front) tagMap(arn string) *map[string]string {
 	for _, ca := range f.addons {
 		for _, a := range ca.addons {
 			if a.arn == arn {
 				return &a.tags
+			}
+		}
+	}
+	for _, ca := range f.addons {
+		for _, p := range ca.associations {
+			if p.arn == arn && p.ownerARN == "" {
+				if p.tags == nil {
+					p.tags = map[string]string{}
+				}
+				return &p.tags
 			}
 		}
 	}

@@ -7,7 +7,8 @@ import (
 	"time"
 )
 
-// EKS Pod Identity associations, which moto 5.2.1 lacks, as far as add-ons make them: CreateAddon and UpdateAddon
+// EKS Pod Identity associations, which moto 5.2.1 lacks, as add-ons make them (the API's own calls are in
+// front_podidentity_assoc.go): CreateAddon and UpdateAddon
 // with podIdentityAssociations (EKS API reference, CreateAddon), DescribeAddonConfiguration's
 // podIdentityConfiguration, and DescribePodIdentityAssociation and ListPodIdentityAssociations, which the provider
 // reads them back with. N6: an add-on takes Pod Identity only for the service account its configuration names and
@@ -21,14 +22,28 @@ type podIdentityRequest struct {
 type podIdentityAssociation struct {
 	id, arn, cluster, namespace, serviceAccount, roleARN, ownerARN string
 	created, modified                                              time.Time
+	// Set through CreatePodIdentityAssociation (front_podidentity_assoc.go).
+	tags                      map[string]string
+	disableSessionTags        bool
+	targetRoleARN, externalID string
 }
 
 func (p *podIdentityAssociation) json() map[string]any {
-	return map[string]any{
-		"clusterName": p.cluster, "namespace": p.namespace, "serviceAccount": p.serviceAccount, "roleArn": p.roleARN,
-		"associationArn": p.arn, "associationId": p.id, "tags": map[string]string{},
-		"createdAt": epoch(p.created), "modifiedAt": epoch(p.modified), "ownerArn": p.ownerARN, "disableSessionTags": false,
+	tags := p.tags
+	if tags == nil {
+		tags = map[string]string{}
 	}
+	m := map[string]any{
+		"clusterName": p.cluster, "namespace": p.namespace, "serviceAccount": p.serviceAccount, "roleArn": p.roleARN,
+		"associationArn": p.arn, "associationId": p.id, "tags": tags,
+		"createdAt": epoch(p.created), "modifiedAt": epoch(p.modified), "disableSessionTags": p.disableSessionTags,
+	}
+	for k, v := range map[string]string{"ownerArn": p.ownerARN, "targetRoleArn": p.targetRoleARN, "externalId": p.externalID} {
+		if v != "" {
+			m[k] = v
+		}
+	}
+	return m
 }
 
 func (a *addon) associationARNs() []string {
@@ -146,8 +161,20 @@ func (f *Front) describeAddonConfiguration(w http.ResponseWriter, r *http.Reques
 	writeJSON(w, http.StatusOK, out)
 }
 
-// servePodIdentity serves GET /clusters/{name}/pod-identity-associations[/{id}].
+// servePodIdentity serves /clusters/{name}/pod-identity-associations[/{id}]: GET here, the rest in
+// front_podidentity_assoc.go.
 func (f *Front) servePodIdentity(w http.ResponseWriter, r *http.Request, e eksRequest, cluster string, rest []string) {
+	switch {
+	case len(rest) == 0 && r.Method == http.MethodPost:
+		f.createPodIdentityAssociation(w, r, e, cluster)
+		return
+	case len(rest) == 1 && r.Method == http.MethodPost:
+		f.updatePodIdentityAssociation(w, r, e, cluster, rest[0])
+		return
+	case len(rest) == 1 && r.Method == http.MethodDelete:
+		f.deletePodIdentityAssociation(w, r, e, cluster, rest[0])
+		return
+	}
 	ca := f.cluster(w, r, e, cluster)
 	if ca == nil {
 		return
@@ -162,8 +189,13 @@ func (f *Front) servePodIdentity(w http.ResponseWriter, r *http.Request, e eksRe
 			ids = append(ids, id)
 		}
 		sort.Strings(ids)
+		q := r.URL.Query() // EKS API reference, ListPodIdentityAssociations: filters by namespace and service account
 		for _, id := range ids {
 			p := ca.associations[id]
+			if (q.Get("namespace") != "" && q.Get("namespace") != p.namespace) ||
+				(q.Get("serviceAccount") != "" && q.Get("serviceAccount") != p.serviceAccount) {
+				continue
+			}
 			list = append(list, map[string]any{"clusterName": p.cluster, "namespace": p.namespace, "serviceAccount": p.serviceAccount,
 				"associationArn": p.arn, "associationId": p.id, "ownerArn": p.ownerARN})
 		}
@@ -176,6 +208,6 @@ func (f *Front) servePodIdentity(w http.ResponseWriter, r *http.Request, e eksRe
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"association": p.json()})
 	default:
-		eksError(w, http.StatusBadRequest, "InvalidRequestException", "front: only add-ons create Pod Identity associations here", nil)
+		eksError(w, http.StatusMethodNotAllowed, "InvalidRequestException", "method not allowed", nil)
 	}
 }

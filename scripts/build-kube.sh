@@ -2,8 +2,9 @@
 # Prints the paths of kube-apiserver and etcd (two lines: kube-apiserver, then etcd), building them from the Go
 # module proxy into a cache kept by version when they are not there yet, for test/kubeapi's real API server. The
 # versions are those the wrapper modules in scripts/kube/ require (their go.mod and go.sum are committed, so the
-# build is reproducible); kube-apiserver takes about 20 minutes on two cores the first time, etcd about 5. Each
-# binary is written under a temporary name and moved into place, so an interrupted build leaves no half binary.
+# build is reproducible). The first time takes a while on two cores at nice 10: kube-apiserver about 20 minutes
+# when little else runs, 67 measured on a machine shared with other builds and tests; etcd 3-5 more. Each binary
+# is written under a temporary name and moved into place, so an interrupted build leaves no half binary.
 # Recipe: /work/shared/reference/kube-apiserver-from-source.md (the staging replaces are in the wrapper go.mod).
 set -euo pipefail
 cd "$(dirname "$0")/kube"

@@ -2,7 +2,7 @@
 GO ?= go
 export CHECKPOINT_DISABLE := 1
 
-.PHONY: synth test vet lint unit e2e bench fuzz build security
+.PHONY: synth test vet lint unit e2e e2e-nokube e2e-kube kube bench fuzz build security
 
 synth:
 	$(GO) run ./cmd/tapstack synth
@@ -31,6 +31,19 @@ unit:
 # parallel: most of their time is spent waiting on Terraform and on the front's asynchronous changes, not on CPU.
 e2e:
 	$(GO) test -count=1 -timeout 75m -parallel 8 ./test/...
+
+# The same tests in two parts, for .ci/run: those that need a Kubernetes API server (kube-apiserver and etcd from
+# `make kube`; their names start with TestKube, test/kubeapi enforces it) and the others, which run while it builds.
+KUBE_TESTS = ^TestKube
+e2e-nokube:
+	$(GO) test -count=1 -timeout 75m -parallel 8 -skip '$(KUBE_TESTS)' ./test/...
+
+e2e-kube:
+	$(GO) test -count=1 -timeout 30m -parallel 8 -run '$(KUBE_TESTS)' ./test/...
+
+# kube-apiserver and etcd for the TestKube tests, built once into a cache kept by version (20 minutes or more, once).
+kube:
+	nice -n 10 bash scripts/build-kube.sh
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./pkg/...

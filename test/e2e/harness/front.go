@@ -31,6 +31,7 @@
 //   - EKS UpdateClusterConfig with resourcesVpcConfig: moto replaces the whole configuration; the front merges it.
 //   - EKS clusters: moto drops accessConfig, upgradePolicy, zonalShiftConfig, computeConfig, storageConfig; echoed.
 //   - EKS clusters: moto gives every cluster the same OIDC issuer; the front derives one from the cluster ARN.
+//   - EKS clusters: moto's endpoint and CA are made up; ServeKubernetesAPI points them at a real API server.
 //   - EKS clusters: moto answers no publicAccessCidrs for a public endpoint created without any; EKS's 0.0.0.0/0.
 //   - EKS node groups: moto drops updateConfig and nodeRepairConfig on create; echoed.
 //   - EKS node groups: moto adds remoteAccess {ec2SshKey: eksKeypair} when none was asked for; hidden.
@@ -105,6 +106,7 @@ type Front struct {
 	busy     map[string]*change // changes in progress, by overlay key (cluster, node group) or addonKey
 	creators map[string]string  // by clusterKey: the principal whose access entry CreateCluster bootstraps
 	insights map[string]string  // by cluster name: an upgrade readiness issue BlockUpgrades set
+	kubeAPIs map[string]kubeAPI // by cluster name: the API server ServeKubernetesAPI set
 }
 
 // StartFront starts a Front that forwards to backend (a Moto's URL) and stops it when the test ends.
@@ -462,6 +464,7 @@ func (f *Front) apply(key string, desc map[string]any) {
 	if c := f.changing(key); c != nil && desc["status"] == "ACTIVE" {
 		desc["status"] = c.status // moto's resources are ACTIVE at once; EKS's take time
 	}
+	f.kubeAPIFieldsLocked(key, desc)
 	o := f.overlays[key]
 	if o == nil {
 		return

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 
@@ -45,6 +46,13 @@ func (e *Engine) PlanChanges(ctx context.Context, file string, po PlanOptions) (
 		return perr
 	})
 	w.flush()
+	// With -json the engine reports its errors on stdout as diagnostic messages: the error carries them as it
+	// carries stderr's (a held state lock, say).
+	var ce *CommandError
+	if errors.As(err, &ce) && w.diags.Len() > 0 {
+		ce.Stderr += w.diags.String()
+		ce.Diagnostics = diagnostics(ce.Stderr)
+	}
 	return changes, w.planned, err
 }
 
@@ -54,6 +62,8 @@ type uiReader struct {
 	progress io.Writer
 	buf      []byte
 	planned  []PlannedChange
+	// diags are the error diagnostics as the human output prints them ("Error: summary" and the detail).
+	diags bytes.Buffer
 }
 
 func (r *uiReader) Write(p []byte) (int, error) {
@@ -67,6 +77,8 @@ func (r *uiReader) Write(p []byte) (int, error) {
 		r.buf = r.buf[i+1:]
 	}
 }
+
+var severityWord = map[string]string{"error": "Error", "warning": "Warning"}
 
 // ParsePlannedChanges reads the planned changes of a plan's machine-readable output.
 func ParsePlannedChanges(out []byte) []PlannedChange {
@@ -85,9 +97,14 @@ func (r *uiReader) flush() {
 
 // uiMessage is the part of a machine-readable UI message tapstack reads.
 type uiMessage struct {
-	Message string `json:"@message"`
-	Type    string `json:"type"`
-	Change  *struct {
+	Message    string `json:"@message"`
+	Type       string `json:"type"`
+	Diagnostic *struct {
+		Severity string `json:"severity"`
+		Summary  string `json:"summary"`
+		Detail   string `json:"detail"`
+	} `json:"diagnostic"`
+	Change *struct {
 		Resource struct {
 			Addr         string `json:"addr"`
 			ResourceType string `json:"resource_type"`
@@ -107,6 +124,14 @@ func (r *uiReader) line(b []byte) {
 	var m uiMessage
 	if err := json.Unmarshal(b, &m); err != nil {
 		fmt.Fprintf(r.progress, "%s\n", b) // not a message: pass it on as it came
+		return
+	}
+	if m.Type == "diagnostic" && m.Diagnostic != nil {
+		text := fmt.Sprintf("\n%s: %s\n\n%s\n", severityWord[m.Diagnostic.Severity], m.Diagnostic.Summary, m.Diagnostic.Detail)
+		fmt.Fprint(r.progress, text)
+		if m.Diagnostic.Severity == "error" {
+			r.diags.WriteString(text)
+		}
 		return
 	}
 	if m.Type != "version" && m.Message != "" {

@@ -171,6 +171,16 @@ func SummarizeChanges(planned []PlannedChange, inState []string) Summary {
 		if r := changeReasonText[c.Reason]; r != "" {
 			e.Detail = []string{r}
 		}
+		// An import or a move comes as the action it also takes (noop or update) with importing or
+		// previous_resource set, as show -json's importing and previous_address.
+		if c.ImportID != "" {
+			s.Adopted = append(s.Adopted, SummaryEntry{Address: c.Address, Detail: []string{"import " + c.ImportID}})
+			continue
+		}
+		if c.PreviousAddress != "" && c.PreviousAddress != c.Address && c.Action != "replace" && c.Action != "delete" {
+			s.Moved = append(s.Moved, SummaryEntry{Address: c.Address, Detail: []string{"from " + c.PreviousAddress}})
+			continue
+		}
 		switch c.Action {
 		case "noop", "read":
 			s.Kept = append(s.Kept, c.Address)
@@ -184,10 +194,6 @@ func SummarizeChanges(planned []PlannedChange, inState []string) Summary {
 			s.Deleted = append(s.Deleted, e)
 		case "remove":
 			s.Forgotten = append(s.Forgotten, c.Address)
-		case "import":
-			s.Adopted = append(s.Adopted, SummaryEntry{Address: c.Address, Detail: []string{"import " + c.ImportID}})
-		case "move":
-			s.Moved = append(s.Moved, SummaryEntry{Address: c.Address, Detail: []string{"from " + c.PreviousAddress}})
 		}
 	}
 	for _, a := range inState {

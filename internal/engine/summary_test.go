@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"errors"
+	"io"
 	"reflect"
 	"slices"
 	"strings"
@@ -103,9 +105,10 @@ func TestSummarizeChanges(t *testing.T) {
 {"@level":"info","@message":"aws_cloudwatch_log_group.eks_log_group: Plan to remove","type":"planned_change","change":{"resource":{"addr":"aws_cloudwatch_log_group.eks_log_group","resource_type":"aws_cloudwatch_log_group"},"action":"remove"}}
 {"@level":"info","@message":"aws_route.r: Plan to delete","type":"planned_change","change":{"resource":{"addr":"aws_route.r","resource_type":"aws_route"},"action":"delete","reason":"delete_because_no_resource_config"}}
 {"@level":"info","@message":"aws_iam_role.new: Plan to move","type":"planned_change","change":{"resource":{"addr":"aws_iam_role.new","resource_type":"aws_iam_role"},"previous_resource":{"addr":"aws_iam_role.old","resource_type":"aws_iam_role"},"action":"move"}}
+{"@level":"info","@message":"aws_cloudwatch_log_group.g: Plan to import","type":"planned_change","change":{"resource":{"addr":"aws_cloudwatch_log_group.g","resource_type":"aws_cloudwatch_log_group"},"action":"noop","importing":{"id":"/aws/eks/c/cluster"}}}
 {"@level":"info","@message":"Plan: 2 to add, 1 to change, 2 to destroy.","type":"change_summary","changes":{"add":2,"change":1,"import":0,"remove":2,"operation":"plan"}}`)
 	planned := ParsePlannedChanges(out)
-	if len(planned) != 6 || planned[0].Type != "aws_vpc" || !planned[0].Destructive() || planned[1].Destructive() {
+	if len(planned) != 7 || planned[0].Type != "aws_vpc" || !planned[0].Destructive() || planned[1].Destructive() {
 		t.Fatalf("planned %+v", planned)
 	}
 	s := SummarizeChanges(planned, []string{"aws_vpc.vpc", "aws_kms_key.k", "aws_eks_cluster.eks_cluster"})
@@ -117,8 +120,24 @@ func TestSummarizeChanges(t *testing.T) {
 		Deleted:   []SummaryEntry{{Address: "aws_route.r", Detail: []string{"the resource is no longer in the configuration"}}},
 		Forgotten: []string{"aws_cloudwatch_log_group.eks_log_group"},
 		Moved:     []SummaryEntry{{Address: "aws_iam_role.new", Detail: []string{"from aws_iam_role.old"}}},
+		Adopted:   []SummaryEntry{{Address: "aws_cloudwatch_log_group.g", Detail: []string{"import /aws/eks/c/cluster"}}},
 	}
 	if !reflect.DeepEqual(s, want) {
 		t.Errorf("summary\n%+v\nwant\n%+v", s, want)
+	}
+}
+
+// With -json the engine's errors come as diagnostic messages on stdout; the reader keeps each error as the
+// human output prints it, so CommandError finds a held state lock in it.
+func TestPlanJSONDiagnostics(t *testing.T) {
+	r := &uiReader{progress: io.Discard}
+	_, _ = r.Write([]byte(`{"@level":"error","@message":"Error: Error acquiring the state lock","type":"diagnostic","diagnostic":{"severity":"error","summary":"Error acquiring the state lock","detail":"Error message: operation error S3: PutObject, https response error StatusCode: 412, api error PreconditionFailed: At least one of the pre-conditions you specified did not hold\nLock Info:\n  Who:       root@vm\n"}}
+{"@level":"warn","@message":"Warning: Incomplete lock file information for providers","type":"diagnostic","diagnostic":{"severity":"warning","summary":"Incomplete lock file information for providers","detail":"..."}}
+`))
+	r.flush()
+	ce := &CommandError{Kind: Terraform, Command: "plan", Stderr: r.diags.String(), Err: errors.New("exit status 1")}
+	ce.Diagnostics = diagnostics(ce.Stderr)
+	if !ce.StateLocked() || !strings.Contains(ce.Error(), "who root@vm") || strings.Contains(r.diags.String(), "Incomplete lock file") {
+		t.Errorf("diagnostics %q; error %v", r.diags.String(), ce)
 	}
 }

@@ -3,6 +3,7 @@ package e2e
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eks"
+	ekstypes "github.com/aws/aws-sdk-go-v2/service/eks/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/tapstack/tapstack/test/e2e/harness"
@@ -45,8 +47,9 @@ func TestInterruptedDeploy(t *testing.T) {
 	moto := harness.StartMoto(t)
 	front := harness.StartFront(t, moto.URL)
 	harness.CreateBucket(t, front.URL, interruptBucket, harness.Region)
-	// The cluster stays CREATING past Terraform's first "Still creating..." (10 s), as EKS's do for minutes.
-	front.SetDelay(25 * time.Second)
+	// The cluster stays CREATING well past Terraform's "Still creating..." lines (every 10 s), as EKS's do for
+	// minutes, so the signal lands while Terraform waits for it even on a loaded machine.
+	front.SetDelay(60 * time.Second)
 	d := &deployStack{
 		endpoint: front.URL,
 		env:      deployEnv(front.URL, harness.TerraformCLIConfig(t)),
@@ -64,7 +67,9 @@ func TestInterruptedDeploy(t *testing.T) {
 		{"1_sigint_while_the_cluster_is_creating", func(t *testing.T) {
 			// Not on its "Creating...": the CreateCluster call may be in flight, and one cancelled after EKS took it
 			// leaves a cluster the state does not know (the message says so; a rerun fails on its name).
-			r := d.interruptedDeploy(t, wc, syscall.SIGINT, cluster+": Still creating...", true)
+			// The log line alone is not enough: a loaded machine can print it while CreateCluster is still in
+			// flight. The emulator must hold the cluster, and a further line must follow.
+			r := d.interruptedDeploy(t, wc, syscall.SIGINT, cluster+": Still creating...", true, d.clusterCreating)
 			// The rest of the test at the usual pace.
 			front.SetDelay(harness.DefaultDelay)
 			for _, want := range []string{"Interrupt received", // Terraform's own: the signal reached it
@@ -89,10 +94,10 @@ func TestInterruptedDeploy(t *testing.T) {
 			}
 			createdAt = clusterCreatedAt(t, d)
 		}},
-		{"2_sigterm_during_refresh", func(t *testing.T) {
+		{"2_sigterm_during_the_plans_refresh", func(t *testing.T) {
 			before := d.wholeState(t)
-			r := d.interruptedDeploy(t, wc, syscall.SIGTERM, "Refreshing state...", false)
-			want := "tapstack deploy: state: interrupted; Terraform plan was asked to stop and has exited, having " +
+			r := d.interruptedDeploy(t, wc, syscall.SIGTERM, "Refreshing state...", false, nil)
+			want := "tapstack deploy: plan: interrupted; Terraform plan was asked to stop and has exited, having " +
 				"changed nothing. Run the same command again to finish."
 			if !strings.Contains(r.stderr, want) {
 				t.Errorf("the interrupted deploy does not say %q:\n%s", want, tail(r.stderr, 30))
@@ -120,11 +125,20 @@ func TestInterruptedDeploy(t *testing.T) {
 	}
 }
 
+// clusterCreating reports whether the emulator holds the stack's cluster, CREATING: CreateCluster has returned.
+func (d *deployStack) clusterCreating() bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := eksAPI(d.endpoint).DescribeCluster(ctx, &eks.DescribeClusterInput{Name: aws.String(d.cluster())})
+	return err == nil && out.Cluster != nil && out.Cluster.Status == ekstypes.ClusterStatusCreating
+}
+
 // interruptedDeploy runs tapstack deploy in dir and sends sig to the tapstack process alone (not its group) once
 // a line of its stderr contains when; with again, a second sig follows once Terraform says it is stopping. It
 // checks that Terraform ran in a process group of its own, so the signal reached it only through tapstack, that
 // tapstack exits non-zero within stopLimit, and that no state lock is left.
-func (d *deployStack) interruptedDeploy(t *testing.T, dir string, sig syscall.Signal, when string, again bool) result {
+func (d *deployStack) interruptedDeploy(t *testing.T, dir string, sig syscall.Signal, when string, again bool,
+	ready func() bool) result {
 	t.Helper()
 	args := append([]string{"deploy", "--skip-live-checks"}, d.stackArgs("deploy")...)
 	cmd := exec.Command(tapstackBin, args...)
@@ -141,7 +155,7 @@ func (d *deployStack) interruptedDeploy(t *testing.T, dir string, sig syscall.Si
 	}
 	var mu sync.Mutex
 	var stderr strings.Builder
-	seen, stopping, eof := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	seen, stopping, eof := make(chan struct{}, 64), make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(eof)
 		sc := bufio.NewScanner(pipe)
@@ -151,7 +165,12 @@ func (d *deployStack) interruptedDeploy(t *testing.T, dir string, sig syscall.Si
 			mu.Lock()
 			stderr.WriteString(line + "\n")
 			mu.Unlock()
-			closeOnce(seen, strings.Contains(line, when))
+			if strings.Contains(line, when) {
+				select {
+				case seen <- struct{}{}:
+				default:
+				}
+			}
 			closeOnce(stopping, strings.Contains(line, "Gracefully shutting down"))
 		}
 	}()
@@ -162,12 +181,22 @@ func (d *deployStack) interruptedDeploy(t *testing.T, dir string, sig syscall.Si
 	defer func() { _ = cmd.Process.Kill(); <-exited }()
 	out := func() string { mu.Lock(); defer mu.Unlock(); return stderr.String() }
 
-	select {
-	case <-seen:
-	case <-exited:
-		t.Fatalf("deploy ended (%v) before a line said %q:\n%s", waitErr, when, tail(out(), 30))
-	case <-time.After(10 * time.Minute):
-		t.Fatalf("no line said %q in 10 minutes:\n%s", when, tail(out(), 30))
+	// With ready, the signal waits for a line after the one on which ready first held.
+	held := false
+	for waiting := true; waiting; {
+		select {
+		case <-seen:
+			switch {
+			case ready == nil || held:
+				waiting = false
+			default:
+				held = ready()
+			}
+		case <-exited:
+			t.Fatalf("deploy ended (%v) before a line said %q:\n%s", waitErr, when, tail(out(), 30))
+		case <-time.After(10 * time.Minute):
+			t.Fatalf("no line said %q in 10 minutes:\n%s", when, tail(out(), 30))
+		}
 	}
 	ownGroup(t, cmd.Process.Pid)
 	if err := cmd.Process.Signal(sig); err != nil {

@@ -99,7 +99,7 @@ type liveRun struct {
 // tapstackLive runs the CLI in dir with env and returns its exit code and output.
 func tapstackLive(t *testing.T, dir string, env []string, args ...string) liveRun {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, tapstackBin, args...)
 	cmd.Dir, cmd.Env = dir, env

@@ -199,6 +199,8 @@ func contractV2(t *testing.T) {
 	e.cluster(t, "c", "1.32", nil)
 	_, err := e.eks.UpdateClusterVersion(e.ctx, &eks.UpdateClusterVersionInput{Name: aws.String("c"), Version: aws.String("1.34")})
 	wantAPIError(t, "two minor versions", err, "InvalidParameterException", "Unsupported Kubernetes minor version update from 1.32 to 1.34")
+	// Long enough that a loaded machine still sees the update in progress.
+	e.front.SetDelay(3 * time.Second)
 	up, err := e.eks.UpdateClusterVersion(e.ctx, &eks.UpdateClusterVersionInput{Name: aws.String("c"), Version: aws.String("1.33")})
 	if err != nil {
 		t.Fatalf("one minor version: %v", err)

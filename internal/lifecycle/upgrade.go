@@ -411,7 +411,7 @@ func (u *upgradeRun) preflight(ctx context.Context, skipLive bool) error {
 	return nil
 }
 
-// run takes one step: synth, plan, guard, apply, then reads the state to verify that the cluster, every node
+// run takes one step: synth, plan (shown in detail: a step is rare and each changes the cluster), guard, apply, then reads the state to verify that the cluster, every node
 // group and every add-on are where the step put them. A failure stops the upgrade with the versions things are
 // on now.
 func (u *upgradeRun) run(ctx context.Context, st *upgradeStep) error {
@@ -430,7 +430,7 @@ func (u *upgradeRun) run(ctx context.Context, st *upgradeStep) error {
 	if _, err := writeDocument(&sp, u.ss.o.Out); err != nil {
 		return u.stopped(ctx, st, step("synth", err), false)
 	}
-	if _, applied, err := u.ss.applyRound(ctx, u.o.AllowDestroy, false, "the plan of "+st.title()); err != nil {
+	if _, applied, err := u.ss.applyRound(ctx, u.o.AllowDestroy, true, "the plan of "+st.title()); err != nil {
 		return u.stopped(ctx, st, err, applied)
 	}
 	tfst, err := u.ss.state(ctx)

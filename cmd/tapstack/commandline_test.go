@@ -39,10 +39,11 @@ func flagsOf(t *testing.T, command string) []string {
 
 // Each command takes the flags it uses and no other.
 func TestCommandFlags(t *testing.T) {
-	settings := []string{"availability-zones", "environment-suffix", "kubernetes-version", "profile", "region",
+	shape := []string{"availability-zones", "environment-suffix", "kubernetes-version", "profile", "region",
 		"state-bucket", "state-bucket-region", "vpc-cni-version"}
+	settings := append([]string{"protect", "ttl"}, shape...)
 	environment := []string{"environment-suffix", "profile", "region", "state-bucket", "state-bucket-region"}
-	build := append([]string{"adopt-existing", "allow", "config", "date", "engine", "out"}, settings...)
+	build := append([]string{"adopt-existing", "allow", "config", "date", "engine", "now", "out"}, settings...)
 	with := func(base []string, more ...string) []string {
 		out := append(append([]string(nil), base...), more...)
 		slices.Sort(out)
@@ -50,13 +51,13 @@ func TestCommandFlags(t *testing.T) {
 	}
 	want := map[string][]string{
 		"synth":    with(build),
-		"check":    with(settings, "adopt-existing", "allow", "config", "date", "format", "live", "timeout"),
+		"check":    with(settings, "adopt-existing", "allow", "config", "date", "format", "live", "now", "timeout"),
 		"versions": with(nil, "date", "format"),
 		"plan":     with(build, "detailed-exitcode", "format", "json-out", "lock-timeout"),
 		"deploy":   with(build, "allow-destroy", "flat", "format", "live-timeout", "lock-timeout", "outputs-file", "skip-live-checks"),
 		"upgrade":  with(build, "allow-destroy", "dry-run", "live-timeout", "lock-timeout", "skip-live-checks", "to"),
 		"outputs":  with(environment, "config", "engine", "flat", "lock-timeout", "out", "outputs-file"),
-		"verify":   with(settings, "config", "format", "outputs", "timeout"),
+		"verify":   with(shape, "config", "format", "outputs", "timeout"),
 		"destroy":  with(environment, "config", "engine", "lock-timeout", "out", "yes"),
 	}
 	for command, w := range want {

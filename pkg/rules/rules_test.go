@@ -328,6 +328,34 @@ func TestCostEstimate(t *testing.T) {
 	}
 }
 
+// What a state holds is priced the same way: no cluster, no control plane; every KMS key and NAT gateway
+// counted; a group of an unsourced type named, not priced; the configuration's holding gives Estimate's figures.
+func TestEstimateHolding(t *testing.T) {
+	d, _ := versions.ParseDate(today)
+	c, _ := config.Defaults("default")
+	if a, b := rules.Estimate(&c, versions.Get(), d), rules.EstimateHolding(rules.HoldingOf(&c), versions.Get(), d); a.MonthlyHigh != b.MonthlyHigh || len(a.Items) != len(b.Items) {
+		t.Errorf("Estimate %+v, EstimateHolding of the same configuration %+v", a, b)
+	}
+	h := rules.Holding{Region: "us-east-1", KMSKeys: 2, NATGateways: 3, NodeGroups: []rules.HeldNodeGroup{
+		{Name: "ng-a", InstanceTypes: []string{"t3.medium"}, DesiredSize: 2},
+		{Name: "ng-b", InstanceTypes: []string{"x9.imaginary"}, DesiredSize: 4, Spot: true}}}
+	est := rules.EstimateHolding(h, versions.Get(), d)
+	var items []string
+	for _, it := range est.Items {
+		items = append(items, it.Item)
+	}
+	want := []string{"ng-a: 2 x t3.medium on-demand", "ng-b: 4 x x9.imaginary spot", "3 NAT gateway(s), hourly charge", "2 KMS keys"}
+	if strings.Join(items, "|") != strings.Join(want, "|") {
+		t.Errorf("items %q, want %q (no control plane without a cluster)", items, want)
+	}
+	if len(est.Unpriced) != 1 || est.Unpriced[0] != "ng-b: 4 x x9.imaginary spot" {
+		t.Errorf("unpriced %v", est.Unpriced)
+	}
+	if want := 0.0416*730*2 + 0.045*730*3 + 2; est.MonthlyHigh < want-0.01 || est.MonthlyHigh > want+0.01 || est.MonthlyLow != est.MonthlyHigh {
+		t.Errorf("total %.2f - %.2f, want %.2f", est.MonthlyLow, est.MonthlyHigh, want)
+	}
+}
+
 func TestGoldenReports(t *testing.T) {
 	mutate := func(c *config.Config) {
 		c.State.UseLockfile = false

@@ -59,6 +59,7 @@ func TestCommandFlags(t *testing.T) {
 		"outputs":  with(environment, "config", "engine", "flat", "lock-timeout", "out", "outputs-file"),
 		"verify":   with(shape, "config", "format", "outputs", "timeout"),
 		"destroy":  with(environment, "config", "engine", "lock-timeout", "out", "yes"),
+		"envs":     with(nil, "config", "format", "now", "state-bucket", "state-bucket-region"),
 	}
 	for command, w := range want {
 		if got := flagsOf(t, command); !slices.Equal(got, w) {

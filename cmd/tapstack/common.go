@@ -156,6 +156,21 @@ func (sf *stackFlags) prepare(s stdio) (*lifecycle.Prepared, error) {
 	if err := joinInvalid(nowErr, dateErr); err != nil {
 		return nil, err
 	}
+	cfg, err := sf.load(s)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Allow = append(cfg.Allow, sf.allow...)
+	engine, err := sf.engineName()
+	if err != nil {
+		return nil, err
+	}
+	return lifecycle.Prepare(cfg, stack.Options{ImportLogGroup: sf.adopt, Engine: engine, Date: date, Now: now}, runRules), nil
+}
+
+// load resolves the configuration from --config, the flags the command took and the environment; notices go to
+// stderr.
+func (sf *stackFlags) load(s stdio) (*config.Config, error) {
 	src := config.Sources{LookupEnv: os.LookupEnv, File: sf.configFile, Flags: map[string]string{}}
 	sf.fs.Visit(func(f *pflag.Flag) {
 		if v, ok := sf.values[f.Name]; ok {
@@ -169,12 +184,7 @@ func (sf *stackFlags) prepare(s stdio) (*lifecycle.Prepared, error) {
 	if err != nil {
 		return nil, fail(exitInvalid, "%v", err)
 	}
-	cfg.Allow = append(cfg.Allow, sf.allow...)
-	engine, err := sf.engineName()
-	if err != nil {
-		return nil, err
-	}
-	return lifecycle.Prepare(cfg, stack.Options{ImportLogGroup: sf.adopt, Engine: engine, Date: date, Now: now}, runRules), nil
+	return cfg, nil
 }
 
 // runRules runs every rule on a document; tests replace it to add a finding of their own.

@@ -60,6 +60,7 @@ func TestCommandFlags(t *testing.T) {
 		"verify":   with(shape, "config", "format", "outputs", "timeout"),
 		"destroy":  with(environment, "config", "engine", "lock-timeout", "out", "yes"),
 		"envs":     with(nil, "config", "format", "now", "state-bucket", "state-bucket-region"),
+		"drift":    with(nil, "cache-dir", "config", "engine", "format", "parallel", "state-bucket", "state-bucket-region"),
 	}
 	for command, w := range want {
 		if got := flagsOf(t, command); !slices.Equal(got, w) {

@@ -110,7 +110,7 @@ func TestFleetJSONDocumented(t *testing.T) {
 	for _, tc := range []struct {
 		section string
 		v       any
-	}{{"## envs", envsReport{}}} {
+	}{{"## envs", envsReport{}}, {"## drift", driftReport{}}} {
 		checkJSONDocumented(t, "../../docs/fleet.md", tc.section, tc.v, func(f string) (string, bool) { return f, true })
 	}
 }

@@ -61,6 +61,8 @@ func TestCommandFlags(t *testing.T) {
 		"destroy":  with(environment, "config", "engine", "lock-timeout", "out", "yes"),
 		"envs":     with(nil, "config", "format", "now", "state-bucket", "state-bucket-region"),
 		"drift":    with(nil, "cache-dir", "config", "engine", "format", "parallel", "state-bucket", "state-bucket-region"),
+		"gc": with(nil, "cache-dir", "config", "engine", "expired", "keep", "now", "older-than", "parallel", "state-bucket",
+			"state-bucket-region", "yes"),
 	}
 	for command, w := range want {
 		if got := flagsOf(t, command); !slices.Equal(got, w) {

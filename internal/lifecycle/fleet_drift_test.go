@@ -37,6 +37,8 @@ type driftEngines struct {
 	runs        []string
 	running     int
 	maxParallel int
+	// together, when set, is closed once two plans run at once.
+	together chan struct{}
 }
 
 func (d *driftEngines) open(_ context.Context, _ engine.Kind, dir string, _ io.Writer, lockTimeout time.Duration) (Engine, error) {
@@ -73,9 +75,19 @@ func (e *driftEngine) Plan(ctx context.Context, file string, po engine.PlanOptio
 	e.d.mu.Lock()
 	e.d.running++
 	e.d.maxParallel = max(e.d.maxParallel, e.d.running)
+	if e.d.running == 2 && e.d.together != nil {
+		close(e.d.together)
+		e.d.together = nil
+	}
+	wait := e.d.together
 	a := e.d.answers[e.suffix]
 	e.d.mu.Unlock()
-	time.Sleep(20 * time.Millisecond) // so that plans overlap
+	if wait != nil { // hold the first plan until a second one runs, or long enough to say none will
+		select {
+		case <-wait:
+		case <-time.After(5 * time.Second):
+		}
+	}
 	e.d.mu.Lock()
 	e.d.running--
 	e.d.mu.Unlock()
@@ -112,7 +124,7 @@ func TestDrift(t *testing.T) {
 			AfterSensitive: map[string]any{"kms_key_id": true}}}
 	gone := &tfjson.ResourceChange{Address: "aws_iam_role.eks_node_role", Mode: tfjson.ManagedResourceMode,
 		Change: &tfjson.Change{Actions: tfjson.Actions{tfjson.ActionDelete}, Before: map[string]any{"name": "r"}}}
-	engines := &driftEngines{answers: map[string]planAnswer{
+	engines := &driftEngines{together: make(chan struct{}), answers: map[string]planAnswer{
 		"a": {changes: true},
 		"b": {changes: true, drift: []*tfjson.ResourceChange{logGroup, gone}},
 		"c": {err: errors.New("terraform plan: the state is locked by another run")},

@@ -68,16 +68,14 @@ func runDrift(sf *stackFlags, format, cacheDir string, parallel int, s stdio) er
 	if parallel < 1 {
 		bad = fail(exitInvalid, "--parallel: %d is not a positive number", parallel)
 	}
-	if err := joinInvalid(checkFormat(format), bad); err != nil {
-		return err
-	}
-	engine, err := sf.engineName()
-	if err != nil {
+	engine, engineErr := sf.engineName()
+	cfg, cfgErr := sf.load(s)
+	if err := joinInvalid(checkFormat(format), bad, engineErr, cfgErr); err != nil {
 		return err
 	}
 	ctx, stop := commandContext()
 	defer stop()
-	o, err := sf.fleetOptions(ctx, s, time.Now().UTC())
+	o, err := fleetOptions(ctx, cfg, time.Now().UTC())
 	if err != nil {
 		return err
 	}

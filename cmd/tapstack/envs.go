@@ -53,13 +53,14 @@ at --now (default the clock).`,
 }
 
 func runEnvs(sf *stackFlags, format string, s stdio) error {
-	now, err := parseNow(sf.now)
-	if err := joinInvalid(checkFormat(format), err); err != nil {
+	now, nowErr := parseNow(sf.now)
+	cfg, cfgErr := sf.load(s)
+	if err := joinInvalid(checkFormat(format), nowErr, cfgErr); err != nil {
 		return err
 	}
 	ctx, stop := commandContext()
 	defer stop()
-	o, err := sf.fleetOptions(ctx, s, now)
+	o, err := fleetOptions(ctx, cfg, now)
 	if err != nil {
 		return err
 	}

@@ -107,8 +107,9 @@ func TestEnvsRefusals(t *testing.T) {
 	clearEnv(t)
 	b := fleetBucket()
 	withBucket(t, b)
-	code, out, errs := runCLI(t, "envs", "--format", "yaml", "--now", "noon")
-	if code != 2 || out != "" || !strings.Contains(errs, `--format: "yaml" is not text or json`) || !strings.Contains(errs, `--now: "noon" is not an RFC 3339 time`) {
+	code, out, errs := runCLI(t, "envs", "--format", "yaml", "--now", "noon", "--config", "no-such.yaml")
+	if code != 2 || out != "" || !strings.Contains(errs, `--format: "yaml" is not text or json`) ||
+		!strings.Contains(errs, `--now: "noon" is not an RFC 3339 time`) || !strings.Contains(errs, "--config: open no-such.yaml") {
 		t.Errorf("bad flags: exit %d, stdout %q, stderr %s", code, out, errs)
 	}
 	if b.Calls("ListObjectsV2") != 0 {

@@ -28,12 +28,9 @@ var newBucketClient = func(ctx context.Context, region string) (live.StateBucket
 	return live.NewStateBucketClient(ctx, region)
 }
 
-// fleetOptions resolves the bucket from --config, the flags and the environment, and reaches it.
-func (sf *stackFlags) fleetOptions(ctx context.Context, s stdio, now time.Time) (lifecycle.FleetOptions, error) {
-	cfg, err := sf.load(s)
-	if err != nil {
-		return lifecycle.FleetOptions{}, err
-	}
+// fleetOptions reaches the bucket the configuration names (sf.load resolves it from --config, the flags and the
+// environment).
+func fleetOptions(ctx context.Context, cfg *config.Config, now time.Time) (lifecycle.FleetOptions, error) {
 	c, err := newBucketClient(ctx, cfg.State.Region)
 	if err != nil {
 		return lifecycle.FleetOptions{}, fail(exitFailure, "%v", err)

@@ -50,18 +50,17 @@ Exit 0 when everything selected was destroyed (or on a dry run); 1 when any fail
   tapstack gc --expired --yes --parallel 2
   tapstack gc --older-than 72h --keep staging,demo --yes`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var bad error
-			if cmd.Flags().Changed("older-than") && olderThan <= 0 {
-				bad = fail(exitInvalid, "--older-than: %s is not a positive duration", olderThan)
+			var bad []error
+			if older := cmd.Flags().Changed("older-than"); older && olderThan <= 0 {
+				bad = append(bad, fail(exitInvalid, "--older-than: %s is not a positive duration", olderThan))
+			} else if !older && !expired {
+				bad = append(bad, fail(exitInvalid, "say what to reap: --expired, --older-than D, or both"))
 			}
 			if parallel < 1 {
-				bad = joinInvalid(bad, fail(exitInvalid, "--parallel: %d is not a positive number", parallel))
-			}
-			if bad != nil {
-				return bad
+				bad = append(bad, fail(exitInvalid, "--parallel: %d is not a positive number", parallel))
 			}
 			return runGC(sf, lifecycle.GCOptions{Expired: expired, OlderThan: olderThan, Keep: keep.listFlag, Yes: yes,
-				Parallel: parallel, CacheDir: cacheDir}, s)
+				Parallel: parallel, CacheDir: cacheDir}, bad, s)
 		},
 	}
 	fs := cmd.Flags()
@@ -75,17 +74,18 @@ Exit 0 when everything selected was destroyed (or on a dry run); 1 when any fail
 	return cmd
 }
 
-func runGC(sf *stackFlags, gc lifecycle.GCOptions, s stdio) error {
-	now, err := parseNow(sf.now)
-	if err != nil {
+// runGC runs gc once every flag is known good: bad holds the problems already found, and the others join them.
+func runGC(sf *stackFlags, gc lifecycle.GCOptions, bad []error, s stdio) error {
+	now, nowErr := parseNow(sf.now)
+	engine, engineErr := sf.engineName()
+	cfg, cfgErr := sf.load(s)
+	if err := joinInvalid(append(bad, nowErr, engineErr, cfgErr)...); err != nil {
 		return err
 	}
-	if gc.Engine, err = sf.engineName(); err != nil {
-		return err
-	}
+	gc.Engine = engine
 	ctx, stop := commandContext()
 	defer stop()
-	o, err := sf.fleetOptions(ctx, s, now)
+	o, err := fleetOptions(ctx, cfg, now)
 	if err != nil {
 		return err
 	}

@@ -69,16 +69,15 @@ func TestGCRefusals(t *testing.T) {
 	if code != 2 || !strings.Contains(errs, "--older-than: -1h0m0s is not a positive duration") || !strings.Contains(errs, "--parallel: 0 is not a positive number") {
 		t.Errorf("bad flags: exit %d: %s", code, errs)
 	}
-	code, _, errs = runCLI(t, "gc", "--now", "later", "--expired")
-	if code != 2 || !strings.Contains(errs, `--now: "later" is not an RFC 3339 time`) {
-		t.Errorf("bad --now: exit %d: %s", code, errs)
+	code, _, errs = runCLI(t, "gc", "--now", "later", "--engine", "pulumi", "--config", "no-such.yaml")
+	for _, want := range []string{`--now: "later" is not an RFC 3339 time`, `--engine: "pulumi" is not terraform or tofu`,
+		"--config: open no-such.yaml", "say what to reap: --expired, --older-than D, or both"} {
+		if code != 2 || !strings.Contains(errs, want) {
+			t.Errorf("bad --now, --engine, --config and no selection: exit %d, stderr lacks %q: %s", code, want, errs)
+		}
 	}
 	if b.Calls("ListObjectsV2") != 0 {
 		t.Error("bad flags listed the bucket")
-	}
-	code, _, errs = runCLI(t, "gc", "--state-bucket", "team-states")
-	if code != 2 || !strings.Contains(errs, "say what to reap: --expired, --older-than D, or both") {
-		t.Errorf("no selection: exit %d: %s", code, errs)
 	}
 }
 

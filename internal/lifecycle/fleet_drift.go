@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -213,7 +214,9 @@ func checkDrift(ctx context.Context, kind engine.Kind, dir string, fo FleetOptio
 		if rc.Mode != tfjson.ManagedResourceMode || rc.Change == nil {
 			continue
 		}
-		res.Changes = append(res.Changes, driftChange(rc))
+		if c := driftChange(rc, e.state); c.Action == "delete" || len(c.Attributes) > 0 {
+			res.Changes = append(res.Changes, c)
+		}
 	}
 	if len(res.Changes) > 0 {
 		res.Status = Drifted
@@ -327,8 +330,11 @@ func recordedDefaultTags(st *tfjson.State) map[string]string {
 	return common
 }
 
-// driftChange says what a resource_drift entry changed: the top-level attributes that differ.
-func driftChange(rc *tfjson.ResourceChange) DriftChange {
+// driftChange says what a resource_drift entry changed: the top-level attributes that differ. A refresh-only plan
+// also lists what is no change of the object: an unset map, list or string recorded as null and read back empty
+// (tags = {}, labels = {}), and attributes that only mirror other resources of the same state (mirrored); neither
+// counts.
+func driftChange(rc *tfjson.ResourceChange, st *tfjson.State) DriftChange {
 	c := DriftChange{Address: rc.Address, Attributes: []DriftAttribute{}}
 	var actions []string
 	for _, a := range rc.Change.Actions {
@@ -355,7 +361,7 @@ func driftChange(rc *tfjson.ResourceChange) DriftChange {
 	}
 	sort.Strings(names)
 	for _, k := range names {
-		if reflect.DeepEqual(before[k], after[k]) {
+		if reflect.DeepEqual(normalize(before[k]), normalize(after[k])) || mirrored(st, rc, after, k) {
 			continue
 		}
 		a := DriftAttribute{Name: k}
@@ -365,6 +371,97 @@ func driftChange(rc *tfjson.ResourceChange) DriftChange {
 		c.Attributes = append(c.Attributes, a)
 	}
 	return c
+}
+
+// normalize makes null and empty alike, in depth: a map without entries, a list without elements, an empty string
+// and an entry whose value is one of them.
+func normalize(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		out := map[string]any{}
+		for k, e := range x {
+			if n := normalize(e); n != nil {
+				out[k] = n
+			}
+		}
+		if len(out) == 0 {
+			return nil
+		}
+		return out
+	case []any:
+		if len(x) == 0 {
+			return nil
+		}
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = normalize(e)
+		}
+		return out
+	case string:
+		if x == "" {
+			return nil
+		}
+	}
+	return v
+}
+
+// mirrored reports whether an attribute, as refreshed, holds exactly what other resources of the same state put
+// there: a role's managed_policy_arns are its aws_iam_role_policy_attachment resources and its inline_policy its
+// aws_iam_role_policy resources; a route table's route list is its aws_route resources. The apply recorded them
+// before those resources existed, so the first refresh reads them back. Anything added outside Terraform is
+// still drift.
+func mirrored(st *tfjson.State, rc *tfjson.ResourceChange, after map[string]any, name string) bool {
+	var want, got []string
+	role, _ := after["name"].(string)
+	table, _ := after["id"].(string)
+	switch {
+	case rc.Type == "aws_iam_role" && name == "managed_policy_arns" && role != "":
+		want = statesOf(st, "aws_iam_role_policy_attachment", "role", role, "policy_arn")
+		got = stringList(after[name], "")
+	case rc.Type == "aws_iam_role" && name == "inline_policy" && role != "":
+		want = statesOf(st, "aws_iam_role_policy", "role", role, "name")
+		got = stringList(after[name], "name")
+	case rc.Type == "aws_route_table" && name == "route" && table != "":
+		want = statesOf(st, "aws_route", "route_table_id", table, "destination_cidr_block")
+		got = stringList(after[name], "cidr_block")
+	default:
+		return false
+	}
+	sort.Strings(want)
+	sort.Strings(got)
+	return slices.Equal(want, got)
+}
+
+// statesOf lists attribute field of the state's resources of a type whose attribute by equals value.
+func statesOf(st *tfjson.State, typ, by, value, field string) []string {
+	var out []string
+	for _, r := range engine.Resources(st) {
+		if r.Type != typ || r.DeposedKey != "" {
+			continue
+		}
+		if v, _ := r.AttributeValues[by].(string); v == value {
+			if f, _ := r.AttributeValues[field].(string); f != "" {
+				out = append(out, f)
+			}
+		}
+	}
+	return out
+}
+
+// stringList reads a list of strings, or of objects' field, leaving out empty ones.
+func stringList(v any, field string) []string {
+	var out []string
+	list, _ := v.([]any)
+	for _, e := range list {
+		if field != "" {
+			m, _ := e.(map[string]any)
+			e = m[field]
+		}
+		if s, _ := e.(string); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // plain reports whether a value is a string, number or bool (shown as it is) rather than a block or a list.

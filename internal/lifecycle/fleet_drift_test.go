@@ -233,3 +233,51 @@ func TestOutputExpression(t *testing.T) {
 		}
 	}
 }
+
+// What a refresh-only plan of an environment fresh from its deploy lists (seen with Terraform 1.11.4 and
+// hashicorp/aws 5.100.0): tags, labels and security_group_ids recorded as null and read back empty, a role's
+// managed_policy_arns now holding its own attachments, a route table's route list its own aws_route. None of it
+// is drift; a policy or a route added outside Terraform is.
+func TestDriftIgnoresWhatIsNoChange(t *testing.T) {
+	st := state(
+		resource("aws_iam_role_policy_attachment.a", map[string]any{"role": "r1", "policy_arn": "arn:aws:iam::aws:policy/A"}),
+		resource("aws_iam_role_policy_attachment.b", map[string]any{"role": "r1", "policy_arn": "arn:aws:iam::aws:policy/B"}),
+		resource("aws_iam_role_policy_attachment.other", map[string]any{"role": "r2", "policy_arn": "arn:aws:iam::aws:policy/C"}),
+		resource("aws_iam_role_policy.inline", map[string]any{"role": "r1", "name": "kms"}),
+		resource("aws_route.public_route", map[string]any{"route_table_id": "rtb-1", "destination_cidr_block": "0.0.0.0/0"}),
+	)
+	update := func(typ string, before, after map[string]any) *tfjson.ResourceChange {
+		return &tfjson.ResourceChange{Address: typ + ".x", Type: typ, Mode: tfjson.ManagedResourceMode,
+			Change: &tfjson.Change{Actions: tfjson.Actions{tfjson.ActionUpdate}, Before: before, After: after}}
+	}
+	route := func(cidr string) map[string]any {
+		return map[string]any{"cidr_block": cidr, "gateway_id": "igw-1", "ipv6_cidr_block": ""}
+	}
+	for _, tc := range []struct {
+		rc   *tfjson.ResourceChange
+		want []string
+	}{
+		{update("aws_eks_cluster", map[string]any{"name": "c", "tags": nil, "vpc_config": []any{map[string]any{"security_group_ids": nil, "subnet_ids": []any{"s1"}}}},
+			map[string]any{"name": "c", "tags": map[string]any{}, "vpc_config": []any{map[string]any{"security_group_ids": []any{}, "subnet_ids": []any{"s1"}}}}), nil},
+		{update("aws_eks_node_group", map[string]any{"labels": nil, "kms": ""}, map[string]any{"labels": map[string]any{}, "kms": nil}), nil},
+		{update("aws_iam_role", map[string]any{"name": "r1", "managed_policy_arns": []any{}, "inline_policy": []any{}},
+			map[string]any{"name": "r1", "managed_policy_arns": []any{"arn:aws:iam::aws:policy/B", "arn:aws:iam::aws:policy/A"},
+				"inline_policy": []any{map[string]any{"name": "kms", "policy": "{}"}}}), nil},
+		{update("aws_iam_role", map[string]any{"name": "r1", "managed_policy_arns": []any{}},
+			map[string]any{"name": "r1", "managed_policy_arns": []any{"arn:aws:iam::aws:policy/A", "arn:aws:iam::aws:policy/B", "arn:aws:iam::aws:policy/Admin"}}),
+			[]string{"managed_policy_arns"}},
+		{update("aws_route_table", map[string]any{"id": "rtb-1", "route": []any{}}, map[string]any{"id": "rtb-1", "route": []any{route("0.0.0.0/0")}}), nil},
+		{update("aws_route_table", map[string]any{"id": "rtb-1", "route": []any{}},
+			map[string]any{"id": "rtb-1", "route": []any{route("0.0.0.0/0"), route("10.9.0.0/16")}}), []string{"route"}},
+		{update("aws_eks_node_group", map[string]any{"labels": nil}, map[string]any{"labels": map[string]any{"team": "x"}}), []string{"labels"}},
+	} {
+		c := driftChange(tc.rc, st)
+		var got []string
+		for _, a := range c.Attributes {
+			got = append(got, a.Name)
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%s %v -> %v: changed %v, want %v", tc.rc.Type, tc.rc.Change.Before, tc.rc.Change.After, got, tc.want)
+		}
+	}
+}

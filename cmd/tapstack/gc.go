@@ -117,8 +117,14 @@ func writeGC(w io.Writer, r *lifecycle.GCReport) {
 	case r.DryRun:
 		fmt.Fprintf(w, "would destroy %s, saving %s:\n", plural(len(r.Selected), "environment", "environments"), saving)
 	default:
-		fmt.Fprintf(w, "destroyed %d of %s selected (%s selected in all):\n", r.Count(lifecycle.Destroyed),
-			plural(len(r.Selected), "environment", "environments"), saving)
+		var low, high float64
+		for _, e := range r.Selected {
+			if e.Status == lifecycle.Destroyed {
+				low, high = low+e.Monthly.Low, high+e.Monthly.High
+			}
+		}
+		fmt.Fprintf(w, "destroyed %d of %s selected, saving %s %s a month:\n", r.Count(lifecycle.Destroyed),
+			plural(len(r.Selected), "environment", "environments"), money(low, high), r.Saving.Currency)
 	}
 	if len(r.Selected) > 0 {
 		tw := newTable(w)

@@ -93,7 +93,7 @@ func TestGCYesReportsFailures(t *testing.T) {
 	if code != 1 {
 		t.Fatalf("exit %d, want 1\n%s\n%s", code, out, errs)
 	}
-	for _, want := range []string{"destroyed 0 of 2 environments selected", "pr1     us-east-1  expired at 2026-12-02T00:00:00Z  133.74-164.10  failed: log group: "} {
+	for _, want := range []string{"destroyed 0 of 2 environments selected, saving 0.00 USD a month:", "pr1     us-east-1  expired at 2026-12-02T00:00:00Z  133.74-164.10  failed: log group: "} {
 		if !strings.Contains(out, want) {
 			t.Errorf("gc --yes lacks %q:\n%s", want, out)
 		}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/tapstack/tapstack/internal/engine"
 	"github.com/tapstack/tapstack/internal/fsutil"
+	"github.com/tapstack/tapstack/pkg/rules"
 	"github.com/tapstack/tapstack/pkg/stack"
 )
 
@@ -135,7 +136,7 @@ func Drift(ctx context.Context, fo FleetOptions, do DriftOptions) (*DriftReport,
 	if pr == nil {
 		pr = Discard
 	}
-	log := &lockedWriter{w: pr.Log()}
+	log := (&syncProgress{inner: pr}).Log()
 	r := &DriftReport{Bucket: f.Bucket, BucketRegion: f.BucketRegion, Environments: []*DriftResult{}, Skipped: []Skipped{}}
 	parallel := do.Parallel
 	if parallel <= 0 {
@@ -155,7 +156,7 @@ func Drift(ctx context.Context, fo FleetOptions, do DriftOptions) (*DriftReport,
 			dir := filepath.Join(do.CacheDir, "drift", safeName(fo.Bucket), safeName(e.Suffix))
 			res.Log = filepath.Join(dir, DriftLog)
 			var out bytes.Buffer
-			err := checkDrift(ctx, kind, dir, fo, e, do, &out, res)
+			err := checkDrift(ctx, kind, dir, fo, e, do, &lockedWriter{mu: new(sync.Mutex), w: &out}, res)
 			if err != nil {
 				res.Status, res.Error = Failed, err.Error()
 			}
@@ -173,6 +174,9 @@ func Drift(ctx context.Context, fo FleetOptions, do DriftOptions) (*DriftReport,
 // checkDrift writes the working copy's configuration, runs init when needed, the refresh-only plan and, when the
 // plan records changes, show -json.
 func checkDrift(ctx context.Context, kind engine.Kind, dir string, fo FleetOptions, e *Env, do DriftOptions, log io.Writer, res *DriftResult) error {
+	if e.Region == "" {
+		return fmt.Errorf("the state's ARNs name no region for the provider")
+	}
 	doc, err := driftDocument(kind, fo, e)
 	if err != nil {
 		return err
@@ -483,9 +487,10 @@ func safeName(s string) string {
 	return s
 }
 
-// lockedWriter serialises writes from the environments worked on at once.
+// lockedWriter serialises writes: from the environments worked on at once, and from an engine's stdout and
+// stderr, which terraform-exec copies on two goroutines.
 type lockedWriter struct {
-	mu sync.Mutex
+	mu *sync.Mutex
 	w  io.Writer
 }
 
@@ -494,3 +499,30 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	defer l.mu.Unlock()
 	return l.w.Write(p)
 }
+
+// syncProgress passes progress on from several goroutines at once, one call at a time, its log included.
+type syncProgress struct {
+	mu    sync.Mutex
+	inner Progress
+}
+
+func (p *syncProgress) Phase(name string, took time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.inner.Phase(name, took)
+}
+
+func (p *syncProgress) Note(msg string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.inner.Note(msg)
+}
+
+func (p *syncProgress) Findings(fs []rules.Finding) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.inner.Findings(fs)
+}
+
+func (p *syncProgress) Log() io.Writer { return &lockedWriter{mu: &p.mu, w: p.inner.Log()} }
+func (p *syncProgress) Out() io.Writer { return &lockedWriter{mu: &p.mu, w: p.inner.Out()} }

@@ -157,11 +157,11 @@ func GC(ctx context.Context, fo FleetOptions, gc GCOptions) (*GCReport, error) {
 		return r, nil
 	}
 
-	pr := gc.Progress
-	if pr == nil {
-		pr = Discard
+	var pr Progress = Discard
+	if gc.Progress != nil {
+		pr = &syncProgress{inner: gc.Progress}
 	}
-	shared := &lockedWriter{w: pr.Log()}
+	shared := pr.Log()
 	parallel := gc.Parallel
 	if parallel <= 0 {
 		parallel = DefaultParallel

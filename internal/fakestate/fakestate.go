@@ -6,6 +6,8 @@ package fakestate
 import (
 	"encoding/json"
 	"fmt"
+
+	"github.com/tapstack/tapstack/pkg/stack"
 )
 
 // Env describes one state.
@@ -13,7 +15,7 @@ type Env struct {
 	Suffix string
 	// Region defaults to us-east-1; ManagedBy to tapstack.
 	Region, ManagedBy string
-	// Tags are more default tags (tapstack:expires-at, tapstack:protect, ...); they win over the usual ones.
+	// Tags are more default tags (stack.TagExpiresAt, stack.TagProtect, ...); they win over the usual ones.
 	Tags map[string]string
 	// NoCluster leaves the cluster and its node groups out (another project's state).
 	NoCluster bool
@@ -47,7 +49,7 @@ func (s Env) Raw() []byte {
 		s.Region = "us-east-1"
 	}
 	if s.ManagedBy == "" {
-		s.ManagedBy = "tapstack"
+		s.ManagedBy = stack.ManagedByTapstack
 	}
 	if s.VPC == "" {
 		s.VPC = "vpc-" + s.Suffix
@@ -55,8 +57,8 @@ func (s Env) Raw() []byte {
 	if s.Serial == 0 {
 		s.Serial = 3
 	}
-	tags := map[string]any{"Environment": s.Suffix, "ManagedBy": s.ManagedBy, "PRNumber": "4" + s.Suffix,
-		"tapstack:profile": "default"}
+	tags := map[string]any{stack.TagEnvironment: s.Suffix, stack.TagManagedBy: s.ManagedBy, stack.TagPRNumber: "4" + s.Suffix,
+		stack.TagProfile: "default"}
 	for k, v := range s.Tags {
 		tags[k] = v
 	}

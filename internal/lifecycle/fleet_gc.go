@@ -239,7 +239,7 @@ func (gc GCOptions) reap(ctx context.Context, kind engine.Kind, fo FleetOptions,
 		if why == "" {
 			why = "no longer selected: " + string(e.Class)
 			if e.Acting() {
-				why = "no longer selected (expiry " + dash(e.ExpiresAt) + ")"
+				why = "no longer selected (expiry " + orNone(e.ExpiresAt) + ")"
 			}
 		}
 		entry.Status, entry.Why = Spared, "changed since the listing: "+why
@@ -334,7 +334,7 @@ func dayOf(t time.Time) versions.Date {
 	return d
 }
 
-func dash(s string) string {
+func orNone(s string) string {
 	if s == "" {
 		return "none"
 	}

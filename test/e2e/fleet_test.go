@@ -313,8 +313,9 @@ func fleetDrift(t *testing.T, stacks map[string]*deployStack, fleet func(*testin
 		LogGroupName: aws.String(group), RetentionInDays: aws.Int32(7)}); err != nil {
 		t.Fatalf("changing the retention of %s: %v", group, err)
 	}
+	cache := filepath.Join(newWorkingCopy(t), "cache")
 	r := fleet(t, 2, "drift", "--parallel", "2", "--format", "json", "--state-bucket", fleetLiveBucket,
-		"--state-bucket-region", harness.Region, "--cache-dir", filepath.Join(newWorkingCopy(t), "cache"))
+		"--state-bucket-region", harness.Region, "--cache-dir", cache)
 	var out struct {
 		Environments []struct {
 			Suffix, Status, Error string
@@ -352,6 +353,23 @@ func fleetDrift(t *testing.T, stacks map[string]*deployStack, fleet func(*testin
 	}
 	if want := map[string]string{"flt1": "in-sync", "flt2": "drifted", "flt3": "in-sync"}; !mapsEqual(status, want) {
 		t.Errorf("drift: %v, want %v", status, want)
+	}
+
+	// Again, as text: the working copies are reused, so no init runs; the table says the same.
+	r = fleet(t, 2, "drift", "--parallel", "2", "--state-bucket", fleetLiveBucket, "--state-bucket-region", harness.Region,
+		"--cache-dir", cache)
+	t.Logf("drift again, with the working copies of the first, took %s:\n%s", r.took, r.stdout)
+	for _, want := range []string{"3 environments checked: 2 in sync, 1 drifted, 0 failed", "flt1    us-east-1  in sync",
+		"flt2    us-east-1  drifted  changed outside Terraform:", "aws_cloudwatch_log_group.eks_cluster_log_group: retention_in_days 30 -> 7"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("drift's text lacks %q", want)
+		}
+	}
+	for _, s := range []string{"flt1", "flt2", "flt3"} {
+		log, err := os.ReadFile(filepath.Join(cache, "drift", fleetLiveBucket, s, "drift.log"))
+		if err != nil || strings.Contains(string(log), "Initializing provider plugins") || !strings.Contains(string(log), "Refreshing state") {
+			t.Errorf("%s: the second drift ran init again, or no refresh (%v):\n%s", s, err, tail(string(log), 10))
+		}
 	}
 }
 

@@ -18,7 +18,7 @@ import (
 func init() { register(newCheckCommand) }
 
 // checkFlags: check writes nothing and drives no engine, so it takes neither --out nor --engine.
-var checkFlags = stackFlagSet{settings: everySetting, allow: true, date: true, adopt: true}
+var checkFlags = stackFlagSet{settings: everySetting, allow: true, date: true, now: true, adopt: true}
 
 func newCheckCommand(s stdio) *cobra.Command {
 	var (

@@ -12,7 +12,7 @@ import (
 // clearEnv unsets every pipeline variable so the host's environment cannot leak into a test.
 func clearEnv(t *testing.T) {
 	for _, k := range []string{"ENVIRONMENT_SUFFIX", "TERRAFORM_STATE_BUCKET", "TERRAFORM_STATE_BUCKET_REGION", "AWS_REGION",
-		"REPOSITORY", "COMMIT_AUTHOR", "PR_NUMBER", "TEAM", "TAPSTACK_PROFILE", "TAPSTACK_ENGINE"} {
+		"REPOSITORY", "COMMIT_AUTHOR", "PR_NUMBER", "TEAM", "TAPSTACK_PROFILE", "TAPSTACK_ENGINE", "TAPSTACK_TTL", "TAPSTACK_PROTECT"} {
 		t.Setenv(k, "")
 	}
 }

@@ -39,25 +39,30 @@ func flagsOf(t *testing.T, command string) []string {
 
 // Each command takes the flags it uses and no other.
 func TestCommandFlags(t *testing.T) {
-	settings := []string{"availability-zones", "environment-suffix", "kubernetes-version", "profile", "region",
+	shape := []string{"availability-zones", "environment-suffix", "kubernetes-version", "profile", "region",
 		"state-bucket", "state-bucket-region", "vpc-cni-version"}
+	settings := append([]string{"protect", "ttl"}, shape...)
 	environment := []string{"environment-suffix", "profile", "region", "state-bucket", "state-bucket-region"}
-	build := append([]string{"adopt-existing", "allow", "config", "date", "engine", "out"}, settings...)
+	build := append([]string{"adopt-existing", "allow", "config", "date", "engine", "now", "out"}, settings...)
 	with := func(base []string, more ...string) []string {
 		out := append(append([]string(nil), base...), more...)
 		slices.Sort(out)
 		return out
 	}
 	want := map[string][]string{
-		"synth":      with(build),
-		"check":      with(settings, "adopt-existing", "allow", "config", "date", "format", "live", "timeout"),
-		"versions":   with(nil, "date", "format"),
-		"plan":       with(build, "detailed-exitcode", "format", "json-out", "lock-timeout"),
-		"deploy":     with(build, "allow-destroy", "flat", "format", "live-timeout", "lock-timeout", "outputs-file", "skip-live-checks"),
-		"upgrade":    with(build, "allow-destroy", "dry-run", "live-timeout", "lock-timeout", "skip-live-checks", "to"),
-		"outputs":    with(environment, "config", "engine", "flat", "lock-timeout", "out", "outputs-file"),
-		"verify":     with(settings, "config", "format", "outputs", "timeout"),
-		"destroy":    with(environment, "config", "engine", "lock-timeout", "out", "yes"),
+		"synth":    with(build),
+		"check":    with(settings, "adopt-existing", "allow", "config", "date", "format", "live", "now", "timeout"),
+		"versions": with(nil, "date", "format"),
+		"plan":     with(build, "detailed-exitcode", "format", "json-out", "lock-timeout"),
+		"deploy":   with(build, "allow-destroy", "flat", "format", "live-timeout", "lock-timeout", "outputs-file", "skip-live-checks"),
+		"upgrade":  with(build, "allow-destroy", "dry-run", "live-timeout", "lock-timeout", "skip-live-checks", "to"),
+		"outputs":  with(environment, "config", "engine", "flat", "lock-timeout", "out", "outputs-file"),
+		"verify":   with(shape, "config", "format", "outputs", "timeout"),
+		"destroy":  with(environment, "config", "engine", "lock-timeout", "out", "yes"),
+		"envs":     with(nil, "config", "format", "now", "state-bucket", "state-bucket-region"),
+		"drift":    with(nil, "cache-dir", "config", "engine", "format", "parallel", "state-bucket", "state-bucket-region"),
+		"gc": with(nil, "cache-dir", "config", "engine", "expired", "keep", "now", "older-than", "parallel", "state-bucket",
+			"state-bucket-region", "yes"),
 		"token":      with(nil, "cluster", "region"),
 		"kubeconfig": with(nil, "alias", "config", "environment-suffix", "out", "profile", "region"),
 	}

@@ -42,7 +42,8 @@ type stackFlags struct {
 	configFile string
 	values     map[string]*string
 	allow      listFlag
-	date       string // "": today (UTC)
+	date       string // "": the day of --now, else today (UTC)
+	now        string // "": the clock
 	out        string
 	adopt      bool
 	engine     string // "": TAPSTACK_ENGINE, then terraform
@@ -51,15 +52,19 @@ type stackFlags struct {
 // stackFlagSet says which stack flags a command takes: always --config, the settings flags (config.Settings)
 // that settings selects, and each other flag set true here.
 type stackFlagSet struct {
-	settings                        func(config.Setting) bool
-	allow, date, out, adopt, engine bool
+	settings                             func(config.Setting) bool
+	allow, date, now, out, adopt, engine bool
 }
 
 // buildFlags are the flags of the commands whose result is the stack, planned or applied (synth, plan, deploy,
 // upgrade): every one changes the document, its findings or where it is written.
-var buildFlags = stackFlagSet{settings: everySetting, allow: true, date: true, out: true, adopt: true, engine: true}
+var buildFlags = stackFlagSet{settings: everySetting, allow: true, date: true, now: true, out: true, adopt: true, engine: true}
 
 func everySetting(config.Setting) bool { return true }
+
+// shapesEnvironment selects every setting but ttl and protect, which only tag the environment for the fleet
+// commands: verify compares what runs with the configuration and reads no tags.
+func shapesEnvironment(s config.Setting) bool { return s.Path != "ttl" && s.Path != "protect" }
 
 // locatesEnvironment selects the settings that say which environment a command acts on and where its state is
 // (profile, suffix, region, state bucket and its region), as against what the environment should contain
@@ -79,13 +84,19 @@ func addStackFlags(fs *pflag.FlagSet, set stackFlagSet) *stackFlags {
 	for _, s := range config.Settings {
 		if s.Flag != "" && set.settings(s) {
 			sf.values[s.Flag] = fs.String(s.Flag, "", s.Usage+" (env "+envOrNone(s.Env)+")")
+			if s.IsBool() {
+				fs.Lookup(s.Flag).NoOptDefVal = "true" // --protect alone means --protect=true
+			}
 		}
 	}
 	if set.allow {
 		fs.Var(&sf.allow, "allow", "rule ID of a would-fail finding to overrule knowingly (repeatable, comma-separated)")
 	}
 	if set.date {
-		fs.StringVar(&sf.date, "date", "", "day the date-based rules are checked on, YYYY-MM-DD (default today, UTC)")
+		fs.StringVar(&sf.date, "date", "", "day the date-based rules are checked on, YYYY-MM-DD (default the day of --now, else today, UTC)")
+	}
+	if set.now {
+		addNowFlag(fs, &sf.now, "the moment a ttl counts from at the first deploy")
 	}
 	if set.out {
 		fs.StringVar(&sf.out, "out", defaultOut, "root of the synthesized output")
@@ -117,12 +128,49 @@ func parseDate(s string) (versions.Date, error) {
 	return d, nil
 }
 
+// addNowFlag adds --now, the moment a command takes as now, for tests and reruns to pin it.
+func addNowFlag(fs *pflag.FlagSet, p *string, what string) {
+	fs.StringVar(p, "now", "", what+", RFC 3339 (2026-12-01T09:00:00Z; default the clock)")
+}
+
+// parseNow reads --now: RFC 3339, in UTC; empty is the clock.
+func parseNow(s string) (time.Time, error) {
+	if s == "" {
+		return time.Now().UTC(), nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, fail(exitInvalid, "--now: %q is not an RFC 3339 time; give one such as 2026-12-01T09:00:00Z", s)
+	}
+	return t.UTC(), nil
+}
+
 // prepare loads the configuration, builds the stack and runs every rule.
 func (sf *stackFlags) prepare(s stdio) (*lifecycle.Prepared, error) {
-	date, err := parseDate(sf.date)
+	now, nowErr := parseNow(sf.now)
+	day := sf.date
+	if day == "" && sf.now != "" && nowErr == nil {
+		day = now.Format(time.DateOnly)
+	}
+	date, dateErr := parseDate(day)
+	if err := joinInvalid(nowErr, dateErr); err != nil {
+		return nil, err
+	}
+	cfg, err := sf.load(s)
 	if err != nil {
 		return nil, err
 	}
+	cfg.Allow = append(cfg.Allow, sf.allow...)
+	engine, err := sf.engineName()
+	if err != nil {
+		return nil, err
+	}
+	return lifecycle.Prepare(cfg, stack.Options{ImportLogGroup: sf.adopt, Engine: engine, Date: date, Now: now}, runRules), nil
+}
+
+// load resolves the configuration from --config, the flags the command took and the environment; notices go to
+// stderr.
+func (sf *stackFlags) load(s stdio) (*config.Config, error) {
 	src := config.Sources{LookupEnv: os.LookupEnv, File: sf.configFile, Flags: map[string]string{}}
 	sf.fs.Visit(func(f *pflag.Flag) {
 		if v, ok := sf.values[f.Name]; ok {
@@ -136,12 +184,7 @@ func (sf *stackFlags) prepare(s stdio) (*lifecycle.Prepared, error) {
 	if err != nil {
 		return nil, fail(exitInvalid, "%v", err)
 	}
-	cfg.Allow = append(cfg.Allow, sf.allow...)
-	engine, err := sf.engineName()
-	if err != nil {
-		return nil, err
-	}
-	return lifecycle.Prepare(cfg, stack.Options{ImportLogGroup: sf.adopt, Engine: engine, Date: date}, runRules), nil
+	return cfg, nil
 }
 
 // runRules runs every rule on a document; tests replace it to add a finding of their own.
@@ -183,4 +226,18 @@ func (r reportFlags) validate() error {
 		return fail(exitInvalid, "--timeout: %s is not a positive duration", *r.timeout)
 	}
 	return nil
+}
+
+// joinInvalid joins the bad-input errors of several flags into one, so that every problem is told at once.
+func joinInvalid(errs ...error) error {
+	var msgs []string
+	for _, err := range errs {
+		if err != nil {
+			msgs = append(msgs, err.Error())
+		}
+	}
+	if len(msgs) == 0 {
+		return nil
+	}
+	return fail(exitInvalid, "%s", strings.Join(msgs, "\n"))
 }

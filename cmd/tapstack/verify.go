@@ -16,7 +16,7 @@ func init() { register(newVerifyCommand) }
 // verifyFlags: verify compares the account with the configuration and the outputs file. It reads no state and
 // refuses only invalid findings, so --date and --allow change nothing, and it writes nothing and drives no engine
 // (no --out, --adopt-existing or --engine).
-var verifyFlags = stackFlagSet{settings: everySetting}
+var verifyFlags = stackFlagSet{settings: shapesEnvironment}
 
 func newVerifyCommand(s stdio) *cobra.Command {
 	var (

@@ -10,7 +10,12 @@ type Config struct {
 	// EnvironmentSuffix makes names unique per environment (ENVIRONMENT_SUFFIX).
 	EnvironmentSuffix string `yaml:"environmentSuffix" json:"environmentSuffix"`
 	// Region is the AWS region of the stack (AWS_REGION).
-	Region     string     `yaml:"region" json:"region"`
+	Region string `yaml:"region" json:"region"`
+	// TTL is how long the environment is meant to live, a Go duration (72h); empty: no expiry. The first deploy
+	// records the expiry it gives as a tag, and later deploys keep that tag (ParseTTL reads it, rule TS122 checks it).
+	TTL string `yaml:"ttl" json:"ttl"`
+	// Protect records a tag that tapstack gc never destroys an environment under.
+	Protect    bool       `yaml:"protect" json:"protect"`
 	State      State      `yaml:"state" json:"state"`
 	Tags       Tags       `yaml:"tags" json:"tags"`
 	Network    Network    `yaml:"network" json:"network"`

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 func env(m map[string]string) func(string) (string, bool) {
@@ -108,6 +109,8 @@ func TestFileSetsEveryKnob(t *testing.T) {
 profile: default
 environmentSuffix: stage
 region: eu-west-1
+ttl: 72h
+protect: true
 state: {bucket: b-1, region: eu-west-1, key: custom/key.tfstate, encrypt: false, useLockfile: false}
 tags:
   repository: r
@@ -163,7 +166,7 @@ allow: [TS202]
 		t.Fatal(err)
 	}
 	want := Config{
-		Profile: "default", EnvironmentSuffix: "stage", Region: "eu-west-1",
+		Profile: "default", EnvironmentSuffix: "stage", Region: "eu-west-1", TTL: "72h", Protect: true,
 		State: State{Bucket: "b-1", Region: "eu-west-1", Key: "custom/key.tfstate"},
 		Tags: Tags{Repository: "r", CommitAuthor: "a", PRNumber: "12", Team: "t", ManagedBy: "me",
 			Default: map[string]string{"CostCenter": "42"}, Resource: map[string]string{"Owner": "ops"}},
@@ -195,7 +198,7 @@ func TestEveryFlagReachesItsField(t *testing.T) {
 	flags := map[string]string{
 		"environment-suffix": "x1", "region": "eu-north-1", "state-bucket": "sb", "state-bucket-region": "eu-north-1",
 		"kubernetes-version": "1.34", "availability-zones": "eu-north-1a, eu-north-1b", "vpc-cni-version": "v1.20.0-eksbuild.1",
-		"profile": "original",
+		"profile": "original", "ttl": "36h", "protect": "true",
 	}
 	c, _, err := Load(Sources{LookupEnv: env(nil), Flags: flags})
 	if err != nil {
@@ -203,7 +206,7 @@ func TestEveryFlagReachesItsField(t *testing.T) {
 	}
 	if c.EnvironmentSuffix != "x1" || c.Region != "eu-north-1" || c.State.Bucket != "sb" || c.State.Region != "eu-north-1" ||
 		c.Cluster.KubernetesVersion != "1.34" || !reflect.DeepEqual(c.Network.AvailabilityZones, []string{"eu-north-1a", "eu-north-1b"}) ||
-		c.Addons.VPCCNI.Version != "v1.20.0-eksbuild.1" || c.Profile != "original" {
+		c.Addons.VPCCNI.Version != "v1.20.0-eksbuild.1" || c.Profile != "original" || c.TTL != "36h" || !c.Protect {
 		t.Errorf("flags not applied: %+v", c)
 	}
 	for _, s := range Settings {
@@ -234,18 +237,20 @@ func TestProfiles(t *testing.T) {
 
 func TestLoadErrorsListEveryProblem(t *testing.T) {
 	f := writeFile(t, "region: [a]\nnodeGroups:\n  spot:\n    maxSize: ten\nbogus: 1\n")
-	_, _, err := Load(Sources{LookupEnv: env(nil), File: f, Flags: map[string]string{"profile": "nope", "not-a-flag": "x"}})
+	_, _, err := Load(Sources{LookupEnv: env(map[string]string{"TAPSTACK_PROTECT": "maybe"}), File: f,
+		Flags: map[string]string{"profile": "nope", "not-a-flag": "x", "protect": "yes please"}})
 	le, ok := err.(*LoadError)
 	if !ok {
 		t.Fatalf("err = %v", err)
 	}
 	joined := strings.Join(le.Problems, "\n")
-	for _, want := range []string{"unknown profile \"nope\"", "line 1", "ten", "field bogus not found", "--not-a-flag"} {
+	for _, want := range []string{"unknown profile \"nope\"", "line 1", "ten", "field bogus not found", "--not-a-flag",
+		`TAPSTACK_PROTECT: "maybe" is not true or false`, `--protect: "yes please" is not true or false`} {
 		if !strings.Contains(joined, want) {
 			t.Errorf("problems lack %q:\n%s", want, joined)
 		}
 	}
-	if len(le.Problems) < 5 {
+	if len(le.Problems) < 7 {
 		t.Errorf("want every problem at once, got %d:\n%s", len(le.Problems), joined)
 	}
 }
@@ -422,6 +427,42 @@ workloadIdentities:
 	for _, want := range []string{"field serviceaccount not found", "inlinePolicy: line 7: a policy's keys are strings"} {
 		if !strings.Contains(joined, want) {
 			t.Errorf("problems lack %q:\n%s", want, joined)
+		}
+	}
+}
+
+// A bool setting reads what strconv.ParseBool reads, from the environment as from a flag; the flag wins.
+func TestProtectFromEnvironmentAndFlag(t *testing.T) {
+	c, _, err := Load(Sources{LookupEnv: env(map[string]string{"TAPSTACK_PROTECT": "1", "TAPSTACK_TTL": "48h"})})
+	if err != nil || !c.Protect || c.TTL != "48h" {
+		t.Fatalf("TAPSTACK_PROTECT=1 TAPSTACK_TTL=48h: %v %+v", err, c)
+	}
+	c, _, err = Load(Sources{LookupEnv: env(map[string]string{"TAPSTACK_PROTECT": "true"}), Flags: map[string]string{"protect": "false"}})
+	if err != nil || c.Protect {
+		t.Fatalf("--protect=false over TAPSTACK_PROTECT=true: %v %+v", err, c)
+	}
+	// The file and the environment agree on 1 and true: no notice.
+	_, notices, err := Load(Sources{LookupEnv: env(map[string]string{"TAPSTACK_PROTECT": "1"}), File: writeFile(t, "protect: true\n")})
+	if err != nil || len(notices) != 0 {
+		t.Errorf("protect: true in the file and TAPSTACK_PROTECT=1: %v %v", err, notices)
+	}
+	for _, s := range Settings {
+		if s.IsBool() != (s.Path == "protect") {
+			t.Errorf("setting %s: IsBool %v", s.Path, s.IsBool())
+		}
+	}
+}
+
+func TestParseTTL(t *testing.T) {
+	for in, want := range map[string]time.Duration{"72h": 72 * time.Hour, "90m": 90 * time.Minute, "8760h": MaxTTL, "1s": time.Second} {
+		if got, err := ParseTTL(in); err != nil || got != want {
+			t.Errorf("ParseTTL(%q) = %s, %v; want %s", in, got, err, want)
+		}
+	}
+	for in, want := range map[string]string{"": `"" is not a duration`, "3d": `"3d" is not a duration`, "0s": "0s is not positive",
+		"-2h": "-2h is not positive", "8760h1s": "8760h1s is longer than a year (8760h)"} {
+		if _, err := ParseTTL(in); err == nil || err.Error() != want {
+			t.Errorf("ParseTTL(%q): %v, want %q", in, err, want)
 		}
 	}
 }

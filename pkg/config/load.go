@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -53,6 +54,10 @@ var Settings = []Setting{
 		func(c *Config) string { return strings.Join(c.Network.AvailabilityZones, ",") }},
 	{"vpc-cni-version", "", "addons.vpcCni.version", "vpc-cni add-on build to pin; empty lets EKS choose",
 		func(c *Config, v string) { c.Addons.VPCCNI.Version = v }, func(c *Config) string { return c.Addons.VPCCNI.Version }},
+	{"ttl", "TAPSTACK_TTL", "ttl", "how long the environment lives (72h); the first deploy records its expiry",
+		func(c *Config, v string) { c.TTL = v }, func(c *Config) string { return c.TTL }},
+	{"protect", "TAPSTACK_PROTECT", "protect", "record a tag under which tapstack gc never destroys the environment",
+		func(c *Config, v string) { c.Protect, _ = strconv.ParseBool(v) }, func(c *Config) string { return strconv.FormatBool(c.Protect) }},
 	{"", "REPOSITORY", "tags.repository", "", func(c *Config, v string) { c.Tags.Repository = v },
 		func(c *Config) string { return c.Tags.Repository }},
 	{"", "COMMIT_AUTHOR", "tags.commitAuthor", "", func(c *Config, v string) { c.Tags.CommitAuthor = v },
@@ -61,6 +66,22 @@ var Settings = []Setting{
 		func(c *Config) string { return c.Tags.PRNumber }},
 	{"", "TEAM", "tags.team", "", func(c *Config, v string) { c.Tags.Team = v },
 		func(c *Config) string { return c.Tags.Team }},
+}
+
+// boolSettings take true or false (strconv.ParseBool); given alone, their flag means true.
+var boolSettings = map[string]bool{"protect": true}
+
+// IsBool reports whether the setting takes true or false.
+func (s Setting) IsBool() bool { return boolSettings[s.Path] }
+
+// checkValue refuses a value a setting cannot take; from names where it came from (--flag, VARIABLE).
+func (s Setting) checkValue(from, v string) string {
+	if s.IsBool() {
+		if _, err := strconv.ParseBool(v); err != nil {
+			return fmt.Sprintf("%s: %q is not true or false", from, v)
+		}
+	}
+	return ""
 }
 
 // Notice is something the user should know about how the configuration was resolved.
@@ -123,8 +144,12 @@ func Load(src Sources) (*Config, []Notice, error) {
 			continue
 		}
 		if v, ok := env(s.Env); ok {
+			if p := s.checkValue(s.Env, v); p != "" {
+				problems = append(problems, p)
+				continue
+			}
 			s.set(&cfg, v)
-			envValues[s.Path] = v
+			envValues[s.Path] = s.get(&cfg) // as the file's value reads (a bool's 1 is true)
 		}
 	}
 
@@ -163,6 +188,10 @@ func Load(src Sources) (*Config, []Notice, error) {
 		s, ok := settingByFlag(f)
 		if !ok {
 			problems = append(problems, fmt.Sprintf("--%s: not a configuration flag", f))
+			continue
+		}
+		if p := s.checkValue("--"+f, src.Flags[f]); p != "" {
+			problems = append(problems, p)
 			continue
 		}
 		s.set(&cfg, src.Flags[f])

@@ -184,6 +184,9 @@ var cases = []ruleCase{
 	{id: "TS121", severity: rules.Error, kind: rules.Invalid, path: "addons.podIdentityAgent", contains: "Pod Identity agent is off, so the pods of the 2 workload identities",
 		mutate: withIdentities(func(w []config.WorkloadIdentity) {}, func(c *config.Config) { c.Addons.PodIdentityAgent = false })},
 	{id: "TS117", severity: rules.Error, kind: rules.Invalid, path: "nodeGroups.rootVolumeGiB", contains: "outside gp3", mutate: func(c *config.Config) { c.NodeGroups.LaunchTemplate, c.NodeGroups.RootVolumeGiB = true, 0 }},
+	{id: "TS122", severity: rules.Error, kind: rules.Invalid, path: "ttl", contains: `"3 days" is not a duration`, mutate: func(c *config.Config) { c.TTL = "3 days" }},
+	{id: "TS122", severity: rules.Error, kind: rules.Invalid, path: "ttl", contains: "-1h is not positive", mutate: func(c *config.Config) { c.TTL = "-1h" }},
+	{id: "TS122", severity: rules.Error, kind: rules.Invalid, path: "ttl", contains: "longer than a year (8760h)", mutate: func(c *config.Config) { c.TTL = "8761h" }},
 	{id: "TS201", severity: rules.Error, kind: rules.WouldFail, path: "cluster.kubernetesVersion", contains: "not in the EKS calendar", mutate: func(c *config.Config) { c.Cluster.KubernetesVersion = "1.40" }},
 	{id: "TS202", severity: rules.Error, kind: rules.WouldFail, path: "cluster.kubernetesVersion", contains: "Kubernetes 1.29 reached the end of extended support on 2026-03-23", profile: "original"},
 	{id: "TS203", severity: rules.Error, kind: rules.WouldFail, path: "cluster.kubernetesVersion", contains: "not released on EKS until 2026-06-02", date: "2026-05-01"},
@@ -426,6 +429,34 @@ func TestCostEstimate(t *testing.T) {
 	}
 	if len(aest.Unpriced) != 1 || !strings.Contains(aest.Unpriced[0], "Auto Mode") || aest.MonthlyLow != 73+1 {
 		t.Errorf("Auto Mode estimate %+v", aest)
+	}
+}
+
+// What a state holds is priced the same way: no cluster, no control plane; every KMS key and NAT gateway
+// counted; a group of an unsourced type named, not priced; the configuration's holding gives Estimate's figures.
+func TestEstimateHolding(t *testing.T) {
+	d, _ := versions.ParseDate(today)
+	c, _ := config.Defaults("default")
+	if a, b := rules.Estimate(&c, versions.Get(), d), rules.EstimateHolding(rules.HoldingOf(&c), versions.Get(), d); a.MonthlyHigh != b.MonthlyHigh || len(a.Items) != len(b.Items) {
+		t.Errorf("Estimate %+v, EstimateHolding of the same configuration %+v", a, b)
+	}
+	h := rules.Holding{Region: "us-east-1", KMSKeys: 2, NATGateways: 3, NodeGroups: []rules.HeldNodeGroup{
+		{Name: "ng-a", InstanceTypes: []string{"t3.medium"}, DesiredSize: 2},
+		{Name: "ng-b", InstanceTypes: []string{"x9.imaginary"}, DesiredSize: 4, Spot: true}}}
+	est := rules.EstimateHolding(h, versions.Get(), d)
+	var items []string
+	for _, it := range est.Items {
+		items = append(items, it.Item)
+	}
+	want := []string{"ng-a: 2 x t3.medium on-demand", "ng-b: 4 x x9.imaginary spot", "3 NAT gateway(s), hourly charge", "2 KMS keys"}
+	if strings.Join(items, "|") != strings.Join(want, "|") {
+		t.Errorf("items %q, want %q (no control plane without a cluster)", items, want)
+	}
+	if len(est.Unpriced) != 1 || est.Unpriced[0] != "ng-b: 4 x x9.imaginary spot" {
+		t.Errorf("unpriced %v", est.Unpriced)
+	}
+	if want := 0.0416*730*2 + 0.045*730*3 + 2; est.MonthlyHigh < want-0.01 || est.MonthlyHigh > want+0.01 || est.MonthlyLow != est.MonthlyHigh {
+		t.Errorf("total %.2f - %.2f, want %.2f", est.MonthlyLow, est.MonthlyHigh, want)
 	}
 }
 

@@ -37,6 +37,9 @@ type Existing struct {
 	ClusterName    string
 	NodeGroupNames map[string]string
 	AddonAddresses map[string]string
+	// ExpiresAt is the expiry tag (TagExpiresAt) the state records on the cluster, or else on any resource; Build
+	// keeps it, so that the expiry is recorded once.
+	ExpiresAt string
 }
 
 // ExistingFromState reads Existing from `terraform show -json` of a state (not a plan). An empty state gives nil.
@@ -78,6 +81,9 @@ func ExistingFrom(st *tfjson.State) *Existing {
 				e.AddonVersions[name], _ = r.AttributeValues["addon_version"].(string)
 				e.AddonAddresses[name] = r.Address
 			}
+		}
+		if v := tagOf(r, TagExpiresAt); v != "" && (e.ExpiresAt == "" || r.Address == ClusterAddress) {
+			e.ExpiresAt = v
 		}
 		switch r.Address {
 		case ClusterAddress:
@@ -200,4 +206,17 @@ func keptAuthenticationMode(configured string, e *Existing) (mode, note, followU
 			"the cluster runs API_AND_CONFIG_MAP, so the authentication mode can take its next step to " + configured
 	}
 	return configured, "", ""
+}
+
+// tagOf reads a tag of a resource in state: from tags_all, which holds the provider's default tags, else from
+// tags.
+func tagOf(r *tfjson.StateResource, key string) string {
+	for _, attr := range []string{"tags_all", "tags"} {
+		if m, ok := r.AttributeValues[attr].(map[string]any); ok {
+			if v, ok := m[key].(string); ok && v != "" {
+				return v
+			}
+		}
+	}
+	return ""
 }

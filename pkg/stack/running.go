@@ -152,4 +152,3 @@ func orNone(s string) string {
 	}
 	return s
 }
-

@@ -5,6 +5,7 @@ package stack
 
 import (
 	"strings"
+	"time"
 
 	"github.com/tapstack/tapstack/pkg/config"
 	"github.com/tapstack/tapstack/pkg/tfdoc"
@@ -50,6 +51,9 @@ type Options struct {
 	// Date is the day support-based decisions are made on (the upgrade policy an existing cluster can take);
 	// zero makes none.
 	Date versions.Date
+	// Now is the moment a ttl counts from when the state records no expiry yet (the first deploy); zero records
+	// none. The caller reads the clock: Build never does.
+	Now time.Time
 }
 
 // Stack is a built document with the handles other packages need.
@@ -98,6 +102,10 @@ func Build(cfg *config.Config, opts Options) *Stack {
 	if followUp != "" {
 		s.FollowUp = strings.TrimPrefix(s.FollowUp+"; "+followUp, "; ")
 	}
+	expiresAt, note := expiry(cfg, opts)
+	if note != "" {
+		s.Notes = append(s.Notes, note)
+	}
 	d.Meta = tfdoc.Body{"metadata": tfdoc.Body{
 		"backend": "s3", "generator": "tapstack", "profile": cfg.Profile, "stackName": cfg.StackName(),
 	}}
@@ -115,7 +123,7 @@ func Build(cfg *config.Config, opts Options) *Stack {
 	}}
 	d.Providers["aws"] = []tfdoc.Body{{
 		"region":       cfg.Region,
-		"default_tags": []tfdoc.Body{{"tags": defaultTags(cfg)}},
+		"default_tags": []tfdoc.Body{{"tags": defaultTags(cfg, expiresAt)}},
 	}}
 
 	net := buildNetwork(d, cfg)
@@ -152,23 +160,6 @@ func nodeGroupVersion(cfg *config.Config, version string, opts Options) string {
 		return ""
 	}
 	return version
-}
-
-func defaultTags(cfg *config.Config) map[string]string {
-	t := map[string]string{
-		"Environment": cfg.EnvironmentSuffix,
-		"Repository":  cfg.Tags.Repository,
-		"Author":      cfg.Tags.CommitAuthor,
-		"PRNumber":    cfg.Tags.PRNumber,
-		"Team":        cfg.Tags.Team,
-	}
-	if cfg.Tags.ManagedBy != "" {
-		t["ManagedBy"] = cfg.Tags.ManagedBy
-	}
-	for k, v := range cfg.Tags.Default {
-		t[k] = v
-	}
-	return t
 }
 
 // tags returns the per-resource tags, with a Name tag when name is not empty; nil when there are none.

@@ -206,7 +206,7 @@ func TestBackendAndProvider(t *testing.T) {
 	}
 	tags := p["default_tags"].([]tfdoc.Body)[0]["tags"].(map[string]string)
 	wantTags := map[string]string{"Environment": "pr42", "Repository": "unknown", "Author": "unknown", "PRNumber": "unknown",
-		"Team": "unknown", "ManagedBy": "tapstack", "CostCenter": "7"}
+		"Team": "unknown", "ManagedBy": "tapstack", "tapstack:profile": "default", "CostCenter": "7"}
 	if !reflect.DeepEqual(tags, wantTags) {
 		t.Errorf("default tags %v", tags)
 	}

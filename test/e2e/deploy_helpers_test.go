@@ -131,7 +131,7 @@ func deployEnv(endpoint, cliConfig string) []string {
 		name, _, _ := strings.Cut(kv, "=")
 		switch name {
 		case "ENVIRONMENT_SUFFIX", "TERRAFORM_STATE_BUCKET", "TERRAFORM_STATE_BUCKET_REGION", "TAPSTACK_PROFILE",
-			"TAPSTACK_ENGINE", "CHECKPOINT_DISABLE", "TF_LOG", "TF_DATA_DIR", "TF_WORKSPACE":
+			"TAPSTACK_ENGINE", "TAPSTACK_TTL", "TAPSTACK_PROTECT", "CHECKPOINT_DISABLE", "TF_LOG", "TF_DATA_DIR", "TF_WORKSPACE":
 			continue
 		}
 		env = append(env, kv)

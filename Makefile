@@ -14,8 +14,10 @@ build:
 # tests run a script posing as terraform) and reach no network; .ci/run runs them again without one.
 UNIT_PKGS = $(filter-out github.com/tapstack/tapstack/test/%,$(shell $(GO) list ./...))
 
-# vet, the linter, then the two test tiers.
-test: vet lint unit e2e
+# vet, the linter, the unit tests, then the end-to-end tests in two parts: those that need no Kubernetes API
+# server first, then the TestKube ones once kube-apiserver and etcd are built (cached; `make kube` waits for a build
+# already running). The same tests as `make e2e`.
+test: vet lint unit e2e-nokube e2e-kube
 
 vet:
 	$(GO) vet ./...
@@ -38,7 +40,7 @@ KUBE_TESTS = ^TestKube
 e2e-nokube:
 	$(GO) test -count=1 -timeout 75m -parallel 8 -skip '$(KUBE_TESTS)' ./test/...
 
-e2e-kube:
+e2e-kube: kube
 	$(GO) test -count=1 -timeout 30m -parallel 8 -run '$(KUBE_TESTS)' ./test/...
 
 # kube-apiserver and etcd for the TestKube tests, built once into a cache kept by version (20 minutes or more, once).

@@ -25,6 +25,11 @@ build() {
   local name=$1 src=$2 ver=$3
   shift 3
   local dir="$cache/$name-$ver"
+  mkdir -p "$dir"
+  # One build at a time per tool: a second run (make test's `make kube` while .ci/run's background build goes on)
+  # waits for the first and then finds the binary.
+  exec {lock}>"$dir/.lock"
+  flock "$lock"
   if [[ ! -x "$dir/$name" ]]; then
     mkdir -p "$dir"
     tmp=$(mktemp -d "$dir/build.XXXXXX")
@@ -37,6 +42,7 @@ build() {
     echo "built $name $ver in $((SECONDS - start))s" >&2
   fi
   built="$dir/$name"
+  exec {lock}>&-
 }
 
 kube=$(version kube-apiserver k8s.io/kubernetes)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
-	"runtime"
 	"strings"
 	"testing"
 )
@@ -51,9 +50,6 @@ func TestInterruptedBetweenEngineCommands(t *testing.T) {
 // exitErr runs sh -c script for its *exec.ExitError.
 func exitErr(t *testing.T, script string) error {
 	t.Helper()
-	if runtime.GOOS == "windows" {
-		t.Skip("needs sh")
-	}
 	err := exec.Command("sh", "-c", script).Run()
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) {

@@ -202,7 +202,7 @@ func (d *deployStack) interruptedDeploy(t *testing.T, dir string, sig syscall.Si
 	if err := cmd.Process.Signal(sig); err != nil {
 		t.Fatalf("signal tapstack: %v", err)
 	}
-	signalled := time.Now()
+	signalled := time.Now() // clock: how long the stop took, logged
 	t.Logf("%s sent to tapstack (pid %d) %s after start, on %q", sig, cmd.Process.Pid, signalled.Sub(start).Round(time.Millisecond), when)
 	if again {
 		select {

@@ -32,8 +32,8 @@ func newAuthority() (*authority, error) {
 	tmpl := &x509.Certificate{
 		SerialNumber:          big.NewInt(1),
 		Subject:               pkix.Name{CommonName: "tapstack test kubernetes CA"},
-		NotBefore:             time.Now().Add(-time.Hour), // clock: certificate validity, not test logic
-		NotAfter:              time.Now().Add(24 * time.Hour),
+		NotBefore:             time.Now().Add(-time.Hour),     // clock: certificate validity, not test logic
+		NotAfter:              time.Now().Add(24 * time.Hour), // clock: TLS checks certificates against the real time
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
 		BasicConstraintsValid: true,
 		IsCA:                  true,

@@ -139,9 +139,14 @@ type Fleet struct {
 
 // Count is how many environments are of a class.
 func (f *Fleet) Count(c EnvClass) int {
+	return countWhere(f.Envs, func(e *Env) bool { return e.Class == c })
+}
+
+// countWhere is how many of xs keep holds for.
+func countWhere[T any](xs []T, keep func(T) bool) int {
 	n := 0
-	for _, e := range f.Envs {
-		if e.Class == c {
+	for _, x := range xs {
+		if keep(x) {
 			n++
 		}
 	}

@@ -108,13 +108,7 @@ type DriftAttribute struct {
 
 // Count is how many environments came out with a status.
 func (r *DriftReport) Count(s DriftStatus) int {
-	n := 0
-	for _, e := range r.Environments {
-		if e.Status == s {
-			n++
-		}
-	}
-	return n
+	return countWhere(r.Environments, func(e *DriftResult) bool { return e.Status == s })
 }
 
 // Drift runs, for each environment of ours in the bucket, a refresh-only plan against its recorded state, Parallel

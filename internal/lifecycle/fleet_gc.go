@@ -96,13 +96,7 @@ type GCEntry struct {
 
 // Count is how many selected environments came out with a status.
 func (r *GCReport) Count(s GCStatus) int {
-	n := 0
-	for _, e := range r.Selected {
-		if e.Status == s {
-			n++
-		}
-	}
-	return n
+	return countWhere(r.Selected, func(e *GCEntry) bool { return e.Status == s })
 }
 
 // GC reaps environments: it lists the bucket, selects those of ours past their expiry (Expired) or ephemeral and

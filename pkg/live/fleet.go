@@ -3,7 +3,6 @@ package live
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"time"
 
@@ -65,19 +64,7 @@ func ListBucket(ctx context.Context, c StateBucketAPI, bucket, prefix string) ([
 
 // ReadBucketObject returns an object's bytes; (nil, nil) when there is no such key.
 func ReadBucketObject(ctx context.Context, c StateBucketAPI, bucket, key string) ([]byte, error) {
-	out, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
-	if err != nil {
-		if hasCode(err, "NoSuchKey", "NotFound") {
-			return nil, nil
-		}
-		return nil, wrap("s3:GetObject", err)
-	}
-	defer out.Body.Close()
-	b, err := io.ReadAll(out.Body)
-	if err != nil {
-		return nil, wrap("s3:GetObject", err)
-	}
-	return b, nil
+	return getObject(ctx, c, bucket, key, "NoSuchKey", "NotFound")
 }
 
 // DeleteBucketObject removes an object. In a versioned bucket S3 keeps the object's versions behind a delete

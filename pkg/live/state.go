@@ -114,9 +114,16 @@ func (m showModuleJSON) walk(s *State) {
 // tfstate.Decode reads). It returns (nil, nil) when there is no state yet: no such key (NoSuchKey, or NotFound
 // for a 404 without a body) or no such bucket. Any other failure is an error tagged with s3:GetObject.
 func ReadStateObject(ctx context.Context, c S3API, bucket, key string) ([]byte, error) {
+	return getObject(ctx, c, bucket, key, "NoSuchKey", "NotFound", "NoSuchBucket")
+}
+
+// getObject returns an object's bytes; (nil, nil) when the error's code is one of missing.
+func getObject(ctx context.Context, c interface {
+	GetObject(context.Context, *s3.GetObjectInput, ...func(*s3.Options)) (*s3.GetObjectOutput, error)
+}, bucket, key string, missing ...string) ([]byte, error) {
 	out, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
 	if err != nil {
-		if hasCode(err, "NoSuchKey", "NotFound", "NoSuchBucket") {
+		if hasCode(err, missing...) {
 			return nil, nil
 		}
 		return nil, wrap("s3:GetObject", err)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Prints the paths of kube-apiserver and etcd (two lines: kube-apiserver, then etcd), building them from the Go
-# module proxy into a cache kept by version when they are not there yet, for test/kubeapi's real API server. The
-# versions are those the wrapper modules in scripts/kube/ require (their go.mod and go.sum are committed, so the
+# Prints the paths of kube-apiserver, etcd and kube-controller-manager (three lines, in that order), building them
+# from the Go module proxy into a cache kept by version when they are not there yet, for test/kubeapi's real API
+# server and controllers. The versions are those the wrapper modules in scripts/kube/ require (their go.mod and go.sum are committed, so the
 # build is reproducible). The first time takes a while on two cores at nice 10: kube-apiserver about 20 minutes
 # when little else runs, 67 measured on a machine shared with other builds and tests; etcd 3-5 more. Each binary
 # is written under a temporary name and moved into place, so an interrupted build leaves no half binary.
@@ -57,6 +57,11 @@ kube_ldflags="-s -w -X $pkg.gitVersion=$kube -X $pkg.gitMajor=1 -X $pkg.gitMinor
 build kube-apiserver kube-apiserver "$kube" -ldflags "$kube_ldflags"
 apiserver_path=$built
 build etcd etcd "$etcd" -ldflags "-s -w"
-# Last, so that they are the last two lines even when stderr goes to the same log.
+etcd_path=$built
+# kube-controller-manager shares most packages with kube-apiserver, so it builds in a fraction of the time after it.
+kcm=$(version kube-controller-manager k8s.io/kubernetes)
+build kube-controller-manager kube-controller-manager "$kcm" -ldflags "$kube_ldflags"
+# Last, so that they are the last three lines even when stderr goes to the same log.
 echo "$apiserver_path"
+echo "$etcd_path"
 echo "$built"

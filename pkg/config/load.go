@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -53,6 +54,10 @@ var Settings = []Setting{
 		func(c *Config) string { return strings.Join(c.Network.AvailabilityZones, ",") }},
 	{"vpc-cni-version", "", "addons.vpcCni.version", "vpc-cni add-on build to pin; empty lets EKS choose",
 		func(c *Config, v string) { c.Addons.VPCCNI.Version = v }, func(c *Config) string { return c.Addons.VPCCNI.Version }},
+	{"cloudwatch-observability", "TAPSTACK_CLOUDWATCH_OBSERVABILITY", "addons.cloudWatchObservability",
+		"amazon-cloudwatch-observability add-on (Container Insights): true or false",
+		func(c *Config, v string) { c.Addons.CloudWatchObservability, _ = strconv.ParseBool(v) },
+		func(c *Config) string { return strconv.FormatBool(c.Addons.CloudWatchObservability) }},
 	{"", "REPOSITORY", "tags.repository", "", func(c *Config, v string) { c.Tags.Repository = v },
 		func(c *Config) string { return c.Tags.Repository }},
 	{"", "COMMIT_AUTHOR", "tags.commitAuthor", "", func(c *Config, v string) { c.Tags.CommitAuthor = v },
@@ -61,6 +66,17 @@ var Settings = []Setting{
 		func(c *Config) string { return c.Tags.PRNumber }},
 	{"", "TEAM", "tags.team", "", func(c *Config, v string) { c.Tags.Team = v },
 		func(c *Config) string { return c.Tags.Team }},
+}
+
+// boolSettings are the settings whose value is true or false; any other value is a problem, not false.
+var boolSettings = map[string]bool{"addons.cloudWatchObservability": true}
+
+// badValue says why v is no value for s ("" when it is one).
+func badValue(s Setting, v string) string {
+	if _, err := strconv.ParseBool(v); boolSettings[s.Path] && err != nil {
+		return fmt.Sprintf("%q is not true or false", v)
+	}
+	return ""
 }
 
 // Notice is something the user should know about how the configuration was resolved.
@@ -123,6 +139,10 @@ func Load(src Sources) (*Config, []Notice, error) {
 			continue
 		}
 		if v, ok := env(s.Env); ok {
+			if msg := badValue(s, v); msg != "" {
+				problems = append(problems, fmt.Sprintf("%s: %s", s.Env, msg))
+				continue
+			}
 			s.set(&cfg, v)
 			envValues[s.Path] = v
 		}
@@ -163,6 +183,10 @@ func Load(src Sources) (*Config, []Notice, error) {
 		s, ok := settingByFlag(f)
 		if !ok {
 			problems = append(problems, fmt.Sprintf("--%s: not a configuration flag", f))
+			continue
+		}
+		if msg := badValue(s, src.Flags[f]); msg != "" {
+			problems = append(problems, fmt.Sprintf("--%s: %s", f, msg))
 			continue
 		}
 		s.set(&cfg, src.Flags[f])

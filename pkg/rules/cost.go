@@ -99,6 +99,14 @@ func Estimate(c *config.Config, d *versions.Data, day versions.Date) Cost {
 			out.Items = append(out.Items, it)
 		}
 	}
+	if c.Addons.CloudWatchObservability && c.Cluster.Compute != config.ComputeAuto {
+		// Billed by use (CloudWatch user guide, install-CloudWatch-Observability-EKS-addon): no figure follows from
+		// the configuration, so it is named, never guessed.
+		it := CostItem{Item: "amazon-cloudwatch-observability add-on", Source: "cloudwatch-observability-billing",
+			Note: "Container Insights and Application Signals, billed by use: per observation, per GB of logs ingested and stored, per Application Signals request and SLO; it grows with pods and log volume"}
+		out.Unpriced = append(out.Unpriced, it.Item)
+		out.Items = append(out.Items, it)
+	}
 	if c.Cluster.SecretsEncryption || c.Cluster.LogEncryption {
 		k := p.KMSKeyMonthly
 		out.add(CostItem{Item: "KMS key (secrets and log encryption)", Quantity: 1, MonthlyLow: k.Value, MonthlyHigh: k.Value,

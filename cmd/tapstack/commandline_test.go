@@ -39,7 +39,7 @@ func flagsOf(t *testing.T, command string) []string {
 
 // Each command takes the flags it uses and no other.
 func TestCommandFlags(t *testing.T) {
-	settings := []string{"availability-zones", "environment-suffix", "kubernetes-version", "profile", "region",
+	settings := []string{"availability-zones", "cloudwatch-observability", "environment-suffix", "kubernetes-version", "profile", "region",
 		"state-bucket", "state-bucket-region", "vpc-cni-version"}
 	environment := []string{"environment-suffix", "profile", "region", "state-bucket", "state-bucket-region"}
 	build := append([]string{"adopt-existing", "allow", "config", "date", "engine", "out"}, settings...)

@@ -87,6 +87,14 @@ type CNIBuild struct {
 	Source        string `json:"source"`
 }
 
+// AutoscalerRelease is the newest Cluster Autoscaler release of one Kubernetes minor version.
+type AutoscalerRelease struct {
+	Kubernetes string `json:"kubernetes"`
+	Version    string `json:"version"`
+	Released   Date   `json:"released"`
+	Source     string `json:"source"`
+}
+
 // AvoidedZone is a zone ID where EKS cannot place a control plane.
 type AvoidedZone struct {
 	Region string `json:"region"`
@@ -109,6 +117,13 @@ type Data struct {
 		RecommendedMinimum []CNIMinimum `json:"recommendedMinimum"`
 		KnownBuilds        []CNIBuild   `json:"knownBuilds"`
 	} `json:"vpcCni"`
+	// ClusterAutoscaler is the Cluster Autoscaler's image and, as seen on Seen, its newest release for each
+	// Kubernetes minor (it is released per minor and meant for that minor only).
+	ClusterAutoscaler struct {
+		Image    string              `json:"image"`
+		Seen     Date                `json:"seen"`
+		Releases []AutoscalerRelease `json:"releases"`
+	} `json:"clusterAutoscaler"`
 	Prices struct {
 		Currency                   string          `json:"currency"`
 		HoursPerMonth              float64         `json:"hoursPerMonth"`
@@ -237,6 +252,19 @@ func (d *Data) CNIBuildFor(pin string) (CNIBuild, bool) {
 		}
 	}
 	return CNIBuild{}, false
+}
+
+// ClusterAutoscalerImage is the Cluster Autoscaler image for a cluster on Kubernetes k8s ("1.36"): the newest
+// release of that minor in the data. ok is false when the data has none: an older release may not know the
+// minor's API and a newer one is untested against it (kubernetes/autoscaler cluster-autoscaler/README.md,
+// Releases), so there is no fallback.
+func (d *Data) ClusterAutoscalerImage(k8s string) (image string, release AutoscalerRelease, ok bool) {
+	for _, r := range d.ClusterAutoscaler.Releases {
+		if r.Kubernetes == k8s {
+			return d.ClusterAutoscaler.Image + ":" + r.Version, r, true
+		}
+	}
+	return "", AutoscalerRelease{}, false
 }
 
 // ParseMinor splits "1.31" into (1, 31).

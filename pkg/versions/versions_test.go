@@ -1,6 +1,9 @@
 package versions
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func day(t *testing.T, s string) Date {
 	t.Helper()
@@ -105,5 +108,36 @@ func TestCompare(t *testing.T) {
 	}
 	if _, _, ok := ParseMinor("1.x"); ok {
 		t.Error("ParseMinor accepted 1.x")
+	}
+}
+
+// Every version of the calendar has a Cluster Autoscaler release of its own minor, so no cluster tapstack builds
+// lacks one; each is sourced and dated.
+func TestClusterAutoscalerReleases(t *testing.T) {
+	d := Get()
+	if d.ClusterAutoscaler.Image != "registry.k8s.io/autoscaling/cluster-autoscaler" || d.ClusterAutoscaler.Seen.IsZero() {
+		t.Fatalf("image %q, seen %v", d.ClusterAutoscaler.Image, d.ClusterAutoscaler.Seen)
+	}
+	for _, k := range d.Kubernetes {
+		image, r, ok := d.ClusterAutoscalerImage(k.Version)
+		if !ok {
+			t.Errorf("Kubernetes %s has no Cluster Autoscaler release in the data", k.Version)
+			continue
+		}
+		if !strings.HasPrefix(r.Version, "v"+k.Version+".") {
+			t.Errorf("Kubernetes %s: release %s is of another minor", k.Version, r.Version)
+		}
+		if image != d.ClusterAutoscaler.Image+":"+r.Version {
+			t.Errorf("Kubernetes %s: image %s", k.Version, image)
+		}
+		if _, listed := d.Sources[r.Source]; !listed || r.Released.IsZero() || r.Released.After(d.ClusterAutoscaler.Seen.Time) {
+			t.Errorf("Kubernetes %s: release %s lacks a listed source or a release date before %s", k.Version, r.Version, d.ClusterAutoscaler.Seen)
+		}
+	}
+	if image, _, _ := d.ClusterAutoscalerImage("1.36"); image != "registry.k8s.io/autoscaling/cluster-autoscaler:v1.36.1" {
+		t.Errorf("1.36: %s", image)
+	}
+	if image, _, ok := d.ClusterAutoscalerImage("1.99"); ok {
+		t.Errorf("1.99 has no release, got %s", image)
 	}
 }

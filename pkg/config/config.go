@@ -21,7 +21,11 @@ type Config struct {
 	Network    Network    `yaml:"network" json:"network"`
 	Cluster    Cluster    `yaml:"cluster" json:"cluster"`
 	NodeGroups NodeGroups `yaml:"nodeGroups" json:"nodeGroups"`
-	Addons     Addons     `yaml:"addons" json:"addons"`
+	// Autoscaling is what scales the node groups between their min and max sizes: cluster-autoscaler (the
+	// Cluster Autoscaler, with a role of its own) or none. Auto Mode scales its own nodes, so Load resolves an
+	// unset value to none there, and rule TS123 refuses cluster-autoscaler with it.
+	Autoscaling string `yaml:"autoscaling" json:"autoscaling"`
+	Addons      Addons `yaml:"addons" json:"addons"`
 	// WorkloadIdentities give Kubernetes service accounts IAM roles through EKS Pod Identity (file only).
 	WorkloadIdentities []WorkloadIdentity `yaml:"workloadIdentities" json:"workloadIdentities"`
 	// Compat reproduces choices of the original stack that tapstack otherwise corrects (profile original).
@@ -81,7 +85,16 @@ const (
 	NATPerZone      = "per-zone"
 	ComputeNodes    = "node-groups"
 	ComputeAuto     = "auto"
+
+	AutoscalingClusterAutoscaler = "cluster-autoscaler"
+	AutoscalingNone              = "none"
 )
+
+// RunsClusterAutoscaler says whether the environment runs the Cluster Autoscaler: configured, and on node groups
+// (Auto Mode has none to scale).
+func (c *Config) RunsClusterAutoscaler() bool {
+	return c.Autoscaling == AutoscalingClusterAutoscaler && c.Cluster.Compute != ComputeAuto
+}
 
 // Cluster is the EKS control plane.
 type Cluster struct {
@@ -179,8 +192,8 @@ type Compat struct {
 // withProtections turns on what a production cluster needs and the original lacked: envelope encryption of
 // secrets and logs with a KMS key, access entries, no silent slide into extended support, launch-templated
 // nodes with IMDSv2 and encrypted disks, node auto repair and an update budget, diversified spot capacity, the
-// core add-ons managed by EKS, vpc-cni's permissions on its own role instead of every node's, and the platform
-// add-ons (EBS CSI driver, metrics-server, CloudWatch observability).
+// core add-ons managed by EKS, vpc-cni's permissions on its own role instead of every node's, the platform
+// add-ons (EBS CSI driver, metrics-server, CloudWatch observability), and node groups the Cluster Autoscaler sizes.
 func withProtections(c Config) Config {
 	c.Cluster.SecretsEncryption, c.Cluster.LogEncryption = true, true
 	c.Cluster.AuthenticationMode = "API_AND_CONFIG_MAP"
@@ -192,6 +205,7 @@ func withProtections(c Config) Config {
 	c.Addons.CoreDNS, c.Addons.KubeProxy, c.Addons.PodIdentityAgent = true, true, true
 	c.Addons.VPCCNI.IRSA = true
 	c.Addons.EBSCSIDriver, c.Addons.MetricsServer, c.Addons.CloudWatchObservability = true, true, true
+	c.Autoscaling = AutoscalingClusterAutoscaler
 	return c
 }
 
@@ -234,6 +248,7 @@ func Defaults(profile string) (Config, bool) {
 			Spot:          NodeGroup{InstanceTypes: []string{"t3.medium"}, MinSize: 3, DesiredSize: 3, MaxSize: 10},
 			RootVolumeGiB: 20,
 		},
+		Autoscaling: AutoscalingNone, // the original's groups stayed at their desired sizes
 		Addons: Addons{VPCCNI: VPCCNI{
 			PrefixDelegation: true, WarmPrefixTarget: 1, ResolveOnCreate: "OVERWRITE", ResolveOnUpdate: "OVERWRITE",
 		}},

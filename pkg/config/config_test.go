@@ -151,6 +151,7 @@ nodeGroups:
   rootVolumeGiB: 50
   autoRepair: true
   maxUnavailablePercentage: 20
+autoscaling: cluster-autoscaler
 addons:
   vpcCni: {version: v1.20.0-eksbuild.1, prefixDelegation: false, warmPrefixTarget: 0, resolveConflictsOnCreate: NONE, resolveConflictsOnUpdate: PRESERVE, irsa: true}
   coreDns: true
@@ -185,6 +186,7 @@ allow: [TS202]
 			Spot:           NodeGroup{InstanceTypes: []string{"m6i.large", "m5.large"}, DesiredSize: 2, MaxSize: 4},
 			LaunchTemplate: true, RootVolumeGiB: 50, AutoRepair: true, MaxUnavailablePercentage: 20,
 		},
+		Autoscaling: "cluster-autoscaler", // kept as the file says, though Auto Mode: rule TS123 refuses it
 		Addons: Addons{VPCCNI: VPCCNI{Version: "v1.20.0-eksbuild.1", ResolveOnCreate: "NONE", ResolveOnUpdate: "PRESERVE", IRSA: true},
 			CoreDNS: true, KubeProxy: true, PodIdentityAgent: true},
 		Compat: Compat{LegacyLogGroup: true, AddonAfterNodeGroups: true},
@@ -299,28 +301,29 @@ func TestDerivedNamesHoldTheSuffixOnce(t *testing.T) {
 		c.Network.FlowLogs, c.Addons.VPCCNI.IRSA = true, true
 		c.Addons.EBSCSIDriver, c.Addons.CloudWatchObservability = true, true
 		names := map[string]string{
-			"StackName":                c.StackName(),
-			"ClusterName":              c.ClusterName(),
-			"ClusterRoleName":          c.ClusterRoleName(),
-			"NodeRoleName":             c.NodeRoleName(),
-			"OnDemandGroupName":        c.OnDemandGroupName(),
-			"SpotGroupName":            c.SpotGroupName(),
-			"VPCName":                  c.VPCName(),
-			"IGWName":                  c.IGWName(),
-			"RouteTableName":           c.RouteTableName(),
-			"SubnetName":               c.SubnetName(1),
-			"LogGroupName":             c.LogGroupName(),
-			"LegacyLogGroupName":       c.LegacyLogGroupName(),
-			"VPCCNIRoleName":           c.VPCCNIRoleName(),
-			"EBSCSIRoleName":           c.EBSCSIRoleName(),
-			"CloudWatchRoleName":       c.CloudWatchRoleName(),
-			"FlowLogRoleName":          c.FlowLogRoleName(),
-			"FlowLogGroupName":         c.FlowLogGroupName(),
-			"PrivateSubnetName":        c.PrivateSubnetName(2),
-			"LaunchTemplateName":       c.LaunchTemplateName(c.OnDemandGroupName()),
-			"KMSAliasName":             c.KMSAliasName(),
-			"EnvName":                  c.EnvName("eks-nat-1"),
-			"WorkloadIdentityRoleName": c.WorkloadIdentityRoleName("orders-api"),
+			"StackName":                 c.StackName(),
+			"ClusterName":               c.ClusterName(),
+			"ClusterRoleName":           c.ClusterRoleName(),
+			"NodeRoleName":              c.NodeRoleName(),
+			"OnDemandGroupName":         c.OnDemandGroupName(),
+			"SpotGroupName":             c.SpotGroupName(),
+			"VPCName":                   c.VPCName(),
+			"IGWName":                   c.IGWName(),
+			"RouteTableName":            c.RouteTableName(),
+			"SubnetName":                c.SubnetName(1),
+			"LogGroupName":              c.LogGroupName(),
+			"LegacyLogGroupName":        c.LegacyLogGroupName(),
+			"VPCCNIRoleName":            c.VPCCNIRoleName(),
+			"EBSCSIRoleName":            c.EBSCSIRoleName(),
+			"CloudWatchRoleName":        c.CloudWatchRoleName(),
+			"ClusterAutoscalerRoleName": c.ClusterAutoscalerRoleName(),
+			"FlowLogRoleName":           c.FlowLogRoleName(),
+			"FlowLogGroupName":          c.FlowLogGroupName(),
+			"PrivateSubnetName":         c.PrivateSubnetName(2),
+			"LaunchTemplateName":        c.LaunchTemplateName(c.OnDemandGroupName()),
+			"KMSAliasName":              c.KMSAliasName(),
+			"EnvName":                   c.EnvName("eks-nat-1"),
+			"WorkloadIdentityRoleName":  c.WorkloadIdentityRoleName("orders-api"),
 		}
 		if got := c.LaunchTemplateName(c.SpotGroupName()); got != "lt-node-group-spot-v1-zq9" {
 			t.Errorf("spot launch template %q, want lt-node-group-spot-v1-zq9", got)
@@ -530,5 +533,42 @@ func TestReadmeConfigurationTableNamesEverySetting(t *testing.T) {
 		if s.Env != "" && cells[2] != "`"+s.Env+"`" {
 			t.Errorf("README row %s names environment variable %s, want `%s`", s.Path, cells[2], s.Env)
 		}
+	}
+}
+
+// The Cluster Autoscaler sizes the node groups of default and hardened; original keeps its groups as they were.
+// Auto Mode scales its own nodes, so there an unset autoscaling resolves to none, while a file that asks for the
+// autoscaler keeps it (for rule TS123 to refuse).
+func TestAutoscalingKnob(t *testing.T) {
+	for profile, want := range map[string]string{"default": "cluster-autoscaler", "hardened": "cluster-autoscaler", "original": "none"} {
+		c, _ := Defaults(profile)
+		if c.Autoscaling != want || c.RunsClusterAutoscaler() != (want == "cluster-autoscaler") {
+			t.Errorf("profile %s: autoscaling %q (runs %v), want %q", profile, c.Autoscaling, c.RunsClusterAutoscaler(), want)
+		}
+	}
+	for _, tc := range []struct {
+		file string
+		want string
+		runs bool
+	}{
+		{"cluster: {compute: auto}\n", "none", false},
+		{"profile: hardened\ncluster: {compute: auto}\n", "none", false},
+		{"cluster: {compute: auto}\nautoscaling: cluster-autoscaler\n", "cluster-autoscaler", false},
+		{"autoscaling: none\n", "none", false},
+		{"profile: original\nautoscaling: cluster-autoscaler\n", "cluster-autoscaler", true},
+		{"cluster: {compute: node-groups}\n", "cluster-autoscaler", true},
+	} {
+		c, _, err := Load(Sources{LookupEnv: env(nil), File: writeFile(t, tc.file)})
+		if err != nil || c.Autoscaling != tc.want || c.RunsClusterAutoscaler() != tc.runs {
+			t.Errorf("%q: %v, autoscaling %q (runs %v), want %q (runs %v)", tc.file, err, c.Autoscaling, c.RunsClusterAutoscaler(), tc.want, tc.runs)
+		}
+	}
+	c, _ := Defaults("default")
+	names := map[string]string{}
+	for _, n := range c.Names() {
+		names[n.Resource] = n.Value
+	}
+	if names["aws_iam_role.cluster_autoscaler_role"] != "eks-cluster-autoscaler-role-v1-dev" {
+		t.Errorf("the autoscaler's role is not among the limited names: %v", names)
 	}
 }

@@ -201,6 +201,11 @@ func Load(src Sources) (*Config, []Notice, error) {
 		s.set(&cfg, src.Flags[f])
 	}
 	cfg.Profile = profile
+	// Auto Mode scales its own nodes: the profile's autoscaler applies only to node groups, unless the file asks
+	// for it anyway (which rule TS123 then refuses).
+	if cfg.Cluster.Compute == ComputeAuto && !filePresent(fileRoot, "autoscaling") {
+		cfg.Autoscaling = AutoscalingNone
+	}
 	if len(problems) > 0 {
 		return nil, notices, &LoadError{problems}
 	}

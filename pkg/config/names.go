@@ -80,6 +80,9 @@ func (c *Config) Names() []Name {
 		ns = append(ns, Name{KindIAMRole, "aws_iam_role.vpc_flow_log_role", c.FlowLogRoleName()},
 			Name{KindLogGroup, "aws_cloudwatch_log_group.vpc_flow_log_group", c.FlowLogGroupName()})
 	}
+	if c.RunsClusterAutoscaler() {
+		ns = append(ns, Name{KindIAMRole, "aws_iam_role.cluster_autoscaler_role", c.ClusterAutoscalerRoleName()})
+	}
 	for _, w := range c.WorkloadIdentities {
 		name := w.ResolvedName()
 		ns = append(ns, Name{KindIAMRole, "aws_iam_role." + WorkloadIdentityAddress(name), c.WorkloadIdentityRoleName(name)})
@@ -94,6 +97,9 @@ func (c *Config) VPCCNIRoleName() string   { return c.name("eks-vpc-cni-role") }
 func (c *Config) FlowLogRoleName() string  { return c.name("eks-flow-log-role") }
 func (c *Config) FlowLogGroupName() string { return "/aws/vpc-flow-log/" + c.VPCName() }
 func (c *Config) EBSCSIRoleName() string   { return c.name("eks-ebs-csi-role") }
+func (c *Config) ClusterAutoscalerRoleName() string {
+	return c.name("eks-cluster-autoscaler-role")
+}
 func (c *Config) CloudWatchRoleName() string {
 	return c.name("eks-cloudwatch-role")
 }

@@ -187,6 +187,17 @@ var cases = []ruleCase{
 	{id: "TS122", severity: rules.Error, kind: rules.Invalid, path: "ttl", contains: `"3 days" is not a duration`, mutate: func(c *config.Config) { c.TTL = "3 days" }},
 	{id: "TS122", severity: rules.Error, kind: rules.Invalid, path: "ttl", contains: "-1h is not positive", mutate: func(c *config.Config) { c.TTL = "-1h" }},
 	{id: "TS122", severity: rules.Error, kind: rules.Invalid, path: "ttl", contains: "longer than a year (8760h)", mutate: func(c *config.Config) { c.TTL = "8761h" }},
+	{id: "TS123", severity: rules.Error, kind: rules.Invalid, path: "autoscaling", contains: `"karpenter" is not allowed`,
+		mutate: func(c *config.Config) { c.Autoscaling = "karpenter" }},
+	{id: "TS123", severity: rules.Error, kind: rules.Invalid, path: "autoscaling", contains: "with cluster.compute: auto", mutate: func(c *config.Config) {
+		c.Cluster.Compute = config.ComputeAuto
+	}},
+	{id: "TS123", severity: rules.Error, kind: rules.Invalid, path: "workloadIdentities[1]", contains: "kube-system:cluster-autoscaler is the Cluster Autoscaler's service account",
+		mutate: withIdentities(func(w []config.WorkloadIdentity) { w[1].Namespace, w[1].ServiceAccount = "kube-system", "cluster-autoscaler" })},
+	{id: "TS221", severity: rules.Error, kind: rules.WouldFail, path: "cluster.kubernetesVersion", contains: "no Cluster Autoscaler release for Kubernetes 1.40",
+		mutate: func(c *config.Config) { c.Cluster.KubernetesVersion = "1.40" }},
+	{id: "TS221", severity: rules.Error, kind: rules.WouldFail, path: "addons.podIdentityAgent", contains: "the Cluster Autoscaler gets its role through Pod Identity",
+		mutate: func(c *config.Config) { c.Addons.PodIdentityAgent = false }},
 	{id: "TS201", severity: rules.Error, kind: rules.WouldFail, path: "cluster.kubernetesVersion", contains: "not in the EKS calendar", mutate: func(c *config.Config) { c.Cluster.KubernetesVersion = "1.40" }},
 	{id: "TS202", severity: rules.Error, kind: rules.WouldFail, path: "cluster.kubernetesVersion", contains: "Kubernetes 1.29 reached the end of extended support on 2026-03-23", profile: "original"},
 	{id: "TS203", severity: rules.Error, kind: rules.WouldFail, path: "cluster.kubernetesVersion", contains: "not released on EKS until 2026-06-02", date: "2026-05-01"},
@@ -256,6 +267,29 @@ func withIdentities(edit func([]config.WorkloadIdentity), more ...func(*config.C
 func clean(c *config.Config) {
 	c.Network.PublicSubnetCIDRs = []string{"10.0.0.0/20", "10.0.16.0/20"}
 	c.NodeGroups.Spot.InstanceTypes = []string{"t3.medium", "t3a.medium"}
+}
+
+// Without the autoscaler, its rules say nothing: none with Auto Mode, an unknown version, no agent, or a workload
+// identity for its service account.
+func TestAutoscalerRulesOnlyWithTheAutoscaler(t *testing.T) {
+	fs := run(t, "default", today, func(c *config.Config) {
+		c.Autoscaling = config.AutoscalingNone
+		c.Cluster.Compute = config.ComputeAuto
+		c.Cluster.KubernetesVersion = "1.40"
+		c.Addons.PodIdentityAgent = false
+		c.WorkloadIdentities = identities()
+		c.WorkloadIdentities[0].Namespace, c.WorkloadIdentities[0].ServiceAccount = "kube-system", "cluster-autoscaler"
+	}, nil)
+	if got := append(fired(fs, "TS123"), fired(fs, "TS221")...); len(got) != 0 {
+		t.Errorf("autoscaling: none: %+v", got)
+	}
+	// Auto Mode's refusal is TS123's alone: TS221 does not also ask for an agent or a release.
+	fs = run(t, "default", today, func(c *config.Config) {
+		c.Cluster.Compute, c.Addons.PodIdentityAgent = config.ComputeAuto, false
+	}, nil)
+	if len(fired(fs, "TS123")) != 1 || len(fired(fs, "TS221")) != 0 {
+		t.Errorf("Auto Mode with the autoscaler: %+v", append(fired(fs, "TS123"), fired(fs, "TS221")...))
+	}
 }
 
 func TestEachRuleFiresAndOnlyWhenItShould(t *testing.T) {

@@ -49,6 +49,10 @@ func buildNodeGroups(d *tfdoc.Document, cfg *config.Config, n network, r iam, cl
 			body["update_config"] = tfdoc.Body{"max_unavailable_percentage": ng.MaxUnavailablePercentage}
 		}
 		res := d.Resource("aws_eks_node_group", g.addr, setTags(body, tags(cfg, "")))
+		if cfg.RunsClusterAutoscaler() {
+			// The autoscaler owns the size between min and max: a plan, drift or deploy must not set it back.
+			res.Lifecycle = tfdoc.Body{"ignore_changes": []string{DesiredSizeIgnored}}
+		}
 		// Nodes need their role's policies to join, and to keep them while they drain on delete.
 		res.DependOn(cl.eks)
 		res.DependOn(r.nodeAttachments...)

@@ -144,6 +144,7 @@ func Build(cfg *config.Config, opts Options) *Stack {
 		s.Notes = append(s.Notes, notes...)
 		buildCoreDNS(d, cfg, cl, ngs, opts)
 		buildPlatformAddons(d, cfg, iam, cl, key, ngs, opts)
+		buildClusterAutoscaler(d, cfg, iam, cl, ngs)
 		if cfg.Compat.AddonAfterNodeGroups {
 			ads.vpcCNI.DependOn(ngs...)
 		}

@@ -38,6 +38,7 @@ func unprotected(c *config.Config) {
 	c.NodeGroups.Spot.InstanceTypes = []string{"t3.medium"}
 	c.Addons.CoreDNS, c.Addons.KubeProxy, c.Addons.PodIdentityAgent, c.Addons.VPCCNI.IRSA = false, false, false, false
 	c.Addons.EBSCSIDriver, c.Addons.MetricsServer, c.Addons.CloudWatchObservability = false, false, false
+	c.Autoscaling = config.AutoscalingNone
 }
 
 func res(t *testing.T, d *tfdoc.Document, addr string) tfdoc.Body {

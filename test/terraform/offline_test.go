@@ -43,20 +43,24 @@ func TestValidateAndPlanEveryProfile(t *testing.T) {
 	}
 	variants := []variant{
 		{"original", "original", 21, nil},
-		{"default", "default", 44, nil}, // 14 of them the platform add-ons, their roles and log groups
-		{"hardened", "hardened", 60, nil},
+		{"default", "default", 47, nil}, // 14 of them the platform add-ons, their roles and log groups; 3 the autoscaler's role
+		{"hardened", "hardened", 63, nil},
 		{"auto-mode", "default", 24, func(c *config.Config) {
 			c.Cluster.Compute, c.Cluster.AuthenticationMode = config.ComputeAuto, "API_AND_CONFIG_MAP"
 		}},
-		{"every-option", "hardened", 62, func(c *config.Config) {
+		{"every-option", "hardened", 65, func(c *config.Config) {
 			c.Cluster.EndpointPublicAccess, c.Cluster.PublicAccessCIDRs = true, []string{"203.0.113.0/24"}
 			c.Cluster.AdminPrincipals = []string{"arn:aws:iam::111122223333:role/platform-admin", "arn:aws:iam::111122223333:role/oncall"}
 			c.Network.NATGateways = config.NATSingle
 			c.Addons.VPCCNI.Version = "v1.20.0-eksbuild.1"
 		}},
+		// Both groups can reach zero nodes: each Auto Scaling group gets the two node-template label tags.
+		{"scale-from-zero", "default", 51, func(c *config.Config) {
+			c.NodeGroups.OnDemand.MinSize, c.NodeGroups.Spot.MinSize = 0, 0
+		}},
 		// Two workload identities: a role, an inline policy (with an IAM policy variable Terraform must leave alone)
 		// and an association; a role, two managed policies and an association.
-		{"workload-identities", "default", 37, func(c *config.Config) {
+		{"workload-identities", "default", 54, func(c *config.Config) {
 			c.WorkloadIdentities = []config.WorkloadIdentity{
 				{Namespace: "shop", ServiceAccount: "orders", InlinePolicy: inlinePolicy},
 				{Name: "reports", Namespace: "analytics", ServiceAccount: "reporter", ManagedPolicyARNs: []string{
@@ -130,6 +134,14 @@ func TestValidateAndPlanEveryProfile(t *testing.T) {
 			}
 			assertPlanned(t, plan, "aws_eks_cluster.eks_cluster", "version", c.Cluster.KubernetesVersion)
 			assertPlanned(t, plan, "aws_subnet.public_subnet_2", "availability_zone", "us-east-1b")
+			if c.RunsClusterAutoscaler() {
+				assertPlanned(t, plan, stack.AutoscalerAssociationAddress, "service_account", stack.AutoscalerServiceAccount)
+				assertPlanned(t, plan, "aws_iam_role.cluster_autoscaler_role", "name", c.ClusterAutoscalerRoleName())
+			}
+			if c.NodeGroups.Spot.MinSize == 0 && c.RunsClusterAutoscaler() {
+				assertPlanned(t, plan, "aws_autoscaling_group_tag.spot_autoscaler_capacity_type", "tag", []any{map[string]any{
+					"key": stack.AutoscalerNodeTemplateLabelTag(stack.CapacityTypeLabel), "value": "SPOT", "propagate_at_launch": false}})
+			}
 			if len(c.WorkloadIdentities) > 0 {
 				// The provider normalizes the JSON; the variable must reach it as written, not as a template.
 				var got, want any
@@ -159,7 +171,7 @@ func assertPlanned(t *testing.T, p *tfjson.Plan, addr, attr string, want any) {
 	for _, rc := range p.ResourceChanges {
 		if rc.Address == addr {
 			after, _ := rc.Change.After.(map[string]any)
-			if after[attr] != want {
+			if !reflect.DeepEqual(after[attr], want) {
 				t.Errorf("%s.%s planned as %v, want %v", addr, attr, after[attr], want)
 			}
 			return

@@ -193,7 +193,9 @@ var cases = []ruleCase{
 		c.Cluster.Compute = config.ComputeAuto
 	}},
 	{id: "TS123", severity: rules.Error, kind: rules.Invalid, path: "workloadIdentities[1]", contains: "kube-system:cluster-autoscaler is the Cluster Autoscaler's service account",
-		mutate: withIdentities(func(w []config.WorkloadIdentity) { w[1].Namespace, w[1].ServiceAccount = "kube-system", "cluster-autoscaler" })},
+		mutate: withIdentities(func(w []config.WorkloadIdentity) {
+			w[1].Namespace, w[1].ServiceAccount = "kube-system", "cluster-autoscaler"
+		})},
 	{id: "TS221", severity: rules.Error, kind: rules.WouldFail, path: "cluster.kubernetesVersion", contains: "no Cluster Autoscaler release for Kubernetes 1.40",
 		mutate: func(c *config.Config) { c.Cluster.KubernetesVersion = "1.40" }},
 	{id: "TS221", severity: rules.Error, kind: rules.WouldFail, path: "addons.podIdentityAgent", contains: "the Cluster Autoscaler gets its role through Pod Identity",

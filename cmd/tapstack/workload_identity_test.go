@@ -22,7 +22,7 @@ const twoIdentities = `workloadIdentities:
     managedPolicyArns: [arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess]
 `
 
-// Two workload identities synthesize their roles, associations and output; a duplicate service account or a
+// Two workload identities synthesize their roles, associations (beside the Cluster Autoscaler's) and output; a duplicate service account or a
 // malformed identity is exit 2 with every problem and its field path, and nothing written: not by synth, and
 // not by deploy, which runs no engine and no live check.
 func TestWorkloadIdentitiesSynthAndRefusal(t *testing.T) {
@@ -42,7 +42,8 @@ func TestWorkloadIdentitiesSynthAndRefusal(t *testing.T) {
 		} `json:"output"`
 	}
 	must(t, json.Unmarshal(b, &doc))
-	if len(doc.Resource["aws_eks_pod_identity_association"]) != 2 || doc.Resource["aws_iam_role_policy"]["workload_identity_shop_orders"] == nil ||
+	assocs := doc.Resource["aws_eks_pod_identity_association"]
+	if len(assocs) != 3 || assocs["workload_identity_shop_orders"] == nil || assocs["workload_identity_reports"] == nil || doc.Resource["aws_iam_role_policy"]["workload_identity_shop_orders"] == nil ||
 		len(doc.Output["workload_identity_role_arns"].Value.(map[string]any)) != 2 {
 		t.Errorf("synthesized: associations %v, inline policies %v, output %v", doc.Resource["aws_eks_pod_identity_association"],
 			doc.Resource["aws_iam_role_policy"], doc.Output["workload_identity_role_arns"])

@@ -1,0 +1,500 @@
+package incluster
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	appsv1ac "k8s.io/client-go/applyconfigurations/apps/v1"
+	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
+	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
+	policyv1ac "k8s.io/client-go/applyconfigurations/policy/v1"
+	rbacv1ac "k8s.io/client-go/applyconfigurations/rbac/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/tapstack/tapstack/pkg/config"
+	"github.com/tapstack/tapstack/pkg/stack"
+	"github.com/tapstack/tapstack/pkg/versions"
+)
+
+// The Cluster Autoscaler's objects are those of kubernetes/autoscaler's
+// cluster-autoscaler/cloudprovider/aws/examples/cluster-autoscaler-autodiscover.yaml (at 55c37cd5, 2026-08-22),
+// made for one cluster, with a PodDisruptionBudget and the priority expander's ConfigMap. Its AWS role comes from
+// the stack's Pod Identity association for the same service account (stack.AutoscalerServiceAccount), so the
+// ServiceAccount carries no annotation.
+
+const (
+	// AutoscalerName names the ServiceAccount, ClusterRole, Role, bindings, PodDisruptionBudget and Deployment.
+	AutoscalerName = stack.AutoscalerServiceAccount
+	// AutoscalerPriorityConfigMap is the ConfigMap the priority expander reads, by that name, in the autoscaler's
+	// namespace (cluster-autoscaler/expander/priority/readme.md).
+	AutoscalerPriorityConfigMap = "cluster-autoscaler-priority-expander"
+
+	autoscalerContainer = "cluster-autoscaler"
+	nameLabel           = "app.kubernetes.io/name"
+	// safeToEvict "false" keeps the autoscaler from removing the node it runs on (EKS user guide,
+	// cluster-autoscaler: the deployment step that annotates its pod).
+	safeToEvictAnnotation = "cluster-autoscaler.kubernetes.io/safe-to-evict"
+	// The priority expander picks the highest priority among the groups that can take the pending pods: spot
+	// first; on-demand, whose minSize is the floor, only when spot cannot.
+	spotPriority, onDemandPriority = 50, 10
+)
+
+// Autoscaler is the Cluster Autoscaler as tapstack runs it in one cluster.
+type Autoscaler struct {
+	Cluster string // the EKS cluster's name
+	Region  string // AWS_REGION, set explicitly rather than left to instance metadata
+	// KubernetesVersion is the cluster's minor version ("1.36"); Image is the autoscaler release of that minor.
+	KubernetesVersion string
+	Image             string
+	// OnDemandGroup and SpotGroup are the managed node groups' names, which the priority expander matches.
+	OnDemandGroup, SpotGroup string
+}
+
+// NewAutoscaler is the autoscaler of cfg's environment on a cluster that runs kubernetesVersion: the cluster's
+// version, which during an upgrade is not the configured one. It fails when the version data holds no release
+// for that minor (rule TS221 reports it before a deploy).
+func NewAutoscaler(cfg *config.Config, kubernetesVersion string) (Autoscaler, error) {
+	image, _, ok := versions.Get().ClusterAutoscalerImage(kubernetesVersion)
+	if !ok {
+		return Autoscaler{}, fmt.Errorf("no Cluster Autoscaler release for Kubernetes %q in the version data "+
+			"(pkg/versions/data/eks.json, clusterAutoscaler.releases)", kubernetesVersion)
+	}
+	return Autoscaler{Cluster: cfg.ClusterName(), Region: cfg.Region, KubernetesVersion: kubernetesVersion, Image: image,
+		OnDemandGroup: cfg.OnDemandGroupName(), SpotGroup: cfg.SpotGroupName()}, nil
+}
+
+// Command is the container's command line. Auto-discovery finds the Auto Scaling groups that carry both tag keys,
+// whatever their values (cloudprovider/aws/README.md, Auto-Discovery Setup); EKS sets both on every managed node
+// group's group. --balance-similar-node-groups spreads nodes over groups of the same shape (EKS user guide,
+// managed-node-groups, for groups per zone); --skip-nodes-with-system-pods=false lets it remove a node that runs
+// only kube-system pods; --skip-nodes-with-local-storage=false is upstream's, so emptyDir pods do not pin nodes.
+func (a Autoscaler) Command() []string {
+	return []string{
+		"./cluster-autoscaler",
+		"--v=4",
+		"--stderrthreshold=info",
+		"--cloud-provider=aws",
+		"--skip-nodes-with-local-storage=false",
+		"--expander=priority",
+		"--node-group-auto-discovery=asg:tag=" + stack.AutoscalerEnabledTag + "," + stack.AutoscalerClusterTag(a.Cluster),
+		"--balance-similar-node-groups",
+		"--skip-nodes-with-system-pods=false",
+	}
+}
+
+// Priorities is the priority expander's configuration. The expander matches the Auto Scaling group's name, not the
+// node group's (kubernetes/autoscaler #3871); EKS names a managed node group's Auto Scaling group
+// eks-<node group>-<id> (terraform-aws-eks #3007). A group matching neither is picked at random, as without it.
+func (a Autoscaler) Priorities() string {
+	line := func(priority int, group string) string {
+		return fmt.Sprintf("%d:\n  - ^eks-%s-.*\n", priority, regexp.QuoteMeta(group))
+	}
+	return line(onDemandPriority, a.OnDemandGroup) + line(spotPriority, a.SpotGroup)
+}
+
+func labels() map[string]string {
+	return map[string]string{nameLabel: AutoscalerName, ManagedByLabel: stack.ManagedByTapstack}
+}
+
+func selector() map[string]string { return map[string]string{nameLabel: AutoscalerName} }
+
+func (a Autoscaler) serviceAccount() *corev1ac.ServiceAccountApplyConfiguration {
+	return corev1ac.ServiceAccount(AutoscalerName, stack.AutoscalerNamespace).WithLabels(labels())
+}
+
+func rule(groups, resources, verbs []string, names ...string) *rbacv1ac.PolicyRuleApplyConfiguration {
+	r := rbacv1ac.PolicyRule().WithAPIGroups(groups...).WithResources(resources...).WithVerbs(verbs...)
+	if len(names) > 0 {
+		r.WithResourceNames(names...)
+	}
+	return r
+}
+
+func list(s ...string) []string { return s }
+
+// clusterRole is upstream's ClusterRole, rule for rule.
+func clusterRole() *rbacv1ac.ClusterRoleApplyConfiguration {
+	watch := list("watch", "list", "get")
+	return rbacv1ac.ClusterRole(AutoscalerName).WithLabels(labels()).WithRules(
+		rule(list(""), list("events", "endpoints"), list("create", "patch")),
+		rule(list(""), list("pods/eviction"), list("create")),
+		rule(list(""), list("pods/status"), list("update")),
+		rule(list(""), list("endpoints"), list("get", "update"), AutoscalerName),
+		rule(list(""), list("nodes"), list("watch", "list", "get", "update")),
+		rule(list(""), list("namespaces", "pods", "services", "replicationcontrollers", "persistentvolumeclaims", "persistentvolumes"), watch),
+		rule(list("extensions"), list("replicasets", "daemonsets"), watch),
+		rule(list("policy"), list("poddisruptionbudgets"), list("watch", "list")),
+		rule(list("apps"), list("statefulsets", "replicasets", "daemonsets"), watch),
+		rule(list("resource.k8s.io"), list("deviceclasses", "resourceslices", "resourceclaims"), watch),
+		rule(list("storage.k8s.io"), list("storageclasses", "csinodes", "csidrivers", "csistoragecapacities", "volumeattachments"), watch),
+		rule(list("batch", "extensions"), list("jobs"), list("get", "list", "watch", "patch")),
+		rule(list("coordination.k8s.io"), list("leases"), list("create")),
+		rule(list("coordination.k8s.io"), list("leases"), list("get", "update"), AutoscalerName),
+	)
+}
+
+// role is upstream's Role: the ConfigMaps the autoscaler writes (its status) and reads (the expander's).
+func role() *rbacv1ac.RoleApplyConfiguration {
+	return rbacv1ac.Role(AutoscalerName, stack.AutoscalerNamespace).WithLabels(labels()).WithRules(
+		rule(list(""), list("configmaps"), list("create", "list", "watch")),
+		rule(list(""), list("configmaps"), list("delete", "get", "update", "watch"), "cluster-autoscaler-status", AutoscalerPriorityConfigMap),
+	)
+}
+
+func subject() *rbacv1ac.SubjectApplyConfiguration {
+	return rbacv1ac.Subject().WithKind("ServiceAccount").WithName(AutoscalerName).WithNamespace(stack.AutoscalerNamespace)
+}
+
+func clusterRoleBinding() *rbacv1ac.ClusterRoleBindingApplyConfiguration {
+	return rbacv1ac.ClusterRoleBinding(AutoscalerName).WithLabels(labels()).
+		WithRoleRef(rbacv1ac.RoleRef().WithAPIGroup("rbac.authorization.k8s.io").WithKind("ClusterRole").WithName(AutoscalerName)).
+		WithSubjects(subject())
+}
+
+func roleBinding() *rbacv1ac.RoleBindingApplyConfiguration {
+	return rbacv1ac.RoleBinding(AutoscalerName, stack.AutoscalerNamespace).WithLabels(labels()).
+		WithRoleRef(rbacv1ac.RoleRef().WithAPIGroup("rbac.authorization.k8s.io").WithKind("Role").WithName(AutoscalerName)).
+		WithSubjects(subject())
+}
+
+func (a Autoscaler) priorityConfigMap() *corev1ac.ConfigMapApplyConfiguration {
+	return corev1ac.ConfigMap(AutoscalerPriorityConfigMap, stack.AutoscalerNamespace).WithLabels(labels()).
+		WithData(map[string]string{"priorities": a.Priorities()})
+}
+
+// podDisruptionBudget lets a drain evict the autoscaler's one pod (a node group update or roll must never wait on
+// it; the Deployment starts it again elsewhere) but never more than one at a time: the chart's default,
+// maxUnavailable 1 (kubernetes/autoscaler charts/cluster-autoscaler values.yaml).
+func podDisruptionBudget() *policyv1ac.PodDisruptionBudgetApplyConfiguration {
+	return policyv1ac.PodDisruptionBudget(AutoscalerName, stack.AutoscalerNamespace).WithLabels(labels()).
+		WithSpec(policyv1ac.PodDisruptionBudgetSpec().
+			WithMaxUnavailable(intstr.FromInt32(1)).
+			WithSelector(metav1ac.LabelSelector().WithMatchLabels(selector())))
+}
+
+// deployment is upstream's Deployment for this cluster. It runs at system-cluster-critical, as upstream's does: a
+// PriorityClass of tapstack's own could be at most 1,000,000,000, below the system classes (Kubernetes docs,
+// pod-priority-preemption), so the autoscaler would yield to what it must make room for. It prefers on-demand
+// nodes, which no spot reclaim takes away (EKS user guide, managed-node-groups: cluster management tools on
+// On-Demand); preferred, so it still runs where only spot capacity is left.
+func (a Autoscaler) deployment() *appsv1ac.DeploymentApplyConfiguration {
+	onDemand := corev1ac.PreferredSchedulingTerm().WithWeight(100).WithPreference(corev1ac.NodeSelectorTerm().WithMatchExpressions(
+		corev1ac.NodeSelectorRequirement().WithKey(stack.CapacityTypeLabel).WithOperator(corev1.NodeSelectorOpIn).WithValues("ON_DEMAND")))
+	resources := corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m"), corev1.ResourceMemory: resource.MustParse("600Mi")}
+	container := corev1ac.Container().
+		WithName(autoscalerContainer).
+		WithImage(a.Image).
+		// Release tags are never moved, so the node's copy is the release.
+		WithImagePullPolicy(corev1.PullIfNotPresent).
+		WithCommand(a.Command()...).
+		WithEnv(corev1ac.EnvVar().WithName("AWS_REGION").WithValue(a.Region)).
+		WithResources(corev1ac.ResourceRequirements().WithRequests(resources).WithLimits(resources)).
+		WithVolumeMounts(corev1ac.VolumeMount().WithName("ssl-certs").WithMountPath("/etc/ssl/certs/ca-certificates.crt").WithReadOnly(true)).
+		WithSecurityContext(corev1ac.SecurityContext().
+			WithAllowPrivilegeEscalation(false).
+			WithCapabilities(corev1ac.Capabilities().WithDrop("ALL")).
+			WithReadOnlyRootFilesystem(true))
+	pod := corev1ac.PodSpec().
+		WithPriorityClassName("system-cluster-critical").
+		WithServiceAccountName(AutoscalerName).
+		WithSecurityContext(corev1ac.PodSecurityContext().
+			WithRunAsNonRoot(true).WithRunAsUser(65534).WithFSGroup(65534).
+			WithSeccompProfile(corev1ac.SeccompProfile().WithType(corev1.SeccompProfileTypeRuntimeDefault))).
+		WithAffinity(corev1ac.Affinity().WithNodeAffinity(corev1ac.NodeAffinity().
+			WithPreferredDuringSchedulingIgnoredDuringExecution(onDemand))).
+		WithContainers(container).
+		// The node's CA bundle, as upstream mounts it (Amazon Linux keeps it at this path).
+		WithVolumes(corev1ac.Volume().WithName("ssl-certs").WithHostPath(corev1ac.HostPathVolumeSource().WithPath("/etc/ssl/certs/ca-bundle.crt")))
+	return appsv1ac.Deployment(AutoscalerName, stack.AutoscalerNamespace).WithLabels(labels()).
+		WithSpec(appsv1ac.DeploymentSpec().
+			WithReplicas(1).
+			WithSelector(metav1ac.LabelSelector().WithMatchLabels(selector())).
+			WithTemplate(corev1ac.PodTemplateSpec().
+				WithLabels(labels()).
+				WithAnnotations(map[string]string{safeToEvictAnnotation: "false"}).
+				WithSpec(pod)))
+}
+
+// AutoscalerAction is what ApplyAutoscaler did to one object.
+type AutoscalerAction string
+
+const (
+	AutoscalerCreated   AutoscalerAction = "created"
+	AutoscalerUpdated   AutoscalerAction = "updated"
+	AutoscalerUnchanged AutoscalerAction = "unchanged"
+	AutoscalerDeleted   AutoscalerAction = "deleted"
+)
+
+// AutoscalerChange is what was done to one of the autoscaler's objects.
+type AutoscalerChange struct {
+	Kind, Name string
+	Action     AutoscalerAction
+}
+
+func (c AutoscalerChange) String() string { return c.Kind + " " + c.Name + " " + string(c.Action) }
+
+// AutoscalerResult is what ApplyAutoscaler or RemoveAutoscaler did, object by object, in order.
+type AutoscalerResult struct {
+	Changes []AutoscalerChange
+}
+
+// Changed says whether anything in the cluster changed.
+func (r AutoscalerResult) Changed() bool {
+	return slices.ContainsFunc(r.Changes, func(c AutoscalerChange) bool { return c.Action != AutoscalerUnchanged })
+}
+
+// applier is a typed client of one kind, namespaced or not.
+type applier[T metav1.Object, AC any] interface {
+	Get(ctx context.Context, name string, opts metav1.GetOptions) (T, error)
+	Apply(ctx context.Context, ac AC, opts metav1.ApplyOptions) (T, error)
+}
+
+// applyOne applies ac and says whether that created, changed or left the object: an apply that changes nothing
+// keeps its resourceVersion.
+func applyOne[T metav1.Object, AC any](ctx context.Context, api applier[T, AC], kind, name string, ac AC) (AutoscalerChange, error) {
+	change := AutoscalerChange{Kind: kind, Name: name, Action: AutoscalerCreated}
+	existed, before := false, ""
+	old, err := api.Get(ctx, name, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+	case err != nil:
+		return change, fmt.Errorf("read %s %s: %w", kind, name, err)
+	default:
+		existed, before = true, old.GetResourceVersion()
+	}
+	got, err := api.Apply(ctx, ac, metav1.ApplyOptions{FieldManager: FieldManager, Force: true})
+	if err != nil {
+		return change, fmt.Errorf("apply %s %s: %w", kind, name, err)
+	}
+	switch {
+	case !existed:
+	case got.GetResourceVersion() == before:
+		change.Action = AutoscalerUnchanged
+	default:
+		change.Action = AutoscalerUpdated
+	}
+	return change, nil
+}
+
+// ApplyAutoscaler applies the autoscaler's objects server-side (field manager FieldManager, taking over fields
+// another manager holds), the Deployment last, so that its pod starts with its permissions and the expander's
+// ConfigMap in place. It stops at the first error; the result says what was done until then.
+func ApplyAutoscaler(ctx context.Context, client kubernetes.Interface, a Autoscaler) (AutoscalerResult, error) {
+	ns := stack.AutoscalerNamespace
+	core, rbac := client.CoreV1(), client.RbacV1()
+	steps := []func() (AutoscalerChange, error){
+		func() (AutoscalerChange, error) {
+			return applyOne[*corev1.ServiceAccount](ctx, core.ServiceAccounts(ns), "ServiceAccount", AutoscalerName, a.serviceAccount())
+		},
+		func() (AutoscalerChange, error) {
+			return applyOne[*rbacv1.ClusterRole](ctx, rbac.ClusterRoles(), "ClusterRole", AutoscalerName, clusterRole())
+		},
+		func() (AutoscalerChange, error) {
+			return applyOne[*rbacv1.ClusterRoleBinding](ctx, rbac.ClusterRoleBindings(), "ClusterRoleBinding", AutoscalerName, clusterRoleBinding())
+		},
+		func() (AutoscalerChange, error) {
+			return applyOne[*rbacv1.Role](ctx, rbac.Roles(ns), "Role", AutoscalerName, role())
+		},
+		func() (AutoscalerChange, error) {
+			return applyOne[*rbacv1.RoleBinding](ctx, rbac.RoleBindings(ns), "RoleBinding", AutoscalerName, roleBinding())
+		},
+		func() (AutoscalerChange, error) {
+			return applyOne[*corev1.ConfigMap](ctx, core.ConfigMaps(ns), "ConfigMap", AutoscalerPriorityConfigMap, a.priorityConfigMap())
+		},
+		func() (AutoscalerChange, error) {
+			return applyOne[*policyv1.PodDisruptionBudget](ctx, client.PolicyV1().PodDisruptionBudgets(ns), "PodDisruptionBudget", AutoscalerName, podDisruptionBudget())
+		},
+		func() (AutoscalerChange, error) {
+			return applyOne[*appsv1.Deployment](ctx, client.AppsV1().Deployments(ns), "Deployment", AutoscalerName, a.deployment())
+		},
+	}
+	var res AutoscalerResult
+	for _, step := range steps {
+		c, err := step()
+		if err != nil {
+			return res, err
+		}
+		res.Changes = append(res.Changes, c)
+	}
+	return res, nil
+}
+
+// AutoscalerProblem is one way the running autoscaler differs from what tapstack applies, and the fix.
+type AutoscalerProblem struct {
+	Object string // Kind/name
+	What   string
+	Fix    string
+}
+
+func (p AutoscalerProblem) String() string { return p.Object + ": " + p.What + "; " + p.Fix }
+
+const (
+	fixDeploy = "tapstack deploy applies it again"
+	fixWait   = "wait for the rollout, or see kubectl -n kube-system describe deployment cluster-autoscaler"
+)
+
+// CheckAutoscaler compares the running autoscaler with a (for verify): its ServiceAccount and the expander's
+// ConfigMap exist as applied; its Deployment runs a's image, command, service account and region, and is
+// available (the controller has seen its latest spec, every replica updated, and the Available condition true).
+// It returns no problem when everything matches, and an error only when the objects could not be read.
+func CheckAutoscaler(ctx context.Context, client kubernetes.Interface, a Autoscaler) ([]AutoscalerProblem, error) {
+	ns := stack.AutoscalerNamespace
+	var problems []AutoscalerProblem
+	missing := func(kind, name string) {
+		problems = append(problems, AutoscalerProblem{Object: kind + "/" + name, What: "missing", Fix: fixDeploy})
+	}
+	if _, err := client.CoreV1().ServiceAccounts(ns).Get(ctx, AutoscalerName, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+		missing("ServiceAccount", AutoscalerName)
+	} else if err != nil {
+		return nil, fmt.Errorf("read ServiceAccount %s: %w", AutoscalerName, err)
+	}
+	cm, err := client.CoreV1().ConfigMaps(ns).Get(ctx, AutoscalerPriorityConfigMap, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		missing("ConfigMap", AutoscalerPriorityConfigMap)
+	case err != nil:
+		return nil, fmt.Errorf("read ConfigMap %s: %w", AutoscalerPriorityConfigMap, err)
+	case cm.Data["priorities"] != a.Priorities():
+		problems = append(problems, AutoscalerProblem{Object: "ConfigMap/" + AutoscalerPriorityConfigMap,
+			What: fmt.Sprintf("priorities are %q, want %q", cm.Data["priorities"], a.Priorities()), Fix: fixDeploy})
+	}
+	d, err := client.AppsV1().Deployments(ns).Get(ctx, AutoscalerName, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		missing("Deployment", AutoscalerName)
+		return problems, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read Deployment %s: %w", AutoscalerName, err)
+	}
+	object := "Deployment/" + AutoscalerName
+	add := func(what, fix string) {
+		problems = append(problems, AutoscalerProblem{Object: object, What: what, Fix: fix})
+	}
+	i := slices.IndexFunc(d.Spec.Template.Spec.Containers, func(c corev1.Container) bool { return c.Name == autoscalerContainer })
+	if i < 0 {
+		add("has no container "+autoscalerContainer, fixDeploy)
+	} else {
+		c := d.Spec.Template.Spec.Containers[i]
+		if c.Image != a.Image {
+			add(fmt.Sprintf("runs %s, want %s (the release for Kubernetes %s)", c.Image, a.Image, a.KubernetesVersion), fixDeploy)
+		}
+		if !slices.Equal(c.Command, a.Command()) {
+			add(fmt.Sprintf("command is %q, want %q", strings.Join(c.Command, " "), strings.Join(a.Command(), " ")), fixDeploy)
+		}
+		region := ""
+		for _, e := range c.Env {
+			if e.Name == "AWS_REGION" {
+				region = e.Value
+			}
+		}
+		if region != a.Region {
+			add(fmt.Sprintf("AWS_REGION is %q, want %q", region, a.Region), fixDeploy)
+		}
+	}
+	if sa := d.Spec.Template.Spec.ServiceAccountName; sa != AutoscalerName {
+		add(fmt.Sprintf("runs as service account %q, want %q (the one its Pod Identity association names)", sa, AutoscalerName), fixDeploy)
+	}
+	if what := unavailable(d); what != "" {
+		add(what, fixWait)
+	}
+	return problems, nil
+}
+
+// unavailable says why a Deployment is not available, or "" when it is: the controller has seen its latest spec,
+// every replica runs it, at least one is available, and the Available condition is true.
+func unavailable(d *appsv1.Deployment) string {
+	want := int32(1)
+	if d.Spec.Replicas != nil {
+		want = *d.Spec.Replicas
+	}
+	s := d.Status
+	switch {
+	case s.ObservedGeneration < d.Generation:
+		return fmt.Sprintf("the controller has not seen its latest spec yet (generation %d, observed %d)", d.Generation, s.ObservedGeneration)
+	case s.UpdatedReplicas < want:
+		return fmt.Sprintf("rolling out: %d of %d replicas updated", s.UpdatedReplicas, want)
+	case s.AvailableReplicas < 1:
+		return fmt.Sprintf("not available: %d of %d replicas available", s.AvailableReplicas, want)
+	}
+	for _, c := range s.Conditions {
+		if c.Type == appsv1.DeploymentAvailable {
+			if c.Status != corev1.ConditionTrue {
+				return fmt.Sprintf("not available: %s: %s", c.Reason, c.Message)
+			}
+			return ""
+		}
+	}
+	return "not available: no Available condition"
+}
+
+// RemoveAutoscaler deletes the autoscaler's objects that tapstack applied (labelled managed by it), the Deployment
+// first, so it stops before its permissions go: for an environment whose autoscaling was turned off, whose role
+// the stack has already removed. Objects that are absent, or not tapstack's, are left.
+func RemoveAutoscaler(ctx context.Context, client kubernetes.Interface) (AutoscalerResult, error) {
+	ns := stack.AutoscalerNamespace
+	core, rbac := client.CoreV1(), client.RbacV1()
+	type deleter struct {
+		kind, name string
+		get        func() (metav1.Object, error)
+		del        func(metav1.DeleteOptions) error
+	}
+	obj := func(o metav1.Object, err error) (metav1.Object, error) { return o, err }
+	n := AutoscalerName
+	ds := []deleter{
+		{"Deployment", n, func() (metav1.Object, error) {
+			return obj(client.AppsV1().Deployments(ns).Get(ctx, n, metav1.GetOptions{}))
+		},
+			func(o metav1.DeleteOptions) error { return client.AppsV1().Deployments(ns).Delete(ctx, n, o) }},
+		{"PodDisruptionBudget", n, func() (metav1.Object, error) {
+			return obj(client.PolicyV1().PodDisruptionBudgets(ns).Get(ctx, n, metav1.GetOptions{}))
+		},
+			func(o metav1.DeleteOptions) error {
+				return client.PolicyV1().PodDisruptionBudgets(ns).Delete(ctx, n, o)
+			}},
+		{"ConfigMap", AutoscalerPriorityConfigMap, func() (metav1.Object, error) {
+			return obj(core.ConfigMaps(ns).Get(ctx, AutoscalerPriorityConfigMap, metav1.GetOptions{}))
+		}, func(o metav1.DeleteOptions) error {
+			return core.ConfigMaps(ns).Delete(ctx, AutoscalerPriorityConfigMap, o)
+		}},
+		{"RoleBinding", n, func() (metav1.Object, error) { return obj(rbac.RoleBindings(ns).Get(ctx, n, metav1.GetOptions{})) },
+			func(o metav1.DeleteOptions) error { return rbac.RoleBindings(ns).Delete(ctx, n, o) }},
+		{"Role", n, func() (metav1.Object, error) { return obj(rbac.Roles(ns).Get(ctx, n, metav1.GetOptions{})) },
+			func(o metav1.DeleteOptions) error { return rbac.Roles(ns).Delete(ctx, n, o) }},
+		{"ClusterRoleBinding", n, func() (metav1.Object, error) { return obj(rbac.ClusterRoleBindings().Get(ctx, n, metav1.GetOptions{})) },
+			func(o metav1.DeleteOptions) error { return rbac.ClusterRoleBindings().Delete(ctx, n, o) }},
+		{"ClusterRole", n, func() (metav1.Object, error) { return obj(rbac.ClusterRoles().Get(ctx, n, metav1.GetOptions{})) },
+			func(o metav1.DeleteOptions) error { return rbac.ClusterRoles().Delete(ctx, n, o) }},
+		{"ServiceAccount", n, func() (metav1.Object, error) { return obj(core.ServiceAccounts(ns).Get(ctx, n, metav1.GetOptions{})) },
+			func(o metav1.DeleteOptions) error { return core.ServiceAccounts(ns).Delete(ctx, n, o) }},
+	}
+	var res AutoscalerResult
+	for _, d := range ds {
+		o, err := d.get()
+		if apierrors.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return res, fmt.Errorf("read %s %s: %w", d.kind, d.name, err)
+		}
+		if o.GetLabels()[ManagedByLabel] != stack.ManagedByTapstack {
+			continue
+		}
+		uid := o.GetUID()
+		if err := d.del(metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}}); err != nil && !apierrors.IsNotFound(err) {
+			return res, fmt.Errorf("delete %s %s: %w", d.kind, d.name, err)
+		}
+		res.Changes = append(res.Changes, AutoscalerChange{Kind: d.kind, Name: d.name, Action: AutoscalerDeleted})
+	}
+	return res, nil
+}

@@ -354,9 +354,18 @@ func verifyNodeGroup(ctx context.Context, v *verifier, ng nodeGroup) []Item {
 		}
 		return strconv.Itoa(int(*p))
 	}
+	desired := compare(name, "scalingConfig.desiredSize", strconv.Itoa(ng.Group.DesiredSize), itoa(sc.DesiredSize))
+	if v.cfg.RunsClusterAutoscaler() {
+		// The autoscaler moves the desired size between min and max, and the stack leaves it to it.
+		desired = Item{Resource: name, Field: "scalingConfig.desiredSize (set by the Cluster Autoscaler)",
+			Expected: fmt.Sprintf("%d to %d", ng.Group.MinSize, ng.Group.MaxSize), Actual: itoa(sc.DesiredSize), Status: Match}
+		if d := sc.DesiredSize; d == nil || int(*d) < ng.Group.MinSize || int(*d) > ng.Group.MaxSize {
+			desired.Status = Mismatch
+		}
+	}
 	items = append(items,
 		compare(name, "scalingConfig.minSize", strconv.Itoa(ng.Group.MinSize), itoa(sc.MinSize)),
-		compare(name, "scalingConfig.desiredSize", strconv.Itoa(ng.Group.DesiredSize), itoa(sc.DesiredSize)),
+		desired,
 		compare(name, "scalingConfig.maxSize", strconv.Itoa(ng.Group.MaxSize), itoa(sc.MaxSize)))
 	if role := v.out.String("node_role_arn"); role != "" {
 		items = append(items, compare(name, "nodeRole (output node_role_arn)", role, aws.ToString(g.NodeRole)))

@@ -173,6 +173,23 @@ func TestVerifyNamesEachMismatch(t *testing.T) {
 	}
 }
 
+// With the Cluster Autoscaler a node group's desired size is the autoscaler's: any size from min to max verifies,
+// one outside does not; without it the configured desired size is what verifies.
+func TestVerifyDesiredSizeWithTheAutoscaler(t *testing.T) {
+	cfg := defaults(t, "default")
+	f, out := deployed(t, cfg)
+	ng := f.nodegroups[cfg.ClusterName()+"/"+cfg.SpotGroupName()]
+	ng.ScalingConfig.DesiredSize = aws.Int32(7) // the autoscaler scaled the spot group from 3 to 7 of 3..10
+	if r := verify(t, f, cfg, out); !r.OK() {
+		t.Errorf("a size the autoscaler chose within min and max: %+v", r.Mismatches())
+	}
+	ng.ScalingConfig.DesiredSize = aws.Int32(11)
+	wantMismatch(t, verify(t, f, cfg, out), cfg.SpotGroupName(), "scalingConfig.desiredSize (set by the Cluster Autoscaler)", "3 to 10", "11")
+	ng.ScalingConfig.DesiredSize = aws.Int32(7)
+	cfg.Autoscaling = config.AutoscalingNone
+	wantMismatch(t, verify(t, f, cfg, out), cfg.SpotGroupName(), "scalingConfig.desiredSize", "3", "7")
+}
+
 func TestVerifyMissingResourcesAndOutputs(t *testing.T) {
 	cfg := defaults(t, "default")
 	f, out := deployed(t, cfg)

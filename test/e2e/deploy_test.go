@@ -29,7 +29,8 @@ import (
 const deployBucket = "tapstack-e2e-deploy-state"
 
 // TestDeploy runs the six steps of issue 4 on one environment, in order, through the tapstack CLI: deploy,
-// outputs (and the platform add-ons of issue 13 with their own roles), a clean second plan, two concurrent deploys, the plan guard (refused, then --allow-destroy), and a
+// outputs (and the platform add-ons of issue 13 with their own roles), a clean second plan (still clean once the
+// Cluster Autoscaler has resized a group, issue 15), two concurrent deploys, the plan guard (refused, then --allow-destroy), and a
 // destroy that removes what Kubernetes would have left in the VPC: a load balancer and a network interface.
 func TestDeploy(t *testing.T) {
 	t.Parallel()        // each test has its own moto, front, bucket and working copy
@@ -55,6 +56,7 @@ func TestDeploy(t *testing.T) {
 		{"2_outputs_match_moto", func(t *testing.T) { stepOutputs(t, d, wc) }},
 		{"2b_platform_addons_active_with_their_own_roles", func(t *testing.T) { stepPlatformAddons(t, d) }},
 		{"3_second_plan_is_clean", func(t *testing.T) { d.run(t, wc, 0, "plan", "--detailed-exitcode") }},
+		{"3b_plan_leaves_the_autoscalers_size", func(t *testing.T) { stepAutoscaledSize(t, d, wc) }},
 		{"4_concurrent_deploys_meet_the_state_lock", func(t *testing.T) { stepConcurrent(t, d, wc) }},
 		{"5_guard_refuses_replacing_the_vpc", func(t *testing.T) { stepGuard(t, d, wc) }},
 		{"6_destroy_removes_what_kubernetes_left", func(t *testing.T) { stepDestroy(t, d, wc) }},
@@ -78,6 +80,40 @@ func stepDeploy(t *testing.T, d *deployStack, wc string) {
 		t.Fatalf("the state holds %d resources, the stack has %d:\nstate: %v\nstack: %v", len(got), len(want), got, want)
 	}
 	t.Logf("all %d resources of the stack are in s3://%s/%s", len(got), d.bucket, d.stateKey())
+}
+
+// stepAutoscaledSize: the Cluster Autoscaler's role and association are in place, and once it has resized a node
+// group (here: SetDesiredCapacity's effect, the group's desired size changed through EKS) the next plan is still
+// clean, since the stack leaves desired_size to it.
+func stepAutoscaledSize(t *testing.T, d *deployStack, wc string) {
+	ctx := testContext(t)
+	id, _ := d.state(t).attr("aws_eks_pod_identity_association.cluster_autoscaler", "association_id").(string)
+	a, err := eksAPI(d.endpoint).DescribePodIdentityAssociation(ctx, &eks.DescribePodIdentityAssociationInput{
+		ClusterName: aws.String(d.cluster()), AssociationId: aws.String(id)})
+	if err != nil {
+		t.Fatalf("the autoscaler's association: %v", err)
+	}
+	if got := aws.ToString(a.Association.Namespace) + ":" + aws.ToString(a.Association.ServiceAccount); got != "kube-system:cluster-autoscaler" ||
+		!strings.HasSuffix(aws.ToString(a.Association.RoleArn), ":role/eks-cluster-autoscaler-role-v1-"+d.suffix) {
+		t.Errorf("the autoscaler's association binds %s to %s", got, aws.ToString(a.Association.RoleArn))
+	}
+	group := "node-group-spot-v1-" + d.suffix
+	if _, err := eksAPI(d.endpoint).UpdateNodegroupConfig(ctx, &eks.UpdateNodegroupConfigInput{
+		ClusterName: aws.String(d.cluster()), NodegroupName: aws.String(group),
+		ScalingConfig: &ekstypes.NodegroupScalingConfig{MinSize: aws.Int32(3), DesiredSize: aws.Int32(5), MaxSize: aws.Int32(10)},
+	}); err != nil {
+		t.Fatalf("UpdateNodegroupConfig: %v", err)
+	}
+	waiter := eks.NewNodegroupActiveWaiter(eksAPI(d.endpoint), func(o *eks.NodegroupActiveWaiterOptions) { o.MinDelay, o.MaxDelay = time.Second, 2*time.Second })
+	in := &eks.DescribeNodegroupInput{ClusterName: aws.String(d.cluster()), NodegroupName: aws.String(group)}
+	if err := waiter.Wait(ctx, in, time.Minute); err != nil {
+		t.Fatalf("the node group did not become ACTIVE after the resize: %v", err)
+	}
+	d.run(t, wc, 0, "plan", "--detailed-exitcode")
+	ng, err := eksAPI(d.endpoint).DescribeNodegroup(ctx, in)
+	if err != nil || aws.ToInt32(ng.Nodegroup.ScalingConfig.DesiredSize) != 5 {
+		t.Errorf("after the plan: %v, desired size %v", err, ng)
+	}
 }
 
 // stepOutputs: the outputs file holds every output of the stack, and the values match what moto reports.
@@ -229,8 +265,15 @@ func stepPlatformAddons(t *testing.T, d *deployStack) {
 		}
 	}
 	list, err := c.ListPodIdentityAssociations(ctx, &eks.ListPodIdentityAssociationsInput{ClusterName: aws.String(d.cluster())})
-	if err != nil || len(list.Associations) != 2 {
-		t.Errorf("the cluster's associations: %+v, %v; want the two add-ons' only", list, err)
+	var owned int
+	for _, as := range list.Associations {
+		if aws.ToString(as.OwnerArn) != "" {
+			owned++
+		}
+	}
+	// Beside the add-ons' two, the Cluster Autoscaler's own (stepAutoscaledSize), which no add-on owns.
+	if err != nil || len(list.Associations) != 3 || owned != 2 {
+		t.Errorf("the cluster's associations: %+v, %v; want the two add-ons' and the autoscaler's", list, err)
 	}
 	groups, err := logsAPI(d.endpoint).DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{
 		LogGroupNamePrefix: aws.String("/aws/containerinsights/" + d.cluster() + "/")})

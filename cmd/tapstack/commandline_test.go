@@ -39,7 +39,7 @@ func flagsOf(t *testing.T, command string) []string {
 
 // Each command takes the flags it uses and no other.
 func TestCommandFlags(t *testing.T) {
-	shape := []string{"availability-zones", "environment-suffix", "kubernetes-version", "profile", "region",
+	shape := []string{"availability-zones", "cloudwatch-observability", "environment-suffix", "kubernetes-version", "profile", "region",
 		"state-bucket", "state-bucket-region", "vpc-cni-version"}
 	settings := append([]string{"protect", "ttl"}, shape...)
 	environment := []string{"environment-suffix", "profile", "region", "state-bucket", "state-bucket-region"}

@@ -65,6 +65,11 @@ var fakeCatalog = map[string][]fakeBuild{
 		{"v1.18.3-eksbuild.3", 29, 32, []int{29, 30}}},
 	"coredns":                {{"v1.12.1-eksbuild.2", 33, 36, []int{33, 34, 35, 36}}, {"v1.11.4-eksbuild.2", 29, 32, []int{29, 30, 31, 32}}},
 	"eks-pod-identity-agent": {{"v1.3.8-eksbuild.2", 29, 36, []int{29, 30, 31, 32, 33, 34, 35, 36}}},
+	// The platform add-ons of the default profile, which a step creates when the state lacks them.
+	"aws-ebs-csi-driver":              {{"v1.48.0-eksbuild.2", 29, 36, []int{29, 30, 31, 32, 33, 34, 35, 36}}},
+	"metrics-server":                  {{"v0.8.0-eksbuild.1", 29, 36, []int{29, 30, 31, 32, 33, 34, 35, 36}}},
+	"amazon-cloudwatch-observability": {{"v4.4.0-eksbuild.1", 29, 36, []int{29, 30, 31, 32, 33, 34, 35, 36}}},
+	"eks-node-monitoring-agent":       {{"v1.4.0-eksbuild.2", 29, 36, []int{29, 30, 31, 32, 33, 34, 35, 36}}},
 }
 
 // stubAddons replaces resolveAddons with fakeCatalog (kube-proxy: one build per version) and records the
@@ -171,27 +176,40 @@ func TestUpgradeDryRun(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
+	// A state without the platform add-ons (an environment deployed before them) gets them at the first step.
 	want := `upgrade cluster eks-cluster-v1-ut: Kubernetes 1.30 -> 1.33 in 3 step(s) (dry run: nothing is planned or applied)
 step 1/3: Kubernetes 1.30 -> 1.31
   control plane: 1.30 -> 1.31
+  add-on amazon-cloudwatch-observability: v4.4.0-eksbuild.1, new (EKS's default for 1.31)
   add-on coredns: v1.11.4-eksbuild.2 (kept: offered for 1.31)
+  add-on aws-ebs-csi-driver: v1.48.0-eksbuild.2, new (EKS's default for 1.31)
   add-on kube-proxy: v1.30.0-eksbuild.1 -> v1.31.0-eksbuild.1 (EKS's default for 1.31)
+  add-on metrics-server: v0.8.0-eksbuild.1, new (EKS's default for 1.31)
+  add-on eks-node-monitoring-agent: v1.4.0-eksbuild.2, new (EKS's default for 1.31)
   add-on eks-pod-identity-agent: v1.3.8-eksbuild.2 (kept: offered for 1.31)
   add-on vpc-cni: v1.18.3-eksbuild.3 -> v1.19.6-eksbuild.1 (EKS's default for 1.31)
   node group node-group-od-v1-ut: 1.30 -> 1.31
   node group node-group-spot-v1-ut: 1.30 -> 1.31
 step 2/3: Kubernetes 1.31 -> 1.32
   control plane: 1.31 -> 1.32
+  add-on amazon-cloudwatch-observability: v4.4.0-eksbuild.1 (kept: offered for 1.32)
   add-on coredns: v1.11.4-eksbuild.2 (kept: offered for 1.32)
+  add-on aws-ebs-csi-driver: v1.48.0-eksbuild.2 (kept: offered for 1.32)
   add-on kube-proxy: v1.31.0-eksbuild.1 -> v1.32.0-eksbuild.1 (EKS's default for 1.32)
+  add-on metrics-server: v0.8.0-eksbuild.1 (kept: offered for 1.32)
+  add-on eks-node-monitoring-agent: v1.4.0-eksbuild.2 (kept: offered for 1.32)
   add-on eks-pod-identity-agent: v1.3.8-eksbuild.2 (kept: offered for 1.32)
   add-on vpc-cni: v1.19.6-eksbuild.1 (kept: offered for 1.32)
   node group node-group-od-v1-ut: 1.31 -> 1.32
   node group node-group-spot-v1-ut: 1.31 -> 1.32
 step 3/3: Kubernetes 1.32 -> 1.33
   control plane: 1.32 -> 1.33
+  add-on amazon-cloudwatch-observability: v4.4.0-eksbuild.1 (kept: offered for 1.33)
   add-on coredns: v1.11.4-eksbuild.2 -> v1.12.1-eksbuild.2 (EKS's default for 1.33)
+  add-on aws-ebs-csi-driver: v1.48.0-eksbuild.2 (kept: offered for 1.33)
   add-on kube-proxy: v1.32.0-eksbuild.1 -> v1.33.0-eksbuild.1 (EKS's default for 1.33)
+  add-on metrics-server: v0.8.0-eksbuild.1 (kept: offered for 1.33)
+  add-on eks-node-monitoring-agent: v1.4.0-eksbuild.2 (kept: offered for 1.33)
   add-on eks-pod-identity-agent: v1.3.8-eksbuild.2 (kept: offered for 1.33)
   add-on vpc-cni: v1.19.6-eksbuild.1 -> v1.20.4-eksbuild.2 (EKS's default for 1.33)
   node group node-group-od-v1-ut: 1.32 -> 1.33

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"sort"
+	"strings"
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	tfjson "github.com/hashicorp/terraform-json"
@@ -39,6 +41,9 @@ type DestroyResult struct {
 	Leftovers []cleanup.Item
 	// LogGroupDeleted: EKS had created the control-plane log group again, and destroy deleted it.
 	LogGroupDeleted bool
+	// AgentLogGroupsDeleted are the Container Insights log groups the CloudWatch agent had created again after
+	// Terraform deleted them, which destroy then deleted.
+	AgentLogGroupsDeleted []string
 }
 
 // LeftoversError: Kubernetes left objects in the VPC that would stop it from being deleted, and the caller did
@@ -73,7 +78,7 @@ func accountCleaner(ctx context.Context, cfg *config.Config, log io.Writer) (Cle
 
 // Destroy reads the environment's state, finds what Kubernetes left in its VPC outside Terraform and, when
 // confirmed (or with Yes), removes that, destroys every resource of the state, then deletes the control-plane log
-// group EKS may have created again. Without Yes, leftovers refuse it.
+// group EKS may have created again and the Container Insights groups the CloudWatch agent may have. Without Yes, leftovers refuse it.
 func Destroy(ctx context.Context, p *Prepared, o Options, do DestroyOptions) (*DestroyResult, error) {
 	ss, err := open(ctx, "destroy", p, o, rules.Invalid)
 	if err != nil {
@@ -101,10 +106,13 @@ func Destroy(ctx context.Context, p *Prepared, o Options, do DestroyOptions) (*D
 	if res.Resources == 0 {
 		fmt.Fprintf(log, "the state of %s holds no resources: nothing to destroy\n", ss.stackName())
 		if do.Yes {
-			res.LogGroupDeleted, err = removeLogGroup(ctx, cl, env.cluster, log)
+			if res.LogGroupDeleted, err = removeLogGroup(ctx, cl, env.cluster, log); err == nil {
+				res.AgentLogGroupsDeleted, err = removeAgentLogGroups(ctx, cl, agentLogGroups(st, ss.p.Config, env.cluster), log)
+			}
 		}
 		return res, err
 	}
+	agentGroups := agentLogGroups(st, ss.p.Config, env.cluster)
 	fmt.Fprintf(log, "%s holds %d resources: cluster %s, VPC %s\n", ss.stackName(), res.Resources, env.cluster, orUnknown(env.vpc))
 
 	target := cleanup.Target{VPCID: env.vpc, Cluster: env.cluster}
@@ -150,7 +158,10 @@ func Destroy(ctx context.Context, p *Prepared, o Options, do DestroyOptions) (*D
 	if err != nil {
 		return res, step("destroy", err)
 	}
-	res.LogGroupDeleted, err = removeLogGroup(ctx, cl, env.cluster, log)
+	if res.LogGroupDeleted, err = removeLogGroup(ctx, cl, env.cluster, log); err != nil {
+		return res, err
+	}
+	res.AgentLogGroupsDeleted, err = removeAgentLogGroups(ctx, cl, agentGroups, log)
 	return res, err
 }
 
@@ -213,6 +224,46 @@ func removeLogGroup(ctx context.Context, cl Cleaner, cluster string, log io.Writ
 	}
 	if deleted {
 		fmt.Fprintf(log, "deleted log group %s, which EKS had created again\n", name)
+	}
+	return deleted, nil
+}
+
+// agentLogGroups are the Container Insights groups of the cluster the state holds: the CloudWatch agent (Fluent Bit
+// and the agent create a missing group when they next write, CloudWatch user guide,
+// Container-Insights-setup-logs-FluentBit) may write one again after Terraform deleted it and before the add-on's
+// pods are gone. An empty state names them from the configuration when the add-on is on in it.
+func agentLogGroups(st *tfjson.State, cfg *config.Config, cluster string) []string {
+	prefix := "/aws/containerinsights/" + cluster + "/"
+	var out []string
+	for _, r := range engine.Resources(st) {
+		if r.Type != "aws_cloudwatch_log_group" {
+			continue
+		}
+		if name, _ := r.AttributeValues["name"].(string); strings.HasPrefix(name, prefix) {
+			out = append(out, name)
+		}
+	}
+	if len(engine.Resources(st)) == 0 && cfg.Addons.CloudWatchObservability && cfg.ClusterName() == cluster {
+		for _, g := range cfg.ContainerInsightsLogGroups() {
+			out = append(out, g.Name)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// removeAgentLogGroups deletes those of the named groups that exist again.
+func removeAgentLogGroups(ctx context.Context, cl Cleaner, names []string, log io.Writer) ([]string, error) {
+	var deleted []string
+	for _, name := range names {
+		ok, err := cl.DeleteLogGroup(ctx, name)
+		if err != nil {
+			return deleted, step("log group", err)
+		}
+		if ok {
+			deleted = append(deleted, name)
+			fmt.Fprintf(log, "deleted log group %s, which the CloudWatch agent had created again\n", name)
+		}
 	}
 	return deleted, nil
 }

@@ -283,6 +283,10 @@ func (e *Env) read(raw []byte, now time.Time, day versions.Date) {
 			h.NATGateways++
 		case "aws_kms_key":
 			h.KMSKeys++
+		case "aws_eks_addon":
+			if r.AttributeValues["addon_name"] == "amazon-cloudwatch-observability" {
+				h.CloudWatchObservability = true
+			}
 		}
 	}
 	if cluster != nil {

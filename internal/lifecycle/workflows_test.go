@@ -14,6 +14,7 @@ import (
 	"github.com/tapstack/tapstack/internal/cleanup"
 	"github.com/tapstack/tapstack/pkg/config"
 	"github.com/tapstack/tapstack/pkg/live"
+	"github.com/tapstack/tapstack/pkg/stack"
 )
 
 // A plan on an unchanged environment is one engine run after init: the state comes from the backend, what the
@@ -156,6 +157,10 @@ func upgradeState(k8s string) *tfjson.State {
 		addr := "aws_eks_addon." + strings.ReplaceAll(a, "-", "_") + "_addon"
 		rs = append(rs, resource(addr, map[string]any{"addon_name": a, "addon_version": "v" + k8s + ".0-eksbuild.1"}))
 	}
+	cfg, _ := config.Defaults("default")
+	for _, p := range stack.PlatformAddons(&cfg) {
+		rs = append(rs, resource(p.Address, map[string]any{"addon_name": p.Name, "addon_version": "v" + k8s + ".0-eksbuild.1"}))
+	}
 	return state(rs...)
 }
 
@@ -181,6 +186,12 @@ func TestUpgradeStopsAndResumes(t *testing.T) {
 	}
 	if !strings.Contains(h.pr.out.String(), "step 1/2 done") {
 		t.Errorf("step 1 not reported done:\n%s", h.pr.out.String())
+	}
+	// Every add-on of the document moves with the step, the platform add-ons too.
+	for _, a := range []string{"aws-ebs-csi-driver", "metrics-server", "amazon-cloudwatch-observability", "eks-node-monitoring-agent", "coredns"} {
+		if want := "add-on " + a + ": v1.33.0-eksbuild.1 -> v1.34.0-eksbuild.1 (EKS's default for 1.34)"; !strings.Contains(h.pr.out.String(), want) {
+			t.Errorf("step 1 does not say %q:\n%s", want, h.pr.out.String())
+		}
 	}
 
 	// Again, from the state the stop left: one step, 1.34 -> 1.35.
@@ -215,6 +226,9 @@ type fakeCleaner struct {
 	left    []cleanup.Item
 	removed []cleanup.Item
 	found   int
+	// groups are the log groups that exist again when destroy asks to delete them (nil: any asked for does).
+	groups  map[string]bool
+	deleted []string // every group destroy asked to delete
 }
 
 func (c *fakeCleaner) Find(context.Context, cleanup.Target) ([]cleanup.Item, error) {
@@ -228,7 +242,43 @@ func (c *fakeCleaner) Remove(_ context.Context, items []cleanup.Item) error {
 	c.removed = append(c.removed, items...)
 	return nil
 }
-func (c *fakeCleaner) DeleteLogGroup(context.Context, string) (bool, error) { return true, nil }
+func (c *fakeCleaner) DeleteLogGroup(_ context.Context, name string) (bool, error) {
+	c.deleted = append(c.deleted, name)
+	return c.groups == nil || c.groups[name], nil
+}
+
+// The CloudWatch agent writes its groups again when Terraform deleted them before its pods were gone: destroy
+// deletes those that came back, only the cluster's Container Insights groups its state held, and says so.
+func TestDestroyDeletesAgentLogGroupsThatCameBack(t *testing.T) {
+	const ci = "/aws/containerinsights/eks-cluster-v1-ut/"
+	st := state(resource("aws_eks_cluster.eks_cluster", map[string]any{"name": "eks-cluster-v1-ut"}),
+		resource("aws_cloudwatch_log_group.container_insights_application", map[string]any{"name": ci + "application"}),
+		resource("aws_cloudwatch_log_group.container_insights_performance", map[string]any{"name": ci + "performance"}),
+		resource("aws_cloudwatch_log_group.vpc_flow_log_group", map[string]any{"name": "/aws/vpc-flow-log/eks-vpc-v1-ut"}))
+	h := newHarness(t, st)
+	cl := &fakeCleaner{groups: map[string]bool{ci + "performance": true}}
+	res, err := Destroy(context.Background(), h.prepared(), h.options(), DestroyOptions{Yes: true,
+		Cleaner: func(context.Context, *config.Config, io.Writer) (Cleaner, error) { return cl, nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"/aws/eks/eks-cluster-v1-ut/cluster", ci + "application", ci + "performance"}; !slices.Equal(cl.deleted, want) {
+		t.Errorf("destroy asked to delete %v, want %v", cl.deleted, want)
+	}
+	if !slices.Equal(res.AgentLogGroupsDeleted, []string{ci + "performance"}) ||
+		!strings.Contains(h.pr.log.String(), "deleted log group "+ci+"performance, which the CloudWatch agent had created again") {
+		t.Errorf("result %+v, log:\n%s", res, h.pr.log.String())
+	}
+	// A state without the groups, and a configuration without the add-on: nothing of the agent's is touched.
+	h = newHarness(t, state(resource("aws_eks_cluster.eks_cluster", map[string]any{"name": "eks-cluster-v1-ut"})))
+	h.cfg.Addons.CloudWatchObservability = false
+	cl = &fakeCleaner{}
+	if _, err := Destroy(context.Background(), h.prepared(), h.options(), DestroyOptions{Yes: true,
+		Cleaner: func(context.Context, *config.Config, io.Writer) (Cleaner, error) { return cl, nil }}); err != nil ||
+		!slices.Equal(cl.deleted, []string{"/aws/eks/eks-cluster-v1-ut/cluster"}) {
+		t.Errorf("without the groups in state: %v, deleted %v", err, cl.deleted)
+	}
+}
 
 // A destroy whose scan finds what Kubernetes left refuses without Yes (nothing destroyed) and, with Yes, removes
 // it before destroying the stack and deletes the log group EKS created again.

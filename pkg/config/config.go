@@ -140,6 +140,14 @@ type Addons struct {
 	CoreDNS          bool `yaml:"coreDns" json:"coreDns"`
 	KubeProxy        bool `yaml:"kubeProxy" json:"kubeProxy"`
 	PodIdentityAgent bool `yaml:"podIdentityAgent" json:"podIdentityAgent"`
+	// EBSCSIDriver runs aws-ebs-csi-driver with a role of its own through Pod Identity, so PersistentVolumeClaims
+	// bind (EKS has no in-tree EBS provisioner any more).
+	EBSCSIDriver bool `yaml:"ebsCsiDriver" json:"ebsCsiDriver"`
+	// MetricsServer runs the metrics-server community add-on, which HorizontalPodAutoscalers need.
+	MetricsServer bool `yaml:"metricsServer" json:"metricsServer"`
+	// CloudWatchObservability runs amazon-cloudwatch-observability (Container Insights and Application Signals)
+	// with a role of its own through Pod Identity, into log groups the stack creates.
+	CloudWatchObservability bool `yaml:"cloudWatchObservability" json:"cloudWatchObservability"`
 }
 
 // VPCCNI is the vpc-cni add-on.
@@ -171,7 +179,8 @@ type Compat struct {
 // withProtections turns on what a production cluster needs and the original lacked: envelope encryption of
 // secrets and logs with a KMS key, access entries, no silent slide into extended support, launch-templated
 // nodes with IMDSv2 and encrypted disks, node auto repair and an update budget, diversified spot capacity, the
-// core add-ons managed by EKS, and vpc-cni's permissions on its own role instead of every node's.
+// core add-ons managed by EKS, vpc-cni's permissions on its own role instead of every node's, and the platform
+// add-ons (EBS CSI driver, metrics-server, CloudWatch observability).
 func withProtections(c Config) Config {
 	c.Cluster.SecretsEncryption, c.Cluster.LogEncryption = true, true
 	c.Cluster.AuthenticationMode = "API_AND_CONFIG_MAP"
@@ -182,6 +191,7 @@ func withProtections(c Config) Config {
 	c.NodeGroups.Spot.InstanceTypes = []string{"t3.medium", "t3a.medium", "t2.medium"}
 	c.Addons.CoreDNS, c.Addons.KubeProxy, c.Addons.PodIdentityAgent = true, true, true
 	c.Addons.VPCCNI.IRSA = true
+	c.Addons.EBSCSIDriver, c.Addons.MetricsServer, c.Addons.CloudWatchObservability = true, true, true
 	return c
 }
 

@@ -156,6 +156,9 @@ addons:
   coreDns: true
   kubeProxy: true
   podIdentityAgent: true
+  ebsCsiDriver: false
+  metricsServer: false
+  cloudWatchObservability: false
 compat: {legacyLogGroup: true, addonAfterNodeGroups: true}
 workloadIdentities:
   - {name: orders, namespace: shop, serviceAccount: orders-api, managedPolicyArns: [arn:aws:iam::aws:policy/AmazonSQSReadOnlyAccess]}
@@ -198,7 +201,7 @@ func TestEveryFlagReachesItsField(t *testing.T) {
 	flags := map[string]string{
 		"environment-suffix": "x1", "region": "eu-north-1", "state-bucket": "sb", "state-bucket-region": "eu-north-1",
 		"kubernetes-version": "1.34", "availability-zones": "eu-north-1a, eu-north-1b", "vpc-cni-version": "v1.20.0-eksbuild.1",
-		"profile": "original", "ttl": "36h", "protect": "true",
+		"profile": "original", "ttl": "36h", "protect": "true", "cloudwatch-observability": "true",
 	}
 	c, _, err := Load(Sources{LookupEnv: env(nil), Flags: flags})
 	if err != nil {
@@ -206,7 +209,8 @@ func TestEveryFlagReachesItsField(t *testing.T) {
 	}
 	if c.EnvironmentSuffix != "x1" || c.Region != "eu-north-1" || c.State.Bucket != "sb" || c.State.Region != "eu-north-1" ||
 		c.Cluster.KubernetesVersion != "1.34" || !reflect.DeepEqual(c.Network.AvailabilityZones, []string{"eu-north-1a", "eu-north-1b"}) ||
-		c.Addons.VPCCNI.Version != "v1.20.0-eksbuild.1" || c.Profile != "original" || c.TTL != "36h" || !c.Protect {
+		c.Addons.VPCCNI.Version != "v1.20.0-eksbuild.1" || c.Profile != "original" || c.TTL != "36h" || !c.Protect ||
+		!c.Addons.CloudWatchObservability {
 		t.Errorf("flags not applied: %+v", c)
 	}
 	for _, s := range Settings {
@@ -293,6 +297,7 @@ func TestDerivedNamesHoldTheSuffixOnce(t *testing.T) {
 		c, _ := Defaults(profile)
 		c.EnvironmentSuffix = suffix
 		c.Network.FlowLogs, c.Addons.VPCCNI.IRSA = true, true
+		c.Addons.EBSCSIDriver, c.Addons.CloudWatchObservability = true, true
 		names := map[string]string{
 			"StackName":                c.StackName(),
 			"ClusterName":              c.ClusterName(),
@@ -307,6 +312,8 @@ func TestDerivedNamesHoldTheSuffixOnce(t *testing.T) {
 			"LogGroupName":             c.LogGroupName(),
 			"LegacyLogGroupName":       c.LegacyLogGroupName(),
 			"VPCCNIRoleName":           c.VPCCNIRoleName(),
+			"EBSCSIRoleName":           c.EBSCSIRoleName(),
+			"CloudWatchRoleName":       c.CloudWatchRoleName(),
 			"FlowLogRoleName":          c.FlowLogRoleName(),
 			"FlowLogGroupName":         c.FlowLogGroupName(),
 			"PrivateSubnetName":        c.PrivateSubnetName(2),
@@ -447,7 +454,7 @@ func TestProtectFromEnvironmentAndFlag(t *testing.T) {
 		t.Errorf("protect: true in the file and TAPSTACK_PROTECT=1: %v %v", err, notices)
 	}
 	for _, s := range Settings {
-		if s.IsBool() != (s.Path == "protect") {
+		if s.IsBool() != (s.Path == "protect" || s.Path == "addons.cloudWatchObservability") {
 			t.Errorf("setting %s: IsBool %v", s.Path, s.IsBool())
 		}
 	}
@@ -463,6 +470,65 @@ func TestParseTTL(t *testing.T) {
 		"-2h": "-2h is not positive", "8760h1s": "8760h1s is longer than a year (8760h)"} {
 		if _, err := ParseTTL(in); err == nil || err.Error() != want {
 			t.Errorf("ParseTTL(%q): %v, want %q", in, err, want)
+		}
+	}
+}
+
+// The CloudWatch observability knob: on in default and hardened, off in original (which mirrors the old stack);
+// the flag and the environment turn it off, and a value that is not a boolean is a problem, never false.
+func TestCloudWatchObservabilityKnob(t *testing.T) {
+	for profile, want := range map[string]bool{"default": true, "hardened": true, "original": false} {
+		c, _ := Defaults(profile)
+		if c.Addons.CloudWatchObservability != want || c.Addons.EBSCSIDriver != want || c.Addons.MetricsServer != want {
+			t.Errorf("profile %s: platform add-ons %+v, want all %v", profile, c.Addons, want)
+		}
+	}
+	c, _, err := Load(Sources{LookupEnv: env(map[string]string{"TAPSTACK_CLOUDWATCH_OBSERVABILITY": "false"})})
+	if err != nil || c.Addons.CloudWatchObservability {
+		t.Errorf("TAPSTACK_CLOUDWATCH_OBSERVABILITY=false: %v %v", err, c.Addons.CloudWatchObservability)
+	}
+	c, _, err = Load(Sources{LookupEnv: env(nil), Flags: map[string]string{"cloudwatch-observability": "false"}})
+	if err != nil || c.Addons.CloudWatchObservability {
+		t.Errorf("--cloudwatch-observability=false: %v %v", err, c.Addons.CloudWatchObservability)
+	}
+	_, _, err = Load(Sources{LookupEnv: env(map[string]string{"TAPSTACK_CLOUDWATCH_OBSERVABILITY": "off"}),
+		Flags: map[string]string{"cloudwatch-observability": "nope"}})
+	le, ok := err.(*LoadError)
+	if !ok || len(le.Problems) != 2 || !strings.Contains(le.Problems[0], `"off" is not true or false`) ||
+		!strings.Contains(le.Problems[1], `--cloudwatch-observability: "nope"`) {
+		t.Errorf("bad booleans: %v", err)
+	}
+}
+
+// README's Configuration table has a row for every setting a flag or the environment reaches, naming both.
+func TestReadmeConfigurationTableNamesEverySetting(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := map[string][]string{}
+	for _, line := range strings.Split(string(b), "\n") {
+		cells := strings.Split(line, "|")
+		if len(cells) < 5 || cells[0] != "" {
+			continue
+		}
+		for i := range cells {
+			cells[i] = strings.TrimSpace(cells[i])
+		}
+		cells = cells[1:]
+		rows[strings.Trim(cells[0], "`")] = cells
+	}
+	for _, s := range Settings {
+		cells, ok := rows[s.Path]
+		if !ok {
+			t.Errorf("README's Configuration table has no row for %s", s.Path)
+			continue
+		}
+		if s.Flag != "" && cells[1] != "`--"+s.Flag+"`" {
+			t.Errorf("README row %s names flag %s, want `--%s`", s.Path, cells[1], s.Flag)
+		}
+		if s.Env != "" && cells[2] != "`"+s.Env+"`" {
+			t.Errorf("README row %s names environment variable %s, want `%s`", s.Path, cells[2], s.Env)
 		}
 	}
 }

@@ -58,6 +58,10 @@ var Settings = []Setting{
 		func(c *Config, v string) { c.TTL = v }, func(c *Config) string { return c.TTL }},
 	{"protect", "TAPSTACK_PROTECT", "protect", "record a tag under which tapstack gc never destroys the environment",
 		func(c *Config, v string) { c.Protect, _ = strconv.ParseBool(v) }, func(c *Config) string { return strconv.FormatBool(c.Protect) }},
+	{"cloudwatch-observability", "TAPSTACK_CLOUDWATCH_OBSERVABILITY", "addons.cloudWatchObservability",
+		"amazon-cloudwatch-observability add-on (Container Insights): true or false",
+		func(c *Config, v string) { c.Addons.CloudWatchObservability, _ = strconv.ParseBool(v) },
+		func(c *Config) string { return strconv.FormatBool(c.Addons.CloudWatchObservability) }},
 	{"", "REPOSITORY", "tags.repository", "", func(c *Config, v string) { c.Tags.Repository = v },
 		func(c *Config) string { return c.Tags.Repository }},
 	{"", "COMMIT_AUTHOR", "tags.commitAuthor", "", func(c *Config, v string) { c.Tags.CommitAuthor = v },
@@ -69,7 +73,7 @@ var Settings = []Setting{
 }
 
 // boolSettings take true or false (strconv.ParseBool); given alone, their flag means true.
-var boolSettings = map[string]bool{"protect": true}
+var boolSettings = map[string]bool{"protect": true, "addons.cloudWatchObservability": true}
 
 // IsBool reports whether the setting takes true or false.
 func (s Setting) IsBool() bool { return boolSettings[s.Path] }

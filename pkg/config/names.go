@@ -67,6 +67,15 @@ func (c *Config) Names() []Name {
 	if c.Addons.VPCCNI.IRSA {
 		ns = append(ns, Name{KindIAMRole, "aws_iam_role.vpc_cni_role", c.VPCCNIRoleName()})
 	}
+	if c.Addons.EBSCSIDriver {
+		ns = append(ns, Name{KindIAMRole, "aws_iam_role.ebs_csi_role", c.EBSCSIRoleName()})
+	}
+	if c.Addons.CloudWatchObservability {
+		ns = append(ns, Name{KindIAMRole, "aws_iam_role.cloudwatch_observability_role", c.CloudWatchRoleName()})
+		for _, g := range c.ContainerInsightsLogGroups() {
+			ns = append(ns, Name{KindLogGroup, "aws_cloudwatch_log_group.container_insights_" + g.Kind, g.Name})
+		}
+	}
 	if c.Network.FlowLogs {
 		ns = append(ns, Name{KindIAMRole, "aws_iam_role.vpc_flow_log_role", c.FlowLogRoleName()},
 			Name{KindLogGroup, "aws_cloudwatch_log_group.vpc_flow_log_group", c.FlowLogGroupName()})
@@ -84,6 +93,25 @@ func (c *Config) Names() []Name {
 func (c *Config) VPCCNIRoleName() string   { return c.name("eks-vpc-cni-role") }
 func (c *Config) FlowLogRoleName() string  { return c.name("eks-flow-log-role") }
 func (c *Config) FlowLogGroupName() string { return "/aws/vpc-flow-log/" + c.VPCName() }
+func (c *Config) EBSCSIRoleName() string   { return c.name("eks-ebs-csi-role") }
+func (c *Config) CloudWatchRoleName() string {
+	return c.name("eks-cloudwatch-role")
+}
+
+// LogGroup is a log group the stack creates for a writer that would otherwise create it itself.
+type LogGroup struct{ Kind, Name string }
+
+// ContainerInsightsLogGroups are the groups the CloudWatch observability add-on writes to,
+// /aws/containerinsights/<cluster>/<kind> (CloudWatch user guide, Container-Insights-setup-logs-FluentBit and
+// Container-Insights-reference): performance events, and application, dataplane and host logs.
+func (c *Config) ContainerInsightsLogGroups() []LogGroup {
+	var out []LogGroup
+	for _, k := range []string{"application", "dataplane", "host", "performance"} {
+		out = append(out, LogGroup{k, "/aws/containerinsights/" + c.ClusterName() + "/" + k})
+	}
+	return out
+}
+
 func (c *Config) PrivateSubnetName(i int) string {
 	return c.name("eks-private-subnet-" + strconv.Itoa(i))
 }

@@ -66,10 +66,12 @@
 // expected, actual, status) per fact: the cluster ACTIVE on the configured version with the outputs' endpoint,
 // its endpoint access and log types; the OIDC provider of the outputs' ARN for the cluster's issuer; each node
 // group ACTIVE with its capacity type, instance types, scaling (min, desired, max) and node role; the vpc-cni
-// add-on ACTIVE with its pinned version and configuration values; the log group with its retention; the public
-// subnets mapping public IPs on launch, in the outputs' VPC, with the configured CIDRs. It needs
-// eks:DescribeCluster, eks:DescribeNodegroup, eks:DescribeAddon, iam:GetOpenIDConnectProvider,
-// logs:DescribeLogGroups and ec2:DescribeSubnets.
+// add-on ACTIVE with its pinned version and configuration values; each platform add-on ACTIVE at its pinned
+// version, with its own Pod Identity association (owner, namespace, service account, role) or none; the log group
+// with its retention; the public subnets mapping public IPs on launch, in the outputs' VPC, with the configured
+// CIDRs. It needs eks:DescribeCluster, eks:DescribeNodegroup, eks:DescribeAddon,
+// eks:DescribePodIdentityAssociation, iam:GetOpenIDConnectProvider, logs:DescribeLogGroups and
+// ec2:DescribeSubnets.
 //
 // # What an environment runs
 //

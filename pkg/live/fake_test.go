@@ -39,8 +39,9 @@ type fakeAWS struct {
 	account, callerARN string
 	roles              map[string]bool
 	clusters           map[string]*ekstypes.Cluster
-	nodegroups         map[string]*ekstypes.Nodegroup // cluster/name
-	addons             map[string]*ekstypes.Addon     // cluster/name
+	nodegroups         map[string]*ekstypes.Nodegroup              // cluster/name
+	addons             map[string]*ekstypes.Addon                  // cluster/name
+	associations       map[string]*ekstypes.PodIdentityAssociation // cluster/ID
 	oidc               map[string]*iam.GetOpenIDConnectProviderOutput
 	logGroups          map[string]*int32 // name -> retention (nil: never expires)
 	zones              []ec2types.AvailabilityZone
@@ -216,6 +217,17 @@ func (f *fakeAWS) DescribeAddon(ctx context.Context, in *eks.DescribeAddonInput,
 		return nil, apiErr("ResourceNotFoundException", "No addon: "+aws.ToString(in.AddonName))
 	}
 	return &eks.DescribeAddonOutput{Addon: a}, nil
+}
+
+func (f *fakeAWS) DescribePodIdentityAssociation(ctx context.Context, in *eks.DescribePodIdentityAssociationInput, _ ...func(*eks.Options)) (*eks.DescribePodIdentityAssociationOutput, error) {
+	if err := f.call(ctx, "eks:DescribePodIdentityAssociation"); err != nil {
+		return nil, err
+	}
+	a, ok := f.associations[aws.ToString(in.ClusterName)+"/"+aws.ToString(in.AssociationId)]
+	if !ok {
+		return nil, apiErr("ResourceNotFoundException", "No Pod Identity Association found for id: "+aws.ToString(in.AssociationId))
+	}
+	return &eks.DescribePodIdentityAssociationOutput{Association: a}, nil
 }
 
 func (f *fakeAWS) DescribeClusterVersions(ctx context.Context, in *eks.DescribeClusterVersionsInput, _ ...func(*eks.Options)) (*eks.DescribeClusterVersionsOutput, error) {

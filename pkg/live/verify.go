@@ -100,8 +100,8 @@ type verifier struct {
 }
 
 // Verify checks the live stack against the configuration and the outputs, part by part and concurrently, each
-// part under opts.Timeout: the cluster, the OIDC provider, each node group, the vpc-cni add-on, the control-plane
-// log group and the public subnets.
+// part under opts.Timeout: the cluster, the OIDC provider, each node group, the vpc-cni add-on, each platform
+// add-on with its Pod Identity association, the control-plane log group and the public subnets.
 func Verify(ctx context.Context, c *Clients, in VerifyInput, opts Options) *VerifyReport {
 	if opts.Timeout <= 0 {
 		opts.Timeout = DefaultTimeout
@@ -116,6 +116,10 @@ func Verify(ctx context.Context, c *Clients, in VerifyInput, opts Options) *Veri
 		{"addon", "vpc-cni add-on", verifyAddon},
 		{"log-group", "control-plane log group", verifyLogGroup},
 		{"subnets", "public subnets", verifySubnets},
+	}
+	for _, pa := range stack.PlatformAddons(in.Config) {
+		parts = append(parts, verifyPart{"addon:" + pa.Name, pa.Name + " add-on",
+			func(ctx context.Context, v *verifier) []Item { return verifyPlatformAddon(ctx, v, pa) }})
 	}
 	for _, ng := range nodeGroups(in.Config) {
 		parts = append(parts, verifyPart{"node-group:" + ng.Capacity, "node group " + ng.Name,

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -47,6 +48,19 @@ func deployed(t *testing.T, cfg *config.Config) (*fakeAWS, outputs.Values) {
 	f.addons = map[string]*ekstypes.Addon{cl + "/vpc-cni": {AddonName: aws.String("vpc-cni"), Status: ekstypes.AddonStatusActive,
 		AddonVersion:        aws.String(version),
 		ConfigurationValues: aws.String(`{"env": {"WARM_PREFIX_TARGET": "1", "ENABLE_PREFIX_DELEGATION": "true"}}`)}}
+	f.associations = map[string]*ekstypes.PodIdentityAssociation{}
+	for i, p := range stack.PlatformAddons(cfg) {
+		a := &ekstypes.Addon{AddonName: aws.String(p.Name), Status: ekstypes.AddonStatusActive, AddonVersion: aws.String("v1.0.0-eksbuild.1"),
+			AddonArn: aws.String("arn:aws:eks:us-east-1:123456789012:addon/" + cl + "/" + p.Name + "/1")}
+		if p.RoleName != "" {
+			id := fmt.Sprintf("a-%d", i)
+			a.PodIdentityAssociations = []string{"arn:aws:eks:us-east-1:123456789012:podidentityassociation/" + cl + "/" + id}
+			f.associations[cl+"/"+id] = &ekstypes.PodIdentityAssociation{AssociationId: aws.String(id), OwnerArn: a.AddonArn,
+				Namespace: aws.String(p.Namespace), ServiceAccount: aws.String(p.ServiceAccount),
+				RoleArn: aws.String("arn:aws:iam::123456789012:role/" + p.RoleName)}
+		}
+		f.addons[cl+"/"+p.Name] = a
+	}
 	f.oidc = map[string]*iam.GetOpenIDConnectProviderOutput{oidcARN: {Url: aws.String(strings.TrimPrefix(issuer, "https://")),
 		ClientIDList: []string{"sts.amazonaws.com"}, ThumbprintList: []string{"9E99A48A9960B14926BB7F3B02E22DA2B0AB7280"}}}
 	f.logGroups = map[string]*int32{cfg.LogGroupName(): aws.Int32(int32(cfg.Cluster.LogRetentionDays)),
@@ -99,8 +113,8 @@ func TestVerifyMatchingStack(t *testing.T) {
 		if r.Summary.Matched < 25 {
 			t.Errorf("%s: only %d facts verified", profile, r.Summary.Matched)
 		}
-		if len(r.Parts) != 7 {
-			t.Errorf("%s: %d parts", profile, len(r.Parts))
+		if want := 7 + len(stack.PlatformAddons(cfg)); len(r.Parts) != want {
+			t.Errorf("%s: %d parts, want %d", profile, len(r.Parts), want)
 		}
 	}
 }
@@ -154,7 +168,7 @@ func TestVerifyNamesEachMismatch(t *testing.T) {
 			DurationMS float64 `json:"durationMs"`
 		} `json:"parts"`
 	}
-	if err := json.Unmarshal(b.Bytes(), &j); err != nil || j.Summary.Mismatched != 8 || len(j.Parts) != 7 {
+	if err := json.Unmarshal(b.Bytes(), &j); err != nil || j.Summary.Mismatched != 8 || len(j.Parts) != 7+len(stack.PlatformAddons(cfg)) {
 		t.Errorf("JSON report: %v %+v", err, j.Summary)
 	}
 }
@@ -198,7 +212,8 @@ func TestVerifyAccessDeniedAndTimeoutAreNotMatches(t *testing.T) {
 	f.delays = map[string]time.Duration{"logs:DescribeLogGroups": 5 * time.Second}
 	st := stack.Build(cfg, stack.Options{})
 	r := Verify(context.Background(), f.clients(), VerifyInput{Config: cfg, Doc: st.Doc, Outputs: out}, Options{Timeout: 100 * time.Millisecond})
-	if r.OK() || r.Summary.Mismatched != 0 || r.Summary.NotChecked != 2 || r.Summary.Errors != 1 {
+	// vpc-cni, each platform add-on and the subnets are not checked; the log group timed out.
+	if r.OK() || r.Summary.Mismatched != 0 || r.Summary.NotChecked != 2+len(stack.PlatformAddons(cfg)) || r.Summary.Errors != 1 {
 		t.Fatalf("summary %+v: %+v", r.Summary, r.Items)
 	}
 	var b bytes.Buffer
@@ -216,4 +231,41 @@ func TestVerifyPinnedAddonVersion(t *testing.T) {
 	cfg.Addons.VPCCNI.Version = "v1.19.6-eksbuild.1"
 	r := verify(t, f, cfg, out)
 	wantMismatch(t, r, "vpc-cni on "+cfg.ClusterName(), "addonVersion", "v1.19.6-eksbuild.1", "v1.20.4-eksbuild.2")
+}
+
+// Each platform add-on is verified with its association: a missing add-on, one DEGRADED, a pinned build it does not
+// run, an association of another service account or role, one not owned by the add-on, and a role where none
+// belongs are each a mismatch.
+func TestVerifyPlatformAddons(t *testing.T) {
+	cfg := defaults(t, "default")
+	f, out := deployed(t, cfg)
+	if r := verify(t, f, cfg, out); !r.OK() || r.Summary.Matched < 25+4*3+2*4 {
+		t.Fatalf("the platform add-ons as deployed do not verify: %+v", r.Summary)
+	}
+	cl := cfg.ClusterName()
+	delete(f.addons, cl+"/metrics-server")
+	f.addons[cl+"/aws-ebs-csi-driver"].Status = ekstypes.AddonStatusDegraded
+	var cw *ekstypes.PodIdentityAssociation
+	for _, a := range f.associations {
+		if aws.ToString(a.Namespace) == "amazon-cloudwatch" {
+			cw = a
+		}
+	}
+	cw.ServiceAccount, cw.RoleArn = aws.String("default"), aws.String("arn:aws:iam::123456789012:role/other")
+	cw.OwnerArn = aws.String("arn:aws:eks:us-east-1:123456789012:podidentityassociation/standalone")
+	f.addons[cl+"/eks-node-monitoring-agent"].PodIdentityAssociations = []string{"arn:aws:eks:us-east-1:123456789012:podidentityassociation/" + cl + "/x"}
+	r := verify(t, f, cfg, out)
+	wantMismatch(t, r, "metrics-server on "+cl, "exists", "yes", "no such add-on")
+	wantMismatch(t, r, "aws-ebs-csi-driver on "+cl, "status", "ACTIVE", "DEGRADED")
+	cwRes := "amazon-cloudwatch-observability on " + cl
+	wantMismatch(t, r, cwRes, "association service account", "cloudwatch-agent", "default")
+	wantMismatch(t, r, cwRes, "association role name", cfg.CloudWatchRoleName(), "other")
+	wantMismatch(t, r, cwRes, "association owner (the add-on)", "arn:aws:eks:us-east-1:123456789012:addon/"+cl+"/amazon-cloudwatch-observability/1",
+		"arn:aws:eks:us-east-1:123456789012:podidentityassociation/standalone")
+	wantMismatch(t, r, "eks-node-monitoring-agent on "+cl, "Pod Identity associations", "0", "1")
+
+	// A pin the document carries (upgrade's) must be what runs.
+	st := stack.Build(cfg, stack.Options{AddonVersions: map[string]string{"aws-ebs-csi-driver": "v1.50.0-eksbuild.1"}})
+	r = Verify(context.Background(), f.clients(), VerifyInput{Config: cfg, Doc: st.Doc, Outputs: out}, Options{Timeout: 5 * time.Second})
+	wantMismatch(t, r, "aws-ebs-csi-driver on "+cl, "addonVersion", "v1.50.0-eksbuild.1", "v1.0.0-eksbuild.1")
 }

@@ -45,6 +45,8 @@ type Holding struct {
 	NodeGroups  []HeldNodeGroup
 	NATGateways int
 	KMSKeys     int
+	// CloudWatchObservability: the amazon-cloudwatch-observability add-on runs (billed by use, so unpriced).
+	CloudWatchObservability bool
 }
 
 // HeldNodeGroup is a managed node group, priced at its desired size as its first instance type.
@@ -71,6 +73,7 @@ func HoldingOf(c *config.Config) Holding {
 	if c.Cluster.SecretsEncryption || c.Cluster.LogEncryption {
 		h.KMSKeys = 1
 	}
+	h.CloudWatchObservability = c.Addons.CloudWatchObservability && !h.AutoMode
 	return h
 }
 
@@ -139,6 +142,14 @@ func EstimateHolding(h Holding, d *versions.Data, day versions.Date) Cost {
 			out.Unpriced = append(out.Unpriced, it.Item)
 			out.Items = append(out.Items, it)
 		}
+	}
+	if h.CloudWatchObservability {
+		// Billed by use (CloudWatch user guide, install-CloudWatch-Observability-EKS-addon): no figure follows from
+		// the configuration, so it is named, never guessed.
+		it := CostItem{Item: "amazon-cloudwatch-observability add-on", Source: "cloudwatch-observability-billing",
+			Note: "Container Insights and Application Signals, billed by use: per observation, per GB of logs ingested and stored, per Application Signals request and SLO; it grows with pods and log volume"}
+		out.Unpriced = append(out.Unpriced, it.Item)
+		out.Items = append(out.Items, it)
 	}
 	if n := h.KMSKeys; n > 0 {
 		k := p.KMSKeyMonthly

@@ -228,6 +228,8 @@ var cases = []ruleCase{
 	{id: "TS305", severity: rules.Warning, kind: rules.Advice, path: "network.publicSubnetCIDRs", contains: "need at least 30 /28 prefixes"},
 	{id: "TS306", severity: rules.Warning, kind: rules.Advice, path: "nodeGroups.spot.instanceTypes", contains: "only t3.medium",
 		mutate: func(c *config.Config) { c.NodeGroups.Spot.InstanceTypes = []string{"t3.medium"} }},
+	{id: "TS220", severity: rules.Error, kind: rules.WouldFail, path: "addons.podIdentityAgent", contains: "add-on aws-ebs-csi-driver gets its role through Pod Identity",
+		mutate: func(c *config.Config) { c.Addons.PodIdentityAgent = false }},
 	{id: "TS307", severity: rules.Warning, kind: rules.Advice, path: "tags.default", contains: "changes on every run", mutate: func(c *config.Config) { c.Tags.Default = map[string]string{"CreatedAt": "${timestamp()}"} }},
 }
 
@@ -386,14 +388,26 @@ func TestCostEstimate(t *testing.T) {
 	c, _ := config.Defaults("default")
 	d, _ := versions.ParseDate(today)
 	est := rules.Estimate(&c, versions.Get(), d)
-	// Control plane, both node groups, and the KMS key of the default profile's encryption.
-	if len(est.Items) != 4 || est.MonthlyLow < 134.73 || est.MonthlyLow > 134.75 || est.MonthlyHigh < 225.83 || est.MonthlyHigh > 225.85 {
+	// Control plane, both node groups, the CloudWatch add-on (unpriced) and the KMS key of the default profile's
+	// encryption.
+	if len(est.Items) != 5 || est.MonthlyLow < 134.73 || est.MonthlyLow > 134.75 || est.MonthlyHigh < 225.83 || est.MonthlyHigh > 225.85 {
 		t.Errorf("estimate %+v", est)
 	}
 	for _, it := range est.Items {
-		if it.Source == "" || it.PriceDate == "" {
+		if it.Source == "" || (it.Priced && it.PriceDate == "") {
 			t.Errorf("item without source/date: %+v", it)
 		}
+	}
+	// The monitoring add-on is billed by use: named, with the reason, and left out of the totals.
+	cw := est.Items[len(est.Items)-2]
+	if len(est.Unpriced) != 1 || est.Unpriced[0] != cw.Item || !strings.HasPrefix(cw.Item, "amazon-cloudwatch-observability") ||
+		cw.Priced || cw.MonthlyHigh != 0 || !strings.Contains(cw.Note, "per GB of logs") || versions.Get().Sources[cw.Source] == "" {
+		t.Errorf("the CloudWatch add-on's item %+v, unpriced %v", cw, est.Unpriced)
+	}
+	off := c
+	off.Addons.CloudWatchObservability = false
+	if oest := rules.Estimate(&off, versions.Get(), d); len(oest.Unpriced) != 0 || len(oest.Items) != 4 || oest.MonthlyHigh != est.MonthlyHigh {
+		t.Errorf("with the add-on off: %+v", oest)
 	}
 	c.Cluster.KubernetesVersion = "1.31" // extended support on that day
 	if est := rules.Estimate(&c, versions.Get(), d); est.Items[0].MonthlyHigh != 0.60*730 {
@@ -415,7 +429,7 @@ func TestCostEstimate(t *testing.T) {
 	}
 	c.NodeGroups.OnDemand.InstanceTypes = []string{"m7g.metal"}
 	est = rules.Estimate(&c, versions.Get(), d)
-	if len(est.Unpriced) != 1 || est.Items[1].Priced {
+	if len(est.Unpriced) != 2 || est.Items[1].Priced {
 		t.Errorf("an unsourced price must be left out, never invented: %+v", est)
 	}
 	// Auto Mode has no node groups to price; its instances are named as unpriced.

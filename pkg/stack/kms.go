@@ -19,10 +19,14 @@ func buildKMS(d *tfdoc.Document, cfg *config.Config, r iam) *tfdoc.Resource {
 	}
 	if c.LogEncryption {
 		logs := "arn:" + partition + ":logs:" + cfg.Region + ":" + account + ":log-group:"
+		groups := []string{logs + "/aws/eks/" + cfg.ClusterName() + "/*", logs + cfg.FlowLogGroupName()}
+		if p := containerInsightsLogPattern(cfg, logs); p != "" {
+			groups = append(groups, p)
+		}
 		stmts = append(stmts, statement("CloudWatchLogsUseKey",
 			[]string{"kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"}, []string{"*"},
 			"Service", []string{"logs." + cfg.Region + ".amazonaws.com"},
-			condition("ArnLike", "kms:EncryptionContext:aws:logs:arn", logs+"/aws/eks/"+cfg.ClusterName()+"/*", logs+cfg.FlowLogGroupName())))
+			condition("ArnLike", "kms:EncryptionContext:aws:logs:arn", groups...)))
 	}
 	policy := policyDocument(d, "eks_kms_key_policy", stmts...)
 	key := d.Resource("aws_kms_key", "eks_kms_key", setTags(tfdoc.Body{

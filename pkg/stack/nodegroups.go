@@ -61,7 +61,10 @@ func buildNodeGroups(d *tfdoc.Document, cfg *config.Config, n network, r iam, cl
 	return out, notes
 }
 
-// launchTemplate requires IMDSv2 (hop limit 2 so pods on the node can still reach it) and an encrypted gp3 root.
+// launchTemplate requires IMDSv2 and an encrypted gp3 root. Hop limit 2: a pod outside the host network is one hop
+// further, and the EBS CSI driver's pods need instance metadata (aws-ebs-csi-driver docs/install.md: hop limit 2
+// with IMDSv2; its Kubernetes fallback cannot count the volumes an instance can attach). The CloudWatch agent runs
+// on the host network and would manage with 1 (aws-observability/helm-charts #82). docs/profiles.md has the choice.
 func launchTemplate(d *tfdoc.Document, cfg *config.Config, addr, name string) *tfdoc.Resource {
 	return d.Resource("aws_launch_template", addr, setTags(tfdoc.Body{
 		"name":                   name,

@@ -143,6 +143,7 @@ func Build(cfg *config.Config, opts Options) *Stack {
 		ngs, notes = buildNodeGroups(d, cfg, net, iam, cl, ads, nodeGroupVersion(cfg, s.KubernetesVersion, opts), opts.Existing)
 		s.Notes = append(s.Notes, notes...)
 		buildCoreDNS(d, cfg, cl, ngs, opts)
+		buildPlatformAddons(d, cfg, iam, cl, key, ngs, opts)
 		if cfg.Compat.AddonAfterNodeGroups {
 			ads.vpcCNI.DependOn(ngs...)
 		}

@@ -37,6 +37,7 @@ func unprotected(c *config.Config) {
 	c.NodeGroups.LaunchTemplate, c.NodeGroups.AutoRepair, c.NodeGroups.MaxUnavailablePercentage = false, false, 0
 	c.NodeGroups.Spot.InstanceTypes = []string{"t3.medium"}
 	c.Addons.CoreDNS, c.Addons.KubeProxy, c.Addons.PodIdentityAgent, c.Addons.VPCCNI.IRSA = false, false, false, false
+	c.Addons.EBSCSIDriver, c.Addons.MetricsServer, c.Addons.CloudWatchObservability = false, false, false
 }
 
 func res(t *testing.T, d *tfdoc.Document, addr string) tfdoc.Body {

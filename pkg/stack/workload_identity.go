@@ -24,11 +24,7 @@ func buildWorkloadIdentities(d *tfdoc.Document, cfg *config.Config, r iam, cl cl
 	if len(cfg.WorkloadIdentities) == 0 {
 		return
 	}
-	partition, account := arnPart(r.clusterRole, "1"), arnPart(r.clusterRole, "4")
-	// The cluster's ARN from its known parts rather than the cluster's arn attribute, so that the roles do not
-	// wait for the cluster, nor change in a plan that updates it.
-	eksARN := "arn:" + partition + ":eks:" + cfg.Region + ":" + account + ":"
-	clusterARN := eksARN + "cluster/" + cfg.ClusterName()
+	account, clusterARN := clusterARNOf(cfg, r)
 	agent, hasAgent := d.Lookup(PodIdentityAgentAddress)
 	arns := map[string]string{}
 	for _, w := range cfg.WorkloadIdentities {
@@ -37,20 +33,7 @@ func buildWorkloadIdentities(d *tfdoc.Document, cfg *config.Config, r iam, cl cl
 		if _, taken := d.Lookup("aws_iam_role." + addr); taken {
 			continue
 		}
-		// The trust policy EKS documents for Pod Identity (EKS user guide, pod-id-role): pods.eks.amazonaws.com may
-		// AssumeRole and TagSession. Narrowed, as that page shows, by the session tags EKS sets to this cluster,
-		// namespace and service account; and against the confused deputy (EKS user guide, cross-service-confused-
-		// deputy-prevention) by aws:SourceAccount and aws:SourceArn. EKS documents no aws:SourceArn value for Pod
-		// Identity: public configurations scope it to the cluster's associations, arn:...:podidentityassociation/
-		// <cluster>/* (awslabs/mountpoint-s3-csi-driver #781), so both that and the cluster's ARN are allowed, each of
-		// this cluster only.
-		trust := policyDocument(d, addr+"_trust", statement("EKSPodIdentity",
-			[]string{"sts:AssumeRole", "sts:TagSession"}, nil, "Service", []string{"pods.eks.amazonaws.com"},
-			condition("StringEquals", "aws:SourceAccount", account),
-			condition("ArnLike", "aws:SourceArn", clusterARN, eksARN+"podidentityassociation/"+cfg.ClusterName()+"/*"),
-			condition("StringEquals", "aws:RequestTag/eks-cluster-arn", clusterARN),
-			condition("StringEquals", "aws:RequestTag/kubernetes-namespace", literal(w.Namespace)),
-			condition("StringEquals", "aws:RequestTag/kubernetes-service-account", literal(w.ServiceAccount))))
+		trust := podIdentityTrust(d, addr+"_trust", account, clusterARN, literal(w.Namespace), literal(w.ServiceAccount))
 		role := d.Resource("aws_iam_role", addr, setTags(tfdoc.Body{
 			"name":               cfg.WorkloadIdentityRoleName(name),
 			"assume_role_policy": trust.Ref("json"),
@@ -121,4 +104,27 @@ func compactJSON(s string) string {
 		return s
 	}
 	return b.String()
+}
+
+// podIdentityTrust is the trust policy of every role tapstack gives a service account through EKS Pod Identity (the
+// platform add-ons' and the workload identities'): pods.eks.amazonaws.com may AssumeRole and TagSession (EKS user
+// guide, pod-id-role), only from this account (aws:SourceAccount, against the confused deputy: EKS user guide,
+// cross-service-confused-deputy-prevention) and only with the session tags EKS sets for this cluster, namespace and
+// service account (pod-id-role "Setting Conditions", pod-id-abac). No aws:SourceArn: EKS documents no value of it
+// for Pod Identity, and the one public report of a guessed value (podidentityassociation/<cluster>/*) is of it
+// denying credentials (awslabs/mountpoint-s3-csi-driver #781); the eks-cluster-arn tag already pins the cluster.
+func podIdentityTrust(d *tfdoc.Document, name, account, clusterARN, namespace, serviceAccount string) *tfdoc.Resource {
+	return policyDocument(d, name, statement("EKSPodIdentity",
+		[]string{"sts:AssumeRole", "sts:TagSession"}, nil, "Service", []string{"pods.eks.amazonaws.com"},
+		condition("StringEquals", "aws:SourceAccount", account),
+		condition("StringEquals", "aws:RequestTag/eks-cluster-arn", clusterARN),
+		condition("StringEquals", "aws:RequestTag/kubernetes-namespace", namespace),
+		condition("StringEquals", "aws:RequestTag/kubernetes-service-account", serviceAccount)))
+}
+
+// clusterARNOf is the cluster's ARN from its known parts rather than the cluster's arn attribute, so that roles
+// naming it do not wait for the cluster, nor change in a plan that updates it.
+func clusterARNOf(cfg *config.Config, r iam) (account, arn string) {
+	partition, account := arnPart(r.clusterRole, "1"), arnPart(r.clusterRole, "4")
+	return account, "arn:" + partition + ":eks:" + cfg.Region + ":" + account + ":cluster/" + cfg.ClusterName()
 }

@@ -58,7 +58,6 @@ func TestWorkloadIdentities(t *testing.T) {
 	}
 	want := map[string]string{
 		"StringEquals aws:SourceAccount":                         account,
-		"ArnLike aws:SourceArn":                                  eks + "cluster/eks-cluster-v1-pr7 | " + eks + "podidentityassociation/eks-cluster-v1-pr7/*",
 		"StringEquals aws:RequestTag/eks-cluster-arn":            eks + "cluster/eks-cluster-v1-pr7",
 		"StringEquals aws:RequestTag/kubernetes-namespace":       "shop",
 		"StringEquals aws:RequestTag/kubernetes-service-account": "orders.api",

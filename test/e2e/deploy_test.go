@@ -12,9 +12,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/eks"
+	ekstypes "github.com/aws/aws-sdk-go-v2/service/eks/types"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbv2types "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -27,7 +29,7 @@ import (
 const deployBucket = "tapstack-e2e-deploy-state"
 
 // TestDeploy runs the six steps of issue 4 on one environment, in order, through the tapstack CLI: deploy,
-// outputs, a clean second plan, two concurrent deploys, the plan guard (refused, then --allow-destroy), and a
+// outputs (and the platform add-ons of issue 13 with their own roles), a clean second plan, two concurrent deploys, the plan guard (refused, then --allow-destroy), and a
 // destroy that removes what Kubernetes would have left in the VPC: a load balancer and a network interface.
 func TestDeploy(t *testing.T) {
 	t.Parallel()        // each test has its own moto, front, bucket and working copy
@@ -51,6 +53,7 @@ func TestDeploy(t *testing.T) {
 	}{
 		{"1_deploy_creates_every_resource", func(t *testing.T) { stepDeploy(t, d, wc) }},
 		{"2_outputs_match_moto", func(t *testing.T) { stepOutputs(t, d, wc) }},
+		{"2b_platform_addons_active_with_their_own_roles", func(t *testing.T) { stepPlatformAddons(t, d) }},
 		{"3_second_plan_is_clean", func(t *testing.T) { d.run(t, wc, 0, "plan", "--detailed-exitcode") }},
 		{"4_concurrent_deploys_meet_the_state_lock", func(t *testing.T) { stepConcurrent(t, d, wc) }},
 		{"5_guard_refuses_replacing_the_vpc", func(t *testing.T) { stepGuard(t, d, wc) }},
@@ -177,6 +180,69 @@ func sameSet(a, b []string) bool {
 	slices.Sort(a)
 	slices.Sort(b)
 	return len(a) > 0 && slices.Equal(a, b)
+}
+
+// stepPlatformAddons: the platform add-ons are ACTIVE (those that run Deployments were created after the node
+// groups: the front's N1); each that calls AWS has exactly one Pod Identity association, owned by the add-on (no
+// second association), for its service account in its namespace, with the stack's role; the CloudWatch add-on's
+// log groups exist with the stack's retention and key.
+func stepPlatformAddons(t *testing.T, d *deployStack) {
+	ctx := testContext(t)
+	c := eksAPI(d.endpoint)
+	want := map[string][3]string{ // namespace, service account, role name; empty: no role
+		"aws-ebs-csi-driver":              {"kube-system", "ebs-csi-controller-sa", "eks-ebs-csi-role-v1-" + d.suffix},
+		"amazon-cloudwatch-observability": {"amazon-cloudwatch", "cloudwatch-agent", "eks-cloudwatch-role-v1-" + d.suffix},
+		"metrics-server":                  {},
+		"eks-node-monitoring-agent":       {},
+	}
+	for name, w := range want {
+		out, err := c.DescribeAddon(ctx, &eks.DescribeAddonInput{ClusterName: aws.String(d.cluster()), AddonName: aws.String(name)})
+		if err != nil {
+			t.Errorf("add-on %s: %v", name, err)
+			continue
+		}
+		a := out.Addon
+		if a.Status != ekstypes.AddonStatusActive || aws.ToString(a.AddonVersion) == "" {
+			t.Errorf("add-on %s: %s at %q %+v, want ACTIVE at EKS's default build", name, a.Status, aws.ToString(a.AddonVersion), a.Health)
+		}
+		if w[0] == "" {
+			if len(a.PodIdentityAssociations) != 0 {
+				t.Errorf("add-on %s has associations %v; it calls no AWS API", name, a.PodIdentityAssociations)
+			}
+			continue
+		}
+		if len(a.PodIdentityAssociations) != 1 {
+			t.Errorf("add-on %s: associations %v, want exactly one", name, a.PodIdentityAssociations)
+			continue
+		}
+		arn := a.PodIdentityAssociations[0]
+		pa, err := c.DescribePodIdentityAssociation(ctx, &eks.DescribePodIdentityAssociationInput{ClusterName: aws.String(d.cluster()),
+			AssociationId: aws.String(arn[strings.LastIndex(arn, "/")+1:])})
+		if err != nil {
+			t.Errorf("add-on %s's association: %v", name, err)
+			continue
+		}
+		as := pa.Association
+		if aws.ToString(as.OwnerArn) != aws.ToString(a.AddonArn) || aws.ToString(as.Namespace) != w[0] ||
+			aws.ToString(as.ServiceAccount) != w[1] || !strings.HasSuffix(aws.ToString(as.RoleArn), ":role/"+w[2]) {
+			t.Errorf("add-on %s's association %+v, want owned by %s, %s/%s with role %s", name, as, aws.ToString(a.AddonArn), w[0], w[1], w[2])
+		}
+	}
+	list, err := c.ListPodIdentityAssociations(ctx, &eks.ListPodIdentityAssociationsInput{ClusterName: aws.String(d.cluster())})
+	if err != nil || len(list.Associations) != 2 {
+		t.Errorf("the cluster's associations: %+v, %v; want the two add-ons' only", list, err)
+	}
+	groups, err := logsAPI(d.endpoint).DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{
+		LogGroupNamePrefix: aws.String("/aws/containerinsights/" + d.cluster() + "/")})
+	if err != nil || len(groups.LogGroups) != 4 {
+		t.Fatalf("Container Insights log groups: %+v, %v; want four", groups, err)
+	}
+	for _, g := range groups.LogGroups {
+		if aws.ToInt32(g.RetentionInDays) != 30 || !strings.Contains(aws.ToString(g.KmsKeyId), ":key/") {
+			t.Errorf("log group %s: retention %d, key %q; want 30 days and the stack's key", aws.ToString(g.LogGroupName),
+				aws.ToInt32(g.RetentionInDays), aws.ToString(g.KmsKeyId))
+		}
+	}
 }
 
 // stepConcurrent: two deploys of the environment at once, from two working copies as two pipelines on two
@@ -460,6 +526,11 @@ func stepDestroy(t *testing.T, d *deployStack, wc string) {
 	}
 	if logGroupExists(t, d.endpoint, "/aws/eks/"+d.cluster()+"/cluster") {
 		t.Errorf("the control-plane log group is still there")
+	}
+	for _, kind := range []string{"application", "dataplane", "host", "performance"} {
+		if name := "/aws/containerinsights/" + d.cluster() + "/" + kind; logGroupExists(t, d.endpoint, name) {
+			t.Errorf("log group %s is still there", name)
+		}
 	}
 	if left := d.state(t); len(left.Resources) != 0 {
 		t.Errorf("the state still holds %d resources: %v", len(left.Resources), left.managed())

@@ -170,7 +170,8 @@ func (d *deployStack) wantAddonsFor(t *testing.T, k8s string) {
 	if err != nil {
 		t.Fatalf("list add-ons: %v", err)
 	}
-	if want := []string{"coredns", "eks-pod-identity-agent", "kube-proxy", "vpc-cni"}; !slices.Equal(list.Addons, want) {
+	if want := []string{"amazon-cloudwatch-observability", "aws-ebs-csi-driver", "coredns", "eks-node-monitoring-agent",
+		"eks-pod-identity-agent", "kube-proxy", "metrics-server", "vpc-cni"}; !slices.Equal(list.Addons, want) {
 		t.Errorf("add-ons %v, want %v", list.Addons, want)
 	}
 	for _, name := range list.Addons {

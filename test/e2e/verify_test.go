@@ -49,8 +49,18 @@ func TestVerify(t *testing.T) {
 		if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil || r.code != 0 {
 			t.Fatalf("verify --format json: exit %d, %v\n%s", r.code, err, r.stdout)
 		}
-		if !rep.OK() || rep.Summary.Matched < 30 || len(rep.Parts) != 7 {
-			t.Errorf("JSON summary %+v with %d parts", rep.Summary, len(rep.Parts))
+		if !rep.OK() || rep.Summary.Matched < 30 || len(rep.Parts) != 11 {
+			t.Errorf("JSON summary %+v with %d parts, want 11: seven and the four platform add-ons", rep.Summary, len(rep.Parts))
+		}
+		// Each platform add-on with a role reports its association: owner, namespace, service account, role.
+		assoc := 0
+		for _, it := range rep.Items {
+			if strings.HasPrefix(it.Part, "addon:") && strings.HasPrefix(it.Field, "association ") && it.Status == live.Match {
+				assoc++
+			}
+		}
+		if assoc != 8 {
+			t.Errorf("%d association facts matched, want 4 for each of the two add-ons with a role", assoc)
 		}
 		for _, p := range rep.Parts {
 			t.Logf("part %-20s %-8s %6.1fms", p.ID, p.Status, p.DurationMS)

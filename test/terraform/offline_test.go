@@ -43,12 +43,12 @@ func TestValidateAndPlanEveryProfile(t *testing.T) {
 	}
 	variants := []variant{
 		{"original", "original", 21, nil},
-		{"default", "default", 30, nil},
-		{"hardened", "hardened", 46, nil},
+		{"default", "default", 44, nil}, // 14 of them the platform add-ons, their roles and log groups
+		{"hardened", "hardened", 60, nil},
 		{"auto-mode", "default", 24, func(c *config.Config) {
 			c.Cluster.Compute, c.Cluster.AuthenticationMode = config.ComputeAuto, "API_AND_CONFIG_MAP"
 		}},
-		{"every-option", "hardened", 48, func(c *config.Config) {
+		{"every-option", "hardened", 62, func(c *config.Config) {
 			c.Cluster.EndpointPublicAccess, c.Cluster.PublicAccessCIDRs = true, []string{"203.0.113.0/24"}
 			c.Cluster.AdminPrincipals = []string{"arn:aws:iam::111122223333:role/platform-admin", "arn:aws:iam::111122223333:role/oncall"}
 			c.Network.NATGateways = config.NATSingle

@@ -47,6 +47,9 @@ var contractEKS = []contractCase{
 	{"N4_NodeGroupsAndAddonsTakeTime", contractN4},
 	{"N5_AddonVersionForClusterVersion", contractN5},
 	{"N6_PodIdentityOnlyWhereAddonSupportsIt", contractN6},
+	{"N7_PodIdentityRoleMustTrustEKSPodIdentity", contractN7},
+	{"N8_AddonAssociationsInTheAddonsNamespace", contractN8},
+	{"N9_CloudWatchPodIdentityFrom310", contractN9},
 }
 
 // contractEnv is moto and the front for one subtest, with clients.
@@ -536,9 +539,20 @@ func contractN1(t *testing.T) {
 	if proxy := e.addon(t, &eks.CreateAddonInput{ClusterName: aws.String("c"), AddonName: aws.String("kube-proxy")}); proxy.Status != ekstypes.AddonStatusActive {
 		t.Errorf("kube-proxy (a DaemonSet) without nodes: %s, want ACTIVE", proxy.Status)
 	}
+	// The platform add-ons: the EBS CSI controller, metrics-server and the CloudWatch operator are Deployments; the
+	// node monitoring agent is a DaemonSet.
+	for name, deployment := range map[string]bool{"aws-ebs-csi-driver": true, "metrics-server": true,
+		"amazon-cloudwatch-observability": true, "eks-node-monitoring-agent": false} {
+		a := e.addon(t, &eks.CreateAddonInput{ClusterName: aws.String("c"), AddonName: aws.String(name)})
+		if got := a.Status == ekstypes.AddonStatusDegraded; got != deployment {
+			t.Errorf("%s without nodes: %s %+v; DEGRADED %v, want %v", name, a.Status, a.Health, got, deployment)
+		}
+	}
 	e.nodegroup(t, "c", "ng", e.nodeRole(t, "node"), ekstypes.NodegroupStatusActive)
-	if dns := e.settledAddon(t, "c", "coredns"); dns.Status != ekstypes.AddonStatusActive {
-		t.Errorf("coredns once a node is ready: %s %+v, want ACTIVE", dns.Status, dns.Health)
+	for _, name := range []string{"coredns", "aws-ebs-csi-driver", "metrics-server", "amazon-cloudwatch-observability"} {
+		if a := e.settledAddon(t, "c", name); a.Status != ekstypes.AddonStatusActive {
+			t.Errorf("%s once a node is ready: %s %+v, want ACTIVE", name, a.Status, a.Health)
+		}
 	}
 }
 
@@ -679,5 +693,91 @@ func contractN6(t *testing.T) {
 	if err != nil || aws.ToString(d.Association.ServiceAccount) != "aws-node" || aws.ToString(d.Association.RoleArn) != role ||
 		aws.ToString(d.Association.OwnerArn) != aws.ToString(a.AddonArn) {
 		t.Errorf("the association: %+v, %v", d, err)
+	}
+}
+
+// podIdentity is one association request for an add-on.
+func podIdentity(role, sa string) []ekstypes.AddonPodIdentityAssociations {
+	return []ekstypes.AddonPodIdentityAssociations{{RoleArn: aws.String(role), ServiceAccount: aws.String(sa)}}
+}
+
+func contractN7(t *testing.T) {
+	e := newContractEnv(t)
+	e.cluster(t, "c", "1.34", nil)
+	ebs := func(role string) *eks.CreateAddonInput {
+		return &eks.CreateAddonInput{ClusterName: aws.String("c"), AddonName: aws.String("aws-ebs-csi-driver"),
+			PodIdentityAssociations: podIdentity(role, "ebs-csi-controller-sa")}
+	}
+	ec2 := e.role(t, "ec2-trust", "ec2.amazonaws.com", "service-role/AmazonEBSCSIDriverPolicy")
+	noTag := e.role(t, "no-tag-session", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"pods.eks.amazonaws.com"},"Action":"sts:AssumeRole"}]}`)
+	for what, role := range map[string]string{"a role trusting EC2": ec2, "a role without sts:TagSession": noTag} {
+		_, err := e.eks.CreateAddon(e.ctx, ebs(role))
+		wantAPIError(t, what, err, "InvalidParameterException", "Trust policy of the role provided is invalid")
+	}
+	_, err := e.eks.CreateAddon(e.ctx, ebs("arn:aws:iam::123456789012:role/nobody"))
+	wantAPIError(t, "a role that does not exist", err, "InvalidParameterException", "does not exist")
+	if _, err := e.eks.DescribeAddon(e.ctx, &eks.DescribeAddonInput{ClusterName: aws.String("c"), AddonName: aws.String("aws-ebs-csi-driver")}); err == nil {
+		t.Fatal("a refused CreateAddon left an add-on")
+	}
+	good := e.role(t, "ebs", "pods.eks.amazonaws.com", "service-role/AmazonEBSCSIDriverPolicy")
+	if a := e.addon(t, ebs(good)); len(a.PodIdentityAssociations) != 1 {
+		t.Fatalf("a role trusting EKS Pod Identity: %+v", a)
+	}
+	_, err = e.eks.UpdateAddon(e.ctx, &eks.UpdateAddonInput{ClusterName: aws.String("c"), AddonName: aws.String("aws-ebs-csi-driver"),
+		PodIdentityAssociations: podIdentity(ec2, "ebs-csi-controller-sa")})
+	wantAPIError(t, "UpdateAddon to a role trusting EC2", err, "InvalidParameterException", "Trust policy of the role provided is invalid")
+}
+
+func contractN8(t *testing.T) {
+	e := newContractEnv(t)
+	e.cluster(t, "c", "1.34", nil)
+	cw := e.addon(t, &eks.CreateAddonInput{ClusterName: aws.String("c"), AddonName: aws.String("amazon-cloudwatch-observability"),
+		PodIdentityAssociations: podIdentity(e.role(t, "cw", "pods.eks.amazonaws.com", "CloudWatchAgentServerPolicy"), "cloudwatch-agent")})
+	ebs := e.addon(t, &eks.CreateAddonInput{ClusterName: aws.String("c"), AddonName: aws.String("aws-ebs-csi-driver"),
+		PodIdentityAssociations: podIdentity(e.role(t, "ebs", "pods.eks.amazonaws.com"), "ebs-csi-controller-sa")})
+	list, err := e.eks.ListPodIdentityAssociations(e.ctx, &eks.ListPodIdentityAssociationsInput{ClusterName: aws.String("c")})
+	if err != nil || len(list.Associations) != 2 {
+		t.Fatalf("associations: %+v, %v", list, err)
+	}
+	want := map[string][2]string{aws.ToString(cw.AddonArn): {"amazon-cloudwatch", "cloudwatch-agent"},
+		aws.ToString(ebs.AddonArn): {"kube-system", "ebs-csi-controller-sa"}}
+	for _, a := range list.Associations {
+		w, ok := want[aws.ToString(a.OwnerArn)]
+		if !ok || aws.ToString(a.Namespace) != w[0] || aws.ToString(a.ServiceAccount) != w[1] {
+			t.Errorf("association %+v: want owned by an add-on, in %v", a, w)
+		}
+	}
+	if _, err := e.eks.DeleteAddon(e.ctx, &eks.DeleteAddonInput{ClusterName: aws.String("c"), AddonName: aws.String("amazon-cloudwatch-observability")}); err != nil {
+		t.Fatal(err)
+	}
+	list, err = e.eks.ListPodIdentityAssociations(e.ctx, &eks.ListPodIdentityAssociationsInput{ClusterName: aws.String("c")})
+	if err != nil || len(list.Associations) != 1 || aws.ToString(list.Associations[0].OwnerArn) != aws.ToString(ebs.AddonArn) {
+		t.Errorf("after deleting the CloudWatch add-on: %+v, %v; want only the EBS CSI driver's", list, err)
+	}
+}
+
+func contractN9(t *testing.T) {
+	e := newContractEnv(t)
+	e.cluster(t, "c", "1.33", nil)
+	for version, sa := range map[string]string{"v3.0.0-eksbuild.1": "", "v3.1.0-eksbuild.1": "cloudwatch-agent"} {
+		cfg, err := e.eks.DescribeAddonConfiguration(e.ctx, &eks.DescribeAddonConfigurationInput{
+			AddonName: aws.String("amazon-cloudwatch-observability"), AddonVersion: aws.String(version)})
+		got := ""
+		if err == nil && len(cfg.PodIdentityConfiguration) == 1 {
+			got = aws.ToString(cfg.PodIdentityConfiguration[0].ServiceAccount)
+		}
+		if err != nil || got != sa {
+			t.Errorf("%s's Pod Identity configuration: %q, %v; want %q", version, got, err, sa)
+		}
+	}
+	role := e.role(t, "cw", "pods.eks.amazonaws.com", "CloudWatchAgentServerPolicy")
+	in := func(version string) *eks.CreateAddonInput {
+		return &eks.CreateAddonInput{ClusterName: aws.String("c"), AddonName: aws.String("amazon-cloudwatch-observability"),
+			AddonVersion: aws.String(version), PodIdentityAssociations: podIdentity(role, "cloudwatch-agent")}
+	}
+	_, err := e.eks.CreateAddon(e.ctx, in("v3.0.0-eksbuild.1"))
+	wantAPIError(t, "3.0.0 with Pod Identity", err, "InvalidParameterException", "Pod Identity feature is not supported for addon version: v3.0.0-eksbuild.1")
+	if a := e.addon(t, in("v3.1.0-eksbuild.1")); aws.ToString(a.AddonVersion) != "v3.1.0-eksbuild.1" || len(a.PodIdentityAssociations) != 1 {
+		t.Errorf("3.1.0 with Pod Identity: %+v", a)
 	}
 }

@@ -16,13 +16,13 @@ type contractCase struct {
 	test func(t *testing.T)
 }
 
-// contractIDs are the 24 behaviours of eks-behaviour.md and the Pod Identity associations' P1-P2; TestContract
-// fails when one has no subtest.
+// contractIDs are the 24 behaviours of eks-behaviour.md, the platform add-ons' (N7-N9, issue 13) and the Pod
+// Identity associations' (P1-P2); TestContract fails when one has no subtest.
 var contractIDs = []string{
 	"V1", "V2", "V3", "V4", "V5", "C1",
 	"U1", "U2", "U3", "U4", "U5", "U6",
 	"A1", "A2",
-	"N1", "N2", "N3", "N4", "N5", "N6",
+	"N1", "N2", "N3", "N4", "N5", "N6", "N7", "N8", "N9",
 	"P1", "P2",
 	"L1", "L2", "D1", "D2",
 }

@@ -5,14 +5,17 @@
 // The front forwards every request to moto 5.2.1 unchanged, except the calls moto lacks, answers in a way that
 // breaks hashicorp/aws 5.100.0 (an apply, a clean re-plan, an update or a destroy), or accepts where AWS refuses.
 // What AWS refuses and how long it takes is EKS's contract, each behaviour with its source beside its code and a
-// TestContract subtest: docs/test-front.md lists them (V1-V5, C1, U1-U6, A1-A2, N1-N6, P1-P2, L1-L2, D1-D2).
+// TestContract subtest: docs/test-front.md lists them (V1-V5, C1, U1-U6, A1-A2, N1-N9, P1-P2, L1-L2, D1-D2).
 // Dates come from the day the test sets (SetDay, TestDay by default), never from the wall clock; every create and
 // update takes Delay (about two seconds). The gaps it fills, one a line:
 //
 //   - EKS CreateAddon, DescribeAddon, ListAddons, UpdateAddon, DeleteAddon: missing; kept in memory, CREATING then
 //     ACTIVE, DEGRADED as EKS reports it (front_health.go).
 //   - EKS DescribeAddonConfiguration, and Pod Identity associations made by add-ons (Describe/ListPodIdentity-
-//     Association): missing; from the fixture.
+//     Association): missing; from the fixture, in the add-on's namespace, refused for a role that does not trust
+//     EKS Pod Identity (N7-N9).
+//   - EKS add-ons: the fixture offers vpc-cni, coredns, kube-proxy, eks-pod-identity-agent, aws-ebs-csi-driver,
+//     metrics-server, amazon-cloudwatch-observability and eks-node-monitoring-agent.
 //   - EKS Create/Update/DeletePodIdentityAssociation: missing; kept with the add-ons' associations, one per service
 //     account (P1), for a role pods.eks.amazonaws.com can assume (P2); tags as for add-ons.
 //   - EKS CreateAddon without addonVersion: the fixture's default version for the cluster's Kubernetes version.

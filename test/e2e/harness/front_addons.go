@@ -252,7 +252,8 @@ func (f *Front) createAddon(w http.ResponseWriter, r *http.Request, e eksRequest
 			return
 		}
 	}
-	if req.PodIdentityAssociations != nil && !checkPodIdentity(w, cluster, req.AddonName, version, *req.PodIdentityAssociations) {
+	if req.PodIdentityAssociations != nil && (!checkPodIdentity(w, cluster, req.AddonName, version, *req.PodIdentityAssociations) ||
+		!f.checkPodIdentityRoles(w, r, cluster, req.AddonName, *req.PodIdentityAssociations)) {
 		return
 	}
 
@@ -384,7 +385,8 @@ func (f *Front) updateAddon(w http.ResponseWriter, r *http.Request, e eksRequest
 		if req.AddonVersion != nil && *req.AddonVersion != "" {
 			version = *req.AddonVersion
 		}
-		if !checkPodIdentity(w, cluster, name, version, *req.PodIdentityAssociations) {
+		if !checkPodIdentity(w, cluster, name, version, *req.PodIdentityAssociations) ||
+			!f.checkPodIdentityRoles(w, r, cluster, name, *req.PodIdentityAssociations) {
 			return
 		}
 	}

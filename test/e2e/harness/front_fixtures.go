@@ -31,6 +31,8 @@ type fixtureAddon struct {
 type podIdentityConfig struct {
 	serviceAccount string
 	policies       []string
+	// namespace is where the add-on runs, and so where its associations are made ("" is kube-system).
+	namespace string
 }
 
 var addonCatalog = map[string]fixtureAddon{
@@ -39,7 +41,7 @@ var addonCatalog = map[string]fixtureAddon{
 		{"v1.19.6-eksbuild.1", "1.29", "1.35", []string{"1.31", "1.32"}},
 		{"v1.18.3-eksbuild.3", "1.29", "1.32", []string{"1.29", "1.30"}},
 		{"v1.18.1-eksbuild.3", "1.25", "1.32", nil}, // the original's pin, still offered on 1.32 where EKS moved it
-	}, podIdentity: &podIdentityConfig{"aws-node", []string{"arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy"}},
+	}, podIdentity: &podIdentityConfig{serviceAccount: "aws-node", policies: []string{"arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy"}},
 		podIdentitySince: "v1.19.6-eksbuild.1"},
 	"coredns": {typ: "networking", versions: []fixtureAddonVersion{
 		{"v1.12.1-eksbuild.2", "1.33", "1.36", []string{"1.33", "1.34", "1.35", "1.36"}},
@@ -50,6 +52,29 @@ var addonCatalog = map[string]fixtureAddon{
 	"eks-pod-identity-agent": {typ: "security", versions: []fixtureAddonVersion{
 		{"v1.3.8-eksbuild.2", "1.29", "1.36", k8sVersions},
 		{"v1.3.4-eksbuild.1", "1.29", "1.34", nil},
+	}},
+	// The platform add-ons. Their service accounts and namespaces are AWS's: EKS user guide, csi-iam-role
+	// (kube-system/ebs-csi-controller-sa) and amazon-cloudwatch-observability (amazon-cloudwatch/cloudwatch-agent);
+	// the CloudWatch add-on takes Pod Identity from 3.1.0 on (CloudWatch user guide,
+	// Container-Insights-setup-EKS-addon). metrics-server and the node monitoring agent call no AWS API.
+	"aws-ebs-csi-driver": {typ: "storage", versions: []fixtureAddonVersion{
+		{"v1.48.0-eksbuild.2", "1.30", "1.36", k8sVersions[1:]},
+		{"v1.45.0-eksbuild.1", "1.29", "1.34", []string{"1.29"}},
+	}, podIdentity: &podIdentityConfig{serviceAccount: "ebs-csi-controller-sa",
+		policies: []string{"arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"}},
+		podIdentitySince: "v1.45.0-eksbuild.1"},
+	"metrics-server": {typ: "observability", versions: []fixtureAddonVersion{
+		{"v0.8.0-eksbuild.1", "1.29", "1.36", k8sVersions},
+	}},
+	"amazon-cloudwatch-observability": {typ: "observability", versions: []fixtureAddonVersion{
+		{"v4.4.0-eksbuild.1", "1.29", "1.36", k8sVersions},
+		{"v3.1.0-eksbuild.1", "1.29", "1.34", nil},
+		{"v3.0.0-eksbuild.1", "1.29", "1.33", nil},
+	}, podIdentity: &podIdentityConfig{serviceAccount: "cloudwatch-agent", namespace: "amazon-cloudwatch",
+		policies: []string{"arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy"}},
+		podIdentitySince: "v3.1.0-eksbuild.1"},
+	"eks-node-monitoring-agent": {typ: "observability", versions: []fixtureAddonVersion{
+		{"v1.4.0-eksbuild.2", "1.29", "1.36", k8sVersions},
 	}},
 }
 

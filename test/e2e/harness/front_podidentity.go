@@ -120,16 +120,46 @@ func checkPodIdentity(w http.ResponseWriter, cluster, name, version string, reqs
 	return true
 }
 
-// associate creates the add-on's associations (in kube-system, where EKS add-ons run); call it with f.mu held.
+// checkPodIdentityRoles refuses, as EKS does, an association whose role does not trust EKS Pod Identity:
+// pods.eks.amazonaws.com with sts:AssumeRole and sts:TagSession (EKS user guide, pod-id-role; update-addon-role:
+// "The role must have the required trust policy for EKS Pod Identity"). EKS's answer to a role with another trust
+// policy is InvalidParameterException "Trust policy of the role provided is invalid" (terraform-provider-aws
+// #41483). It writes the error and returns false then.
+func (f *Front) checkPodIdentityRoles(w http.ResponseWriter, r *http.Request, cluster, name string, reqs []podIdentityRequest) bool {
+	ids := map[string]any{"clusterName": cluster, "addonName": name}
+	for _, p := range reqs {
+		ri, err := f.role(r, p.RoleArn)
+		if err != nil {
+			eksError(w, http.StatusInternalServerError, "ServerException", "front: "+err.Error(), nil)
+			return false
+		}
+		if !ri.exists {
+			invalidParameter(w, "Role "+p.RoleArn+" does not exist", ids) // invented: no source quotes this case
+			return false
+		}
+		if !ri.trustsService("pods.eks.amazonaws.com", "sts:AssumeRole", "sts:TagSession") {
+			invalidParameter(w, "Trust policy of the role provided is invalid", ids)
+			return false
+		}
+	}
+	return true
+}
+
+// associate creates the add-on's associations in the namespace the add-on runs in (kube-system unless its
+// configuration names another: amazon-cloudwatch for the CloudWatch add-on); call it with f.mu held.
 func (ca *clusterAddons) associate(a *addon, reqs []podIdentityRequest) []*podIdentityAssociation {
 	var out []*podIdentityAssociation
+	namespace := "kube-system"
+	if c := addonCatalog[a.name].podIdentity; c != nil && c.namespace != "" {
+		namespace = c.namespace
+	}
 	prefix, cluster, _ := strings.Cut(ca.arn, ":cluster/")
 	now := time.Now().UTC() // clock: a resource timestamp, not a date-based decision
 	for _, r := range reqs {
 		id := "a-" + strings.ReplaceAll(uuid(), "-", "")[:17]
 		p := &podIdentityAssociation{
 			id: id, arn: prefix + ":podidentityassociation/" + cluster + "/" + id, cluster: cluster,
-			namespace: "kube-system", serviceAccount: r.ServiceAccount, roleARN: r.RoleArn, ownerARN: a.arn,
+			namespace: namespace, serviceAccount: r.ServiceAccount, roleARN: r.RoleArn, ownerARN: a.arn,
 			created: now, modified: now,
 		}
 		ca.associations[id] = p

@@ -209,8 +209,28 @@ func TestFrontVersionAPIs(t *testing.T) {
 		t.Errorf("default vpc-cni versions for 1.33 = %v", defaults)
 	}
 	all, err := c.DescribeAddonVersions(ctx, &eks.DescribeAddonVersionsInput{})
-	if err != nil || len(all.Addons) != 4 {
-		t.Errorf("all add-ons: %d, %v; want vpc-cni, coredns, kube-proxy, eks-pod-identity-agent", len(all.Addons), err)
+	if err != nil || len(all.Addons) != 8 {
+		t.Errorf("all add-ons: %d, %v; want vpc-cni, coredns, kube-proxy, eks-pod-identity-agent and the four platform add-ons", len(all.Addons), err)
+	}
+	// Every add-on has a default build on every Kubernetes version the fixture knows, so a cluster of any of them
+	// gets each one at EKS's default.
+	for _, k8s := range []string{"1.29", "1.32", "1.36"} {
+		for _, name := range []string{"aws-ebs-csi-driver", "metrics-server", "amazon-cloudwatch-observability", "eks-node-monitoring-agent"} {
+			out, err := c.DescribeAddonVersions(ctx, &eks.DescribeAddonVersionsInput{AddonName: aws.String(name), KubernetesVersion: aws.String(k8s)})
+			def := 0
+			if err == nil && len(out.Addons) == 1 {
+				for _, v := range out.Addons[0].AddonVersions {
+					for _, cmp := range v.Compatibilities {
+						if cmp.DefaultVersion {
+							def++
+						}
+					}
+				}
+			}
+			if def != 1 {
+				t.Errorf("%s on %s: %d default builds, %v; want one", name, k8s, def, err)
+			}
+		}
 	}
 
 	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC) // the front's day

@@ -130,17 +130,29 @@ func (d Diff) String() string {
 	return s
 }
 
-// Diffs lists the fields in which have differs from want, over the fields want sets (labels and annotations:
-// only want's keys; parameters: every key of either, since the driver reads all of them). The API server's
-// defaults count: an unset reclaimPolicy is Delete, an unset volumeBindingMode Immediate, an unset
-// allowVolumeExpansion false. Provisioner, parameters, reclaimPolicy and volumeBindingMode are immutable
-// (ValidateStorageClassUpdate in kubernetes/pkg/apis/storage/validation).
+// Differs says whether the field's values differ.
+func (d Diff) Differs() bool { return d.Have != d.Want || d.HaveSet != d.WantSet }
+
+// Diffs lists the fields in which have differs from want (see Fields).
 func Diffs(have, want *storagev1.StorageClass) []Diff {
 	var out []Diff
-	str := func(field, h string, hSet bool, w string, wSet bool, immutable bool) {
-		if h != w || hSet != wSet {
-			out = append(out, Diff{Field: field, Have: h, HaveSet: hSet, Want: w, WantSet: wSet, Immutable: immutable})
+	for _, d := range Fields(have, want) {
+		if d.Differs() {
+			out = append(out, d)
 		}
+	}
+	return out
+}
+
+// Fields compares have with want over the fields want sets (labels and annotations: only want's keys;
+// parameters: every key of either, since the driver reads all of them), equal or not. The API server's defaults
+// count: an unset reclaimPolicy is Delete, an unset volumeBindingMode Immediate, an unset allowVolumeExpansion
+// false. Provisioner, parameters, reclaimPolicy and volumeBindingMode are immutable (ValidateStorageClassUpdate
+// in kubernetes/pkg/apis/storage/validation).
+func Fields(have, want *storagev1.StorageClass) []Diff {
+	var out []Diff
+	str := func(field, h string, hSet bool, w string, wSet bool, immutable bool) {
+		out = append(out, Diff{Field: field, Have: h, HaveSet: hSet, Want: w, WantSet: wSet, Immutable: immutable})
 	}
 	mapKeys := func(field string, h, w map[string]string, keys []string, immutable bool) {
 		for _, k := range keys {
@@ -302,57 +314,123 @@ func EnsureDefaultStorageClass(ctx context.Context, client kubernetes.Interface,
 	return res, nil
 }
 
-// Problem is one way the cluster's StorageClasses differ from what tapstack applies, and the fix.
-type Problem struct {
+// Fact is one thing CheckDefaultStorageClass compared: a field of tapstack's class, or which classes are
+// default. Problem and Fix are "" when it is as wanted.
+type Fact struct {
 	StorageClass string
-	What         string
-	Fix          string
+	Field        string
+	Want, Have   string // "unset" for a field that is not set
+	Problem      string // what is wrong
+	Fix          string // what fixes it
 }
 
-func (p Problem) String() string {
-	return "StorageClass " + p.StorageClass + ": " + p.What + "; " + p.Fix
+// OK says whether the fact is as wanted.
+func (f Fact) OK() bool { return f.Problem == "" }
+
+func (f Fact) String() string {
+	if f.OK() {
+		return "StorageClass " + f.StorageClass + ": " + f.Field + " is " + f.Have
+	}
+	return "StorageClass " + f.StorageClass + ": " + f.Problem + "; " + f.Fix
 }
 
-const (
-	fixApply    = "tapstack deploy applies it again"
-	fixRecreate = "tapstack deploy deletes it and creates it again (the field is immutable)"
-	fixUnmark   = `tapstack deploy sets its default annotation to "false"`
-)
+// Problems are the facts that are not as wanted.
+func Problems(facts []Fact) []Fact {
+	var out []Fact
+	for _, f := range facts {
+		if !f.OK() {
+			out = append(out, f)
+		}
+	}
+	return out
+}
 
-// CheckDefaultStorageClass compares the cluster's StorageClasses with want (DefaultStorageClass): want exists with
-// the same fields, and it is the only class marked default. It returns no problem when everything matches, and an
-// error only when the classes could not be read.
-func CheckDefaultStorageClass(ctx context.Context, client kubernetes.Interface, want *storagev1.StorageClass) ([]Problem, error) {
+// DefaultsField is the Fact of which classes are marked default.
+const DefaultsField = "default StorageClasses"
+
+// CheckDefaultStorageClass compares the cluster's StorageClasses with want (DefaultStorageClass): that want exists
+// with the same fields, and that it is the only class marked default. It returns every fact it compared (see
+// Problems), and an error only when the classes could not be read.
+func CheckDefaultStorageClass(ctx context.Context, client kubernetes.Interface, want *storagev1.StorageClass) ([]Fact, error) {
 	list, err := client.StorageV1().StorageClasses().List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("list StorageClasses: %w", err)
 	}
-	var problems []Problem
-	i := slices.IndexFunc(list.Items, func(sc storagev1.StorageClass) bool { return sc.Name == want.Name })
-	if i < 0 {
-		problems = append(problems, Problem{StorageClass: want.Name,
-			What: "missing, so a PersistentVolumeClaim without a class gets no encrypted " + want.Parameters[paramType] + " volume",
-			Fix:  "tapstack deploy creates it"})
-	} else {
-		for _, d := range Diffs(&list.Items[i], want) {
-			p := Problem{StorageClass: want.Name, What: d.String(), Fix: fixApply}
-			if d.Immutable {
-				p.Fix = fixRecreate
+	var facts []Fact
+	var ours *storagev1.StorageClass
+	var defaults, others []string
+	for i := range list.Items {
+		sc := &list.Items[i]
+		if sc.Name == want.Name {
+			ours = sc
+		}
+		if IsDefault(sc) {
+			defaults = append(defaults, sc.Name)
+			if sc.Name != want.Name {
+				others = append(others, sc.Name)
 			}
-			if d.Field == "metadata.annotations["+IsDefaultAnnotation+"]" && want.Annotations[IsDefaultAnnotation] == "true" &&
-				!IsDefault(&list.Items[i]) {
-				p.What = "not marked default (" + d.String() + ")"
-			}
-			problems = append(problems, p)
 		}
 	}
-	for _, sc := range list.Items {
-		if sc.Name == want.Name || !IsDefault(&sc) {
-			continue
-		}
-		problems = append(problems, Problem{StorageClass: sc.Name,
-			What: "also marked default, and with several defaults a PersistentVolumeClaim without a class gets the newest",
-			Fix:  fixUnmark})
+	exists := Fact{StorageClass: want.Name, Field: "exists", Want: "yes", Have: "yes"}
+	if ours == nil {
+		exists.Have = "no"
+		exists.Problem = "missing, so a PersistentVolumeClaim without a class gets no encrypted " + want.Parameters[paramType] + " volume"
+		exists.Fix = "tapstack deploy creates it"
 	}
-	return problems, nil
+	facts = append(facts, exists)
+	if ours != nil {
+		for _, d := range Fields(ours, want) {
+			if d.Field == "metadata.annotations["+IsDefaultAnnotation+"]" {
+				continue // the defaults fact below says it
+			}
+			show := func(v string, set bool) string {
+				if !set {
+					return "unset"
+				}
+				return v
+			}
+			f := Fact{StorageClass: want.Name, Field: d.Field, Want: show(d.Want, d.WantSet), Have: show(d.Have, d.HaveSet)}
+			if d.Differs() {
+				f.Problem, f.Fix = d.String(), "tapstack deploy applies it again"
+				if d.Immutable {
+					f.Fix = "tapstack deploy deletes it and creates it again (the field is immutable)"
+				}
+			}
+			facts = append(facts, f)
+		}
+	}
+	slices.Sort(defaults)
+	slices.Sort(others)
+	def := Fact{StorageClass: want.Name, Field: DefaultsField, Want: want.Name, Have: strings.Join(defaults, ", ")}
+	if def.Have == "" {
+		def.Have = "none"
+	}
+	if def.Have != def.Want {
+		var fixes, problems []string
+		switch {
+		case ours == nil:
+			fixes = append(fixes, "creates "+want.Name)
+		case !IsDefault(ours):
+			problems = append(problems, want.Name+" is not marked default")
+			fixes = append(fixes, "marks "+want.Name+" default")
+		}
+		if len(others) > 0 {
+			problems = append(problems, strings.Join(others, ", ")+" "+plural(len(others), "is", "are")+
+				" marked default, and with several defaults a PersistentVolumeClaim without a class gets the newest")
+			fixes = append(fixes, `sets the default annotation of `+strings.Join(others, ", ")+` to "false"`)
+		}
+		if len(problems) == 0 {
+			problems = append(problems, "no class is marked default")
+		}
+		def.Problem = strings.Join(problems, "; ")
+		def.Fix = "tapstack deploy " + strings.Join(fixes, " and ")
+	}
+	return append(facts, def), nil
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }

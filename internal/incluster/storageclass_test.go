@@ -185,14 +185,17 @@ func TestResult(t *testing.T) {
 func TestCheckDefaultStorageClass(t *testing.T) {
 	ctx := context.Background()
 	want := DefaultStorageClass(keyA)
-	check := func(t *testing.T, objs ...runtime.Object) []string {
+	check := func(t *testing.T, objs ...runtime.Object) []Fact {
 		t.Helper()
-		problems, err := CheckDefaultStorageClass(ctx, fake.NewClientset(objs...), want)
+		facts, err := CheckDefaultStorageClass(ctx, fake.NewClientset(objs...), want)
 		if err != nil {
 			t.Fatal(err)
 		}
+		return facts
+	}
+	problems := func(facts []Fact) []string {
 		var got []string
-		for _, p := range problems {
+		for _, p := range Problems(facts) {
 			got = append(got, p.String())
 		}
 		return got
@@ -207,27 +210,53 @@ func TestCheckDefaultStorageClass(t *testing.T) {
 	wrong.AllowVolumeExpansion = nil
 	wrong.Parameters["type"] = "gp2"
 
+	// Everything as wanted: every fact verify reports, each OK.
+	facts := check(t, DefaultStorageClass(keyA), unmarkedGP2)
+	var got []string
+	for _, f := range facts {
+		if !f.OK() || f.Fix != "" {
+			t.Errorf("not OK: %+v", f)
+		}
+		got = append(got, f.String())
+	}
+	if w := []string{
+		"StorageClass tapstack-gp3: exists is yes",
+		"StorageClass tapstack-gp3: metadata.labels[app.kubernetes.io/managed-by] is tapstack",
+		"StorageClass tapstack-gp3: provisioner is ebs.csi.aws.com",
+		"StorageClass tapstack-gp3: parameters[encrypted] is true",
+		"StorageClass tapstack-gp3: parameters[kmsKeyId] is " + keyA,
+		"StorageClass tapstack-gp3: parameters[type] is gp3",
+		"StorageClass tapstack-gp3: reclaimPolicy is Delete",
+		"StorageClass tapstack-gp3: volumeBindingMode is WaitForFirstConsumer",
+		"StorageClass tapstack-gp3: allowVolumeExpansion is true",
+		"StorageClass tapstack-gp3: default StorageClasses is tapstack-gp3",
+	}; !slices.Equal(got, w) {
+		t.Errorf("facts\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(w, "\n"))
+	}
+
+	const missing = "StorageClass tapstack-gp3: missing, so a PersistentVolumeClaim without a class gets no encrypted gp3 volume; tapstack deploy creates it"
 	for _, c := range []struct {
 		name string
 		objs []runtime.Object
 		want []string
 	}{
-		{"ours, the only default", []runtime.Object{DefaultStorageClass(keyA), unmarkedGP2}, nil},
-		{"nothing at all", nil, []string{
-			"StorageClass tapstack-gp3: missing, so a PersistentVolumeClaim without a class gets no encrypted gp3 volume; tapstack deploy creates it"}},
-		{"EKS's gp2 only", []runtime.Object{gp2()}, []string{
-			"StorageClass tapstack-gp3: missing, so a PersistentVolumeClaim without a class gets no encrypted gp3 volume; tapstack deploy creates it",
-			`StorageClass gp2: also marked default, and with several defaults a PersistentVolumeClaim without a class gets the newest; tapstack deploy sets its default annotation to "false"`}},
+		{"nothing at all", nil, []string{missing,
+			"StorageClass tapstack-gp3: no class is marked default; tapstack deploy creates tapstack-gp3"}},
+		{"EKS's gp2 only", []runtime.Object{gp2()}, []string{missing,
+			`StorageClass tapstack-gp3: gp2 is marked default, and with several defaults a PersistentVolumeClaim without a class gets the newest; ` +
+				`tapstack deploy creates tapstack-gp3 and sets the default annotation of gp2 to "false"`}},
 		{"a second default, through the beta annotation", []runtime.Object{DefaultStorageClass(keyA), unmarkedGP2, betaDefault}, []string{
-			`StorageClass legacy: also marked default, and with several defaults a PersistentVolumeClaim without a class gets the newest; tapstack deploy sets its default annotation to "false"`}},
-		{"ours changed", []runtime.Object{wrong}, []string{
-			`StorageClass tapstack-gp3: not marked default (metadata.annotations[storageclass.kubernetes.io/is-default-class] is "false", want "true"); tapstack deploy applies it again`,
+			`StorageClass tapstack-gp3: legacy is marked default, and with several defaults a PersistentVolumeClaim without a class gets the newest; ` +
+				`tapstack deploy sets the default annotation of legacy to "false"`}},
+		{"ours changed, two others default", []runtime.Object{wrong, gp2(), betaDefault}, []string{
 			`StorageClass tapstack-gp3: parameters[kmsKeyId] is "` + keyB + `", want "` + keyA + `" (immutable); tapstack deploy deletes it and creates it again (the field is immutable)`,
 			`StorageClass tapstack-gp3: parameters[type] is "gp2", want "gp3" (immutable); tapstack deploy deletes it and creates it again (the field is immutable)`,
-			`StorageClass tapstack-gp3: allowVolumeExpansion is "false", want "true"; tapstack deploy applies it again`}},
+			`StorageClass tapstack-gp3: allowVolumeExpansion is "false", want "true"; tapstack deploy applies it again`,
+			`StorageClass tapstack-gp3: tapstack-gp3 is not marked default; gp2, legacy are marked default, and with several defaults a PersistentVolumeClaim without a class gets the newest; ` +
+				`tapstack deploy marks tapstack-gp3 default and sets the default annotation of gp2, legacy to "false"`}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			if got := check(t, c.objs...); !slices.Equal(got, c.want) {
+			if got := problems(check(t, c.objs...)); !slices.Equal(got, c.want) {
 				t.Errorf("problems\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(c.want, "\n"))
 			}
 		})
@@ -238,8 +267,8 @@ func TestCheckDefaultStorageClass(t *testing.T) {
 		client.PrependReactor("list", "storageclasses", func(k8stesting.Action) (bool, runtime.Object, error) {
 			return true, nil, errors.New("forbidden")
 		})
-		if p, err := CheckDefaultStorageClass(ctx, client, want); err == nil || !strings.Contains(err.Error(), "forbidden") || p != nil {
-			t.Errorf("%v, %v; want the list's error", p, err)
+		if f, err := CheckDefaultStorageClass(ctx, client, want); err == nil || !strings.Contains(err.Error(), "forbidden") || f != nil {
+			t.Errorf("%v, %v; want the list's error", f, err)
 		}
 	})
 }

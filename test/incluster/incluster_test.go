@@ -7,7 +7,6 @@ import (
 	"context"
 	"maps"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -98,12 +97,12 @@ func defaults(all map[string]storagev1.StorageClass) []string {
 
 func check(t *testing.T, ctx context.Context, c kubernetes.Interface, key string) []string {
 	t.Helper()
-	problems, err := incluster.CheckDefaultStorageClass(ctx, c, incluster.DefaultStorageClass(key))
+	facts, err := incluster.CheckDefaultStorageClass(ctx, c, incluster.DefaultStorageClass(key))
 	if err != nil {
 		t.Fatalf("CheckDefaultStorageClass: %v", err)
 	}
 	var out []string
-	for _, p := range problems {
+	for _, p := range incluster.Problems(facts) {
 		out = append(out, p.String())
 	}
 	return out
@@ -148,7 +147,8 @@ func TestKubeDefaultStorageClassFresh(t *testing.T) {
 	api := c.StorageV1().StorageClasses()
 
 	if got, want := check(t, ctx, c, keyA), []string{
-		"StorageClass tapstack-gp3: missing, so a PersistentVolumeClaim without a class gets no encrypted gp3 volume; tapstack deploy creates it"}; !slices.Equal(got, want) {
+		"StorageClass tapstack-gp3: missing, so a PersistentVolumeClaim without a class gets no encrypted gp3 volume; tapstack deploy creates it",
+		"StorageClass tapstack-gp3: no class is marked default; tapstack deploy creates tapstack-gp3"}; !slices.Equal(got, want) {
 		t.Errorf("check before: %q, want %q", got, want)
 	}
 
@@ -194,7 +194,8 @@ func TestKubeDefaultStorageClassFresh(t *testing.T) {
 	}
 	claimGets(t, ctx, c, "fast")
 	if got, want := check(t, ctx, c, keyA), []string{
-		`StorageClass fast: also marked default, and with several defaults a PersistentVolumeClaim without a class gets the newest; tapstack deploy sets its default annotation to "false"`}; !slices.Equal(got, want) {
+		`StorageClass tapstack-gp3: fast is marked default, and with several defaults a PersistentVolumeClaim without a class gets the newest; ` +
+			`tapstack deploy sets the default annotation of fast to "false"`}; !slices.Equal(got, want) {
 		t.Errorf("check with a second default: %q, want %q", got, want)
 	}
 	res = ensure(t, ctx, c, keyA)
@@ -215,8 +216,8 @@ func TestKubeDefaultStorageClassFresh(t *testing.T) {
 		t.Fatal(err)
 	}
 	if got, want := check(t, ctx, c, keyA), []string{
-		`StorageClass tapstack-gp3: not marked default (metadata.annotations[storageclass.kubernetes.io/is-default-class] is "false", want "true"); tapstack deploy applies it again`,
-		`StorageClass tapstack-gp3: allowVolumeExpansion is "false", want "true"; tapstack deploy applies it again`}; !slices.Equal(got, want) {
+		`StorageClass tapstack-gp3: allowVolumeExpansion is "false", want "true"; tapstack deploy applies it again`,
+		`StorageClass tapstack-gp3: tapstack-gp3 is not marked default; tapstack deploy marks tapstack-gp3 default`}; !slices.Equal(got, want) {
 		t.Errorf("check after the edit: %q, want %q", got, want)
 	}
 	res = ensure(t, ctx, c, keyA)
@@ -260,8 +261,10 @@ func TestKubeDefaultStorageClassFresh(t *testing.T) {
 	if err := api.Delete(ctx, "tapstack-gp3", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if got := check(t, ctx, c, ""); len(got) != 1 || !strings.Contains(got[0], "tapstack-gp3: missing") {
-		t.Errorf("check after delete: %q", got)
+	if got, want := check(t, ctx, c, ""), []string{
+		"StorageClass tapstack-gp3: missing, so a PersistentVolumeClaim without a class gets no encrypted gp3 volume; tapstack deploy creates it",
+		"StorageClass tapstack-gp3: no class is marked default; tapstack deploy creates tapstack-gp3"}; !slices.Equal(got, want) {
+		t.Errorf("check after delete: %q, want %q", got, want)
 	}
 	if got := changes(ensure(t, ctx, c, "")); !slices.Equal(got, []string{"StorageClass tapstack-gp3 created"}) {
 		t.Errorf("after delete: %q", got)

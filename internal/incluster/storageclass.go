@@ -206,9 +206,9 @@ const (
 
 // Change is what EnsureDefaultStorageClass did to one StorageClass, and why.
 type Change struct {
-	StorageClass string
-	Action       Action
-	Detail       string
+	StorageClass string `json:"storageClass"`
+	Action       Action `json:"action"`
+	Detail       string `json:"detail,omitempty"`
 }
 
 func (c Change) String() string {

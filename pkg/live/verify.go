@@ -139,7 +139,11 @@ func Verify(ctx context.Context, c *Clients, in VerifyInput, opts Options) *Veri
 		if in.Kube != nil {
 			parts = append(parts, verifyPart{"storage-class", "default StorageClass", verifyStorageClass})
 		} else {
-			skipped = append(skipped, "default StorageClass: "+in.KubeSkipped)
+			why := in.KubeSkipped
+			if why == "" {
+				why = "not verified (no connection to the cluster's Kubernetes API was given)"
+			}
+			skipped = append(skipped, "default StorageClass: "+why)
 		}
 	}
 	start := time.Now()

@@ -1,12 +1,9 @@
 // Package incluster is what tapstack applies and reads inside the cluster through client-go, after Terraform has
-// built the cluster. Everything here takes a kubernetes.Interface and never builds one. Writes are server-side
-// applies under the field manager FieldManager, so a second run with nothing to change writes nothing.
+// built the cluster: the default StorageClass tapstack owns (DefaultStorageClass, EnsureDefaultStorageClass for
+// deploy, CheckDefaultStorageClass for verify) and the Cluster Autoscaler (NewAutoscaler, ApplyAutoscaler for
+// deploy and each upgrade step, CheckAutoscaler for verify, RemoveAutoscaler once it is turned off).
+//
+// Everything here takes a kubernetes.Interface and never builds one: the lifecycle package connects with the
+// environment's EKS token (lifecycle.ClusterREST), the tests with a real API server (test/kubeapi). Writes are
+// server-side applies under the field manager FieldManager, so a second run with nothing to change writes nothing.
 package incluster
-
-const (
-	// FieldManager owns what tapstack applies.
-	FieldManager = "tapstack"
-	// ManagedByLabel is Kubernetes' recommended label for the tool that manages an object; its value is
-	// stack.ManagedByTapstack, as on the AWS resources' ManagedBy tag.
-	ManagedByLabel = "app.kubernetes.io/managed-by"
-)

@@ -60,6 +60,8 @@ type Options struct {
 	State StateReader
 	// Progress receives what the workflow does; nil discards it.
 	Progress Progress
+	// Kube connects to the cluster's Kubernetes API for what tapstack applies inside it; nil: ClusterClient.
+	Kube KubeClient
 }
 
 // Account brings what the state says an environment runs up to date with the account, where EKS changes it by

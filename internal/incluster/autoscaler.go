@@ -330,85 +330,112 @@ func ApplyAutoscaler(ctx context.Context, client kubernetes.Interface, a Autosca
 	return res, nil
 }
 
-// AutoscalerProblem is one way the running autoscaler differs from what tapstack applies, and the fix.
-type AutoscalerProblem struct {
-	Object string // Kind/name
-	What   string
-	Fix    string
+// AutoscalerFact is one fact CheckAutoscaler compared: what the running autoscaler has against what tapstack
+// applies, and when they differ, what is wrong and the fix.
+type AutoscalerFact struct {
+	Object     string // Kind/name
+	Field      string
+	Want, Have string
+	Problem    string // "" when the fact is as wanted
+	Fix        string
 }
 
-func (p AutoscalerProblem) String() string { return p.Object + ": " + p.What + "; " + p.Fix }
+// OK says whether the fact is as wanted.
+func (f AutoscalerFact) OK() bool { return f.Problem == "" }
+
+func (f AutoscalerFact) String() string {
+	if f.OK() {
+		return f.Object + ": " + f.Field + " is " + f.Have
+	}
+	return f.Object + ": " + f.Problem + "; " + f.Fix
+}
+
+// AutoscalerProblems are the facts that are not as wanted.
+func AutoscalerProblems(facts []AutoscalerFact) []AutoscalerFact {
+	var out []AutoscalerFact
+	for _, f := range facts {
+		if !f.OK() {
+			out = append(out, f)
+		}
+	}
+	return out
+}
 
 const (
 	fixDeploy = "tapstack deploy applies it again"
 	fixWait   = "wait for the rollout, or see kubectl -n kube-system describe deployment cluster-autoscaler"
 )
 
-// CheckAutoscaler compares the running autoscaler with a (for verify): its ServiceAccount and the expander's
-// ConfigMap exist as applied; its Deployment runs a's image, command, service account and region, and is
-// available (the controller has seen its latest spec, every replica updated, and the Available condition true).
-// It returns no problem when everything matches, and an error only when the objects could not be read.
-func CheckAutoscaler(ctx context.Context, client kubernetes.Interface, a Autoscaler) ([]AutoscalerProblem, error) {
+// CheckAutoscaler compares the running autoscaler with a (for verify) and returns every fact it compared: its
+// ServiceAccount exists; the expander's ConfigMap holds a's priorities; its Deployment runs a's image, command,
+// service account and region, and is available (the controller has seen its latest spec, every replica updated,
+// the Available condition true). It returns an error only when the objects could not be read.
+func CheckAutoscaler(ctx context.Context, client kubernetes.Interface, a Autoscaler) ([]AutoscalerFact, error) {
 	ns := stack.AutoscalerNamespace
-	var problems []AutoscalerProblem
-	missing := func(kind, name string) {
-		problems = append(problems, AutoscalerProblem{Object: kind + "/" + name, What: "missing", Fix: fixDeploy})
+	var facts []AutoscalerFact
+	fact := func(object, field, want, have, problem, fix string) {
+		if want == have && problem == "" {
+			fix = ""
+		} else if problem == "" {
+			problem = fmt.Sprintf("%s is %q, want %q", field, have, want)
+		}
+		facts = append(facts, AutoscalerFact{Object: object, Field: field, Want: want, Have: have, Problem: problem, Fix: fix})
 	}
-	if _, err := client.CoreV1().ServiceAccounts(ns).Get(ctx, AutoscalerName, metav1.GetOptions{}); apierrors.IsNotFound(err) {
-		missing("ServiceAccount", AutoscalerName)
-	} else if err != nil {
-		return nil, fmt.Errorf("read ServiceAccount %s: %w", AutoscalerName, err)
+	exists := func(object string, err error) (bool, error) {
+		switch {
+		case apierrors.IsNotFound(err):
+			fact(object, "exists", "yes", "no", "missing", fixDeploy)
+			return false, nil
+		case err != nil:
+			return false, fmt.Errorf("read %s: %w", object, err)
+		}
+		fact(object, "exists", "yes", "yes", "", "")
+		return true, nil
+	}
+	_, err := client.CoreV1().ServiceAccounts(ns).Get(ctx, AutoscalerName, metav1.GetOptions{})
+	if _, err := exists("ServiceAccount/"+AutoscalerName, err); err != nil {
+		return nil, err
 	}
 	cm, err := client.CoreV1().ConfigMaps(ns).Get(ctx, AutoscalerPriorityConfigMap, metav1.GetOptions{})
-	switch {
-	case apierrors.IsNotFound(err):
-		missing("ConfigMap", AutoscalerPriorityConfigMap)
-	case err != nil:
-		return nil, fmt.Errorf("read ConfigMap %s: %w", AutoscalerPriorityConfigMap, err)
-	case cm.Data["priorities"] != a.Priorities():
-		problems = append(problems, AutoscalerProblem{Object: "ConfigMap/" + AutoscalerPriorityConfigMap,
-			What: fmt.Sprintf("priorities are %q, want %q", cm.Data["priorities"], a.Priorities()), Fix: fixDeploy})
-	}
-	d, err := client.AppsV1().Deployments(ns).Get(ctx, AutoscalerName, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		missing("Deployment", AutoscalerName)
-		return problems, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read Deployment %s: %w", AutoscalerName, err)
+	if ok, err := exists("ConfigMap/"+AutoscalerPriorityConfigMap, err); err != nil {
+		return nil, err
+	} else if ok {
+		fact("ConfigMap/"+AutoscalerPriorityConfigMap, "data.priorities", a.Priorities(), cm.Data["priorities"], "", fixDeploy)
 	}
 	object := "Deployment/" + AutoscalerName
-	add := func(what, fix string) {
-		problems = append(problems, AutoscalerProblem{Object: object, What: what, Fix: fix})
+	d, err := client.AppsV1().Deployments(ns).Get(ctx, AutoscalerName, metav1.GetOptions{})
+	if ok, err := exists(object, err); err != nil || !ok {
+		return facts, err
 	}
-	i := slices.IndexFunc(d.Spec.Template.Spec.Containers, func(c corev1.Container) bool { return c.Name == autoscalerContainer })
-	if i < 0 {
-		add("has no container "+autoscalerContainer, fixDeploy)
-	} else {
-		c := d.Spec.Template.Spec.Containers[i]
-		if c.Image != a.Image {
-			add(fmt.Sprintf("runs %s, want %s (the release for Kubernetes %s)", c.Image, a.Image, a.KubernetesVersion), fixDeploy)
-		}
-		if !slices.Equal(c.Command, a.Command()) {
-			add(fmt.Sprintf("command is %q, want %q", strings.Join(c.Command, " "), strings.Join(a.Command(), " ")), fixDeploy)
-		}
-		region := ""
-		for _, e := range c.Env {
-			if e.Name == "AWS_REGION" {
-				region = e.Value
-			}
-		}
-		if region != a.Region {
-			add(fmt.Sprintf("AWS_REGION is %q, want %q", region, a.Region), fixDeploy)
+	var c corev1.Container
+	if i := slices.IndexFunc(d.Spec.Template.Spec.Containers, func(c corev1.Container) bool { return c.Name == autoscalerContainer }); i >= 0 {
+		c = d.Spec.Template.Spec.Containers[i]
+	}
+	image := fmt.Sprintf("runs %s, want %s (the release for Kubernetes %s)", c.Image, a.Image, a.KubernetesVersion)
+	if c.Image == a.Image {
+		image = ""
+	}
+	fact(object, "image", a.Image, c.Image, image, fixDeploy)
+	fact(object, "command", strings.Join(a.Command(), " "), strings.Join(c.Command, " "), "", fixDeploy)
+	region := ""
+	for _, e := range c.Env {
+		if e.Name == "AWS_REGION" {
+			region = e.Value
 		}
 	}
-	if sa := d.Spec.Template.Spec.ServiceAccountName; sa != AutoscalerName {
-		add(fmt.Sprintf("runs as service account %q, want %q (the one its Pod Identity association names)", sa, AutoscalerName), fixDeploy)
+	fact(object, "env AWS_REGION", a.Region, region, "", fixDeploy)
+	sa := d.Spec.Template.Spec.ServiceAccountName
+	saProblem := fmt.Sprintf("runs as service account %q, want %q (the one its Pod Identity association names)", sa, AutoscalerName)
+	if sa == AutoscalerName {
+		saProblem = ""
 	}
-	if what := unavailable(d); what != "" {
-		add(what, fixWait)
+	fact(object, "serviceAccountName", AutoscalerName, sa, saProblem, fixDeploy)
+	available, why := "yes", unavailable(d)
+	if why != "" {
+		available = "no"
 	}
-	return problems, nil
+	fact(object, "available", "yes", available, why, fixWait)
+	return facts, nil
 }
 
 // unavailable says why a Deployment is not available, or "" when it is: the controller has seen its latest spec,

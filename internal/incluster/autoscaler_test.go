@@ -192,40 +192,58 @@ func TestApplyAutoscalerObjects(t *testing.T) {
 	}
 }
 
-// verify's check: a missing autoscaler, one not available yet, and one on another image are problems, each with
-// its fix; an available one on the right image is none.
+// verify's check: a missing autoscaler, one not available yet, and one on another image or region are problems,
+// each with its fix; an available one as applied is none, and every fact compared is reported.
 func TestCheckAutoscaler(t *testing.T) {
 	ctx := context.Background()
 	client := fake.NewClientset()
 	a := autoscalerFor(t, "1.36")
-	problems, err := CheckAutoscaler(ctx, client, a)
-	if err != nil || len(problems) != 3 {
-		t.Fatalf("nothing applied: %v %v", err, problems)
+	check := func(a Autoscaler) ([]AutoscalerFact, []AutoscalerFact) {
+		t.Helper()
+		facts, err := CheckAutoscaler(ctx, client, a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return facts, AutoscalerProblems(facts)
+	}
+	_, problems := check(a)
+	if len(problems) != 3 {
+		t.Fatalf("nothing applied: %v", problems)
 	}
 	for _, p := range problems {
-		if p.What != "missing" || p.Fix == "" {
+		if p.Problem != "missing" || p.Fix == "" {
 			t.Errorf("problem %s", p)
 		}
 	}
 	if _, err := ApplyAutoscaler(ctx, client, a); err != nil {
 		t.Fatal(err)
 	}
-	problems, _ = CheckAutoscaler(ctx, client, a)
-	if len(problems) != 1 || !strings.Contains(problems[0].What, "not seen its latest spec") && !strings.Contains(problems[0].What, "not available") &&
-		!strings.Contains(problems[0].What, "rolling out") {
+	_, problems = check(a)
+	if len(problems) != 1 || problems[0].Field != "available" || !strings.Contains(problems[0].Problem, "rolling out") {
 		t.Errorf("applied, no pod yet: %v", problems)
 	}
 	markAvailable(t, ctx, client)
-	if problems, _ = CheckAutoscaler(ctx, client, a); len(problems) != 0 {
+	facts, problems := check(a)
+	if len(problems) != 0 {
 		t.Errorf("available: %v", problems)
 	}
-	old := autoscalerFor(t, "1.35")
-	problems, _ = CheckAutoscaler(ctx, client, old)
-	if len(problems) != 1 || !strings.Contains(problems[0].What, "runs registry.k8s.io/autoscaling/cluster-autoscaler:v1.36.1, want registry.k8s.io/autoscaling/cluster-autoscaler:v1.35.2") {
+	var fields []string
+	for _, f := range facts {
+		fields = append(fields, f.Object+" "+f.Field)
+	}
+	want := []string{"ServiceAccount/cluster-autoscaler exists", "ConfigMap/cluster-autoscaler-priority-expander exists",
+		"ConfigMap/cluster-autoscaler-priority-expander data.priorities", "Deployment/cluster-autoscaler exists",
+		"Deployment/cluster-autoscaler image", "Deployment/cluster-autoscaler command", "Deployment/cluster-autoscaler env AWS_REGION",
+		"Deployment/cluster-autoscaler serviceAccountName", "Deployment/cluster-autoscaler available"}
+	if !slices.Equal(fields, want) {
+		t.Errorf("facts %v, want %v", fields, want)
+	}
+	_, problems = check(autoscalerFor(t, "1.35"))
+	if len(problems) != 1 || !strings.Contains(problems[0].Problem, "runs registry.k8s.io/autoscaling/cluster-autoscaler:v1.36.1, want registry.k8s.io/autoscaling/cluster-autoscaler:v1.35.2") {
 		t.Errorf("another image: %v", problems)
 	}
-	other := autoscalerFor(t, "1.36", func(c *config.Config) { c.Region = "us-east-2" })
-	if problems, _ = CheckAutoscaler(ctx, client, other); len(problems) != 1 || !strings.Contains(problems[0].What, `AWS_REGION is "eu-west-1", want "us-east-2"`) {
+	_, problems = check(autoscalerFor(t, "1.36", func(c *config.Config) { c.Region = "us-east-2" }))
+	if len(problems) != 1 || problems[0].Problem != `env AWS_REGION is "eu-west-1", want "us-east-2"` || problems[0].Fix == "" {
 		t.Errorf("another region: %v", problems)
 	}
 }

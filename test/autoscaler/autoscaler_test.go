@@ -172,13 +172,20 @@ func TestKubeClusterAutoscaler(t *testing.T) {
 	}
 
 	// verify: not available until the controller says so, then nothing to report.
-	problems, err := incluster.CheckAutoscaler(ctx, c, a135)
-	if err != nil || len(problems) != 1 || problems[0].Object != "Deployment/cluster-autoscaler" {
-		t.Errorf("before the pod is ready: %v %v", problems, err)
+	check := func(a incluster.Autoscaler) []incluster.AutoscalerFact {
+		t.Helper()
+		facts, err := incluster.CheckAutoscaler(ctx, c, a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return incluster.AutoscalerProblems(facts)
+	}
+	if problems := check(a135); len(problems) != 1 || problems[0].Object != "Deployment/cluster-autoscaler" || problems[0].Field != "available" {
+		t.Errorf("before the pod is ready: %v", problems)
 	}
 	markAvailable(t, ctx, c)
-	if problems, err = incluster.CheckAutoscaler(ctx, c, a135); err != nil || len(problems) != 0 {
-		t.Errorf("available: %v %v", problems, err)
+	if problems := check(a135); len(problems) != 0 {
+		t.Errorf("available: %v", problems)
 	}
 
 	// An upgrade step to 1.36: the Deployment alone moves, to the 1.36 release, and verify wants that image.
@@ -186,7 +193,7 @@ func TestKubeClusterAutoscaler(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if problems, _ = incluster.CheckAutoscaler(ctx, c, a136); len(problems) != 1 || !strings.Contains(problems[0].What, "want registry.k8s.io/autoscaling/cluster-autoscaler:v1.36.1") {
+	if problems := check(a136); len(problems) != 1 || !strings.Contains(problems[0].Problem, "want registry.k8s.io/autoscaling/cluster-autoscaler:v1.36.1") {
 		t.Errorf("1.35's image where 1.36's is wanted: %v", problems)
 	}
 	before = resourceVersions(t, ctx, c)
@@ -208,11 +215,11 @@ func TestKubeClusterAutoscaler(t *testing.T) {
 	if img := container(t, d).Image; img != "registry.k8s.io/autoscaling/cluster-autoscaler:v1.36.1" {
 		t.Errorf("after the upgrade: image %s", img)
 	}
-	if problems, _ = incluster.CheckAutoscaler(ctx, c, a136); len(problems) != 1 || !strings.Contains(problems[0].What, "not seen its latest spec") {
+	if problems := check(a136); len(problems) != 1 || !strings.Contains(problems[0].Problem, "not seen its latest spec") {
 		t.Errorf("the new image before its rollout: %v", problems)
 	}
 	markAvailable(t, ctx, c)
-	if problems, _ = incluster.CheckAutoscaler(ctx, c, a136); len(problems) != 0 {
+	if problems := check(a136); len(problems) != 0 {
 		t.Errorf("rolled out: %v", problems)
 	}
 
@@ -222,7 +229,7 @@ func TestKubeClusterAutoscaler(t *testing.T) {
 	if _, err := c.AppsV1().Deployments(ns).Update(ctx, d, metav1.UpdateOptions{FieldManager: "kubectl-set"}); err != nil {
 		t.Fatal(err)
 	}
-	if problems, _ = incluster.CheckAutoscaler(ctx, c, a136); len(problems) != 2 || !strings.Contains(problems[0].What, "runs registry.k8s.io/autoscaling/cluster-autoscaler:v1.34.5") {
+	if problems := check(a136); len(problems) != 2 || !strings.Contains(problems[0].Problem, "runs registry.k8s.io/autoscaling/cluster-autoscaler:v1.34.5") {
 		t.Errorf("an image set by hand: %v", problems)
 	}
 	res, err = incluster.ApplyAutoscaler(ctx, c, a136)

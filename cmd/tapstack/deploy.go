@@ -35,7 +35,8 @@ the stack, runs init (once per working copy and backend), reads the state from S
 EKS, plans, prints the plan's summary, refuses a plan that deletes or replaces the cluster, the VPC, a subnet, the
 OIDC provider, a node group or a log group (unless --allow-destroy), applies it (a second round when a safe migration needs one) and writes the outputs file
 atomically. With the EBS CSI driver on, it then applies the default StorageClass through the cluster's Kubernetes
-API and un-marks any other default, on every deploy; a runner that cannot reach the cluster's endpoint (a
+API and un-marks any other default, and with autoscaling: cluster-autoscaler the Cluster Autoscaler at the release
+of the cluster's Kubernetes minor (removing it in the deploy that turns it off), on every deploy; a runner that cannot reach the cluster's endpoint (a
 private-only endpoint from outside the VPC) fails there, after Terraform's changes and the outputs, unless
 --skip-in-cluster, which lists what it did not do. A failure names its step ("tapstack deploy: check: ..."). The
 engine's progress goes to stderr; stdout gets the outputs file's path, or with --format json the summary of each
@@ -58,7 +59,7 @@ Exit 0 deployed; 2 refused (nothing planned or applied); 1 any other failure.`,
 	fs.DurationVar(&do.liveTimeout, "live-timeout", live.DefaultTimeout, "the time limit of each live check")
 	fs.StringVar(&do.format, "format", "text", "text: print the outputs file's path on stdout; json: the deploy's summary (docs/json.md)")
 	fs.BoolVar(&do.skipInCluster, "skip-in-cluster", false,
-		"do not apply the default StorageClass through the cluster's Kubernetes API (for a runner that cannot reach the endpoint)")
+		"do not apply the default StorageClass or the Cluster Autoscaler through the cluster's Kubernetes API (for a runner that cannot reach the endpoint)")
 	return cmd
 }
 

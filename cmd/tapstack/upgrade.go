@@ -33,8 +33,8 @@ func newUpgradeCommand(s stdio) *cobra.Command {
 time. Each step updates the control plane, then the add-ons (to EKS's default build for the version unless the
 running one is offered and newer) and the node groups. Every step's checks (rules, and the live checks of its
 version unless --skip-live-checks) run before the first step changes anything. After each apply the state must
-show the new version, and the default StorageClass is applied through the cluster's Kubernetes API as deploy
-does (--skip-in-cluster leaves it out); a failure stops with the version everything is on, and running the same
+show the new version, and the default StorageClass and the Cluster Autoscaler (at the release of the step's
+version) are applied through the cluster's Kubernetes API as deploy does (--skip-in-cluster leaves them out); a failure stops with the version everything is on, and running the same
 command again continues from there. --dry-run prints the steps without planning or applying.
 
 Exit 0 upgraded (or nothing to do); 2 refused before anything changed; 1 any other failure.`,
@@ -53,7 +53,7 @@ Exit 0 upgraded (or nothing to do); 2 refused before anything changed; 1 any oth
 	fs.BoolVar(&uo.skipLive, "skip-live-checks", false, "do not run the live checks of each step's version before the first step")
 	fs.DurationVar(&uo.liveTimeout, "live-timeout", live.DefaultTimeout, "the time limit of each live check")
 	fs.BoolVar(&uo.skipInCluster, "skip-in-cluster", false,
-		"do not apply the default StorageClass through the cluster's Kubernetes API after each step (for a runner that cannot reach the endpoint)")
+		"do not apply the default StorageClass or the Cluster Autoscaler through the cluster's Kubernetes API after each step (for a runner that cannot reach the endpoint)")
 	return cmd
 }
 

@@ -33,7 +33,9 @@ stack against it and the configuration: the cluster ACTIVE on the configured ver
 OIDC provider for its issuer; each node group with its capacity type, instance types and scaling; the vpc-cni
 add-on with its version and configuration; the log group's retention; the subnets; with the EBS CSI driver on,
 through the cluster's Kubernetes API, the default StorageClass (encrypted gp3 with the stack's key, the only
-default; --skip-in-cluster leaves it out, for a runner that cannot reach the endpoint). Each mismatch is printed
+default) and, with autoscaling: cluster-autoscaler, the Cluster Autoscaler (available, on the configured version's
+release, with its flags, service account and region); --skip-in-cluster leaves them out, for a runner that cannot
+reach the endpoint. Each mismatch is printed
 as expected vs actual.
 
 Exit 0 when every fact was read and matches, 2 when a fact does not match (or the input is bad), 1 when nothing
@@ -48,7 +50,7 @@ mismatched but some fact could not be read.`,
 	flags.StringVar(&path, "outputs", outputs.DefaultPath, "the outputs file (nested per stack or flat; any key case)")
 	rf = addReportFlags(flags, "the time limit of each part of the verification")
 	flags.BoolVar(&skipInCluster, "skip-in-cluster", false,
-		"do not verify the default StorageClass through the cluster's Kubernetes API (for a runner that cannot reach the endpoint)")
+		"do not verify the default StorageClass or the Cluster Autoscaler through the cluster's Kubernetes API (for a runner that cannot reach the endpoint)")
 	return cmd
 }
 

@@ -238,8 +238,9 @@ const (
 
 // AutoscalerChange is what was done to one of the autoscaler's objects.
 type AutoscalerChange struct {
-	Kind, Name string
-	Action     AutoscalerAction
+	Kind   string           `json:"kind"`
+	Name   string           `json:"name"`
+	Action AutoscalerAction `json:"action"`
 }
 
 func (c AutoscalerChange) String() string { return c.Kind + " " + c.Name + " " + string(c.Action) }

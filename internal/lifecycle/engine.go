@@ -102,6 +102,9 @@ type session struct {
 	refused []rules.Kind
 	// awsClients are made on first use (clients).
 	awsClients *live.Clients
+	// followed is set once the state before the first apply was read; autoscalerBefore says whether it held the
+	// Cluster Autoscaler's association (noteAutoscaler).
+	followed, autoscalerBefore bool
 }
 
 // open refuses the findings of the refused kinds (step check), locks the stack directory (lock), writes the
@@ -222,6 +225,7 @@ func (ss *session) followState(ctx context.Context) error {
 		return step("state", err)
 	}
 	ex := stack.ExistingFrom(st)
+	ss.noteAutoscaler(ex)
 	if ex == nil {
 		return nil
 	}

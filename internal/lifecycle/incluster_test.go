@@ -14,6 +14,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/tapstack/tapstack/internal/incluster"
+	"github.com/tapstack/tapstack/pkg/config"
+	"github.com/tapstack/tapstack/pkg/stack"
 )
 
 const testKey = "arn:aws:kms:us-east-1:123456789012:key/11111111-1111-1111-1111-111111111111"
@@ -49,7 +51,7 @@ func TestDeployAppliesTheDefaultStorageClass(t *testing.T) {
 	if sc.Parameters["kmsKeyId"] != testKey {
 		t.Errorf("kmsKeyId %q, want the state's key %q", sc.Parameters["kmsKeyId"], testKey)
 	}
-	if res.InCluster == nil || !slices.Equal(res.InCluster.Lines(), []string{"StorageClass tapstack-gp3 created"}) {
+	if res.InCluster == nil || len(res.InCluster.Lines()) == 0 || res.InCluster.Lines()[0] != "StorageClass tapstack-gp3 created" {
 		t.Errorf("in-cluster result %+v", res.InCluster)
 	}
 	if !slices.Contains(h.pr.phases, "default StorageClass") {
@@ -114,16 +116,19 @@ func TestDeployUnreachableCluster(t *testing.T) {
 	if h.kubeCalls != 0 {
 		t.Errorf("--skip-in-cluster connected to the cluster %d times", h.kubeCalls)
 	}
-	if lines := res.InCluster.Lines(); len(lines) != 1 || !strings.Contains(lines[0], "not done: the default StorageClass tapstack-gp3 was not applied") ||
-		!strings.Contains(lines[0], "--skip-in-cluster") {
+	if lines := res.InCluster.Lines(); len(lines) != 2 || !strings.Contains(lines[0], "not done: the default StorageClass tapstack-gp3 was not applied") ||
+		!strings.Contains(lines[0], "--skip-in-cluster") ||
+		!strings.Contains(lines[1], "not done: the Cluster Autoscaler (registry.k8s.io/autoscaling/cluster-autoscaler:v1.36.1) was not applied (--skip-in-cluster)") {
 		t.Errorf("skipped: %q", lines)
 	}
 }
 
-// Without the EBS CSI driver there is nothing to apply inside the cluster: no connection, no result.
+// Without the EBS CSI driver and the Cluster Autoscaler there is nothing to apply inside the cluster: no
+// connection, no result.
 func TestDeployWithoutEBSCSIDriverLeavesTheClusterAlone(t *testing.T) {
 	h := newHarness(t, nil)
 	h.cfg.Addons.EBSCSIDriver = false
+	h.cfg.Autoscaling = config.AutoscalingNone
 	res, err := deployOnce(t, h, testKey, DeployOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -147,5 +152,103 @@ func TestUpgradeAppliesTheDefaultStorageClassAfterEachStep(t *testing.T) {
 	out := h.pr.out.String()
 	if h.kubeCalls != 2 || strings.Count(out, "StorageClass tapstack-gp3 created") != 1 || strings.Count(out, "StorageClass tapstack-gp3 unchanged") != 1 {
 		t.Errorf("connected %d times, want 2 (one per step); output:\n%s", h.kubeCalls, out)
+	}
+}
+
+// autoscalerImage is the image of the Cluster Autoscaler's Deployment in the fake cluster.
+func autoscalerImage(t *testing.T, h *harness) string {
+	t.Helper()
+	d, err := h.kube.AppsV1().Deployments("kube-system").Get(context.Background(), incluster.AutoscalerName, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d.Spec.Template.Spec.Containers[0].Image
+}
+
+// After the apply, deploy applies the Cluster Autoscaler at the release of the version the state's cluster runs
+// (not the configured one), on the same connection as the StorageClass, and says what it did.
+func TestDeployAppliesTheClusterAutoscaler(t *testing.T) {
+	h := newHarness(t, nil)
+	h.eng.plans = []fakePlan{{changes: []*tfjson.ResourceChange{change("aws_eks_cluster.eks_cluster", create)},
+		after: state(resource("aws_eks_cluster.eks_cluster", map[string]any{"version": "1.35", "name": "eks-cluster-v1-ut"}))}}
+	res, err := Deploy(context.Background(), h.prepared(), h.options(),
+		DeployOptions{SkipLive: true, Outputs: OutputsOptions{File: t.TempDir() + "/o.json"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := autoscalerImage(t, h); got != "registry.k8s.io/autoscaling/cluster-autoscaler:v1.35.2" {
+		t.Errorf("image %s, want the release of the cluster's 1.35", got)
+	}
+	if h.kubeCalls != 1 || !slices.Contains(h.pr.phases, "Cluster Autoscaler") {
+		t.Errorf("connected %d times, phases %v", h.kubeCalls, h.pr.phases)
+	}
+	lines := res.InCluster.Lines()
+	for _, want := range []string{"Cluster Autoscaler: ServiceAccount cluster-autoscaler created",
+		"Cluster Autoscaler: Deployment cluster-autoscaler created", "Cluster Autoscaler runs registry.k8s.io/autoscaling/cluster-autoscaler:v1.35.2"} {
+		if !slices.Contains(lines, want) {
+			t.Errorf("lines lack %q: %q", want, lines)
+		}
+	}
+	if res.InCluster.AutoscalerImage != "registry.k8s.io/autoscaling/cluster-autoscaler:v1.35.2" || len(res.InCluster.Autoscaler) != 8 {
+		t.Errorf("result %+v", res.InCluster)
+	}
+}
+
+// A deploy that turns the autoscaler off (its association in the state before) removes its objects after the
+// apply that removed its role; a deploy of an environment that never ran it connects to nothing for it.
+func TestDeployRemovesTheAutoscalerTurnedOff(t *testing.T) {
+	before := state(resource("aws_eks_cluster.eks_cluster", map[string]any{"version": "1.36", "name": "eks-cluster-v1-ut"}),
+		resource(stack.AutoscalerAssociationAddress, map[string]any{"association_id": "a-1"}))
+	h := newHarness(t, before)
+	h.cfg.Addons.EBSCSIDriver = false
+	a, err := incluster.NewAutoscaler(&h.cfg, "1.36")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := incluster.ApplyAutoscaler(context.Background(), h.kube, a); err != nil {
+		t.Fatal(err)
+	}
+	h.cfg.Autoscaling = config.AutoscalingNone
+	h.eng.plans = []fakePlan{{changes: []*tfjson.ResourceChange{change(stack.AutoscalerAssociationAddress, tfjson.Actions{tfjson.ActionDelete})},
+		after: state(resource("aws_eks_cluster.eks_cluster", map[string]any{"version": "1.36", "name": "eks-cluster-v1-ut"}))}}
+	res, err := Deploy(context.Background(), h.prepared(), h.options(),
+		DeployOptions{SkipLive: true, AllowDestroy: true, Outputs: OutputsOptions{File: t.TempDir() + "/o.json"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.kube.AppsV1().Deployments("kube-system").Get(context.Background(), incluster.AutoscalerName, metav1.GetOptions{}); err == nil {
+		t.Error("the Deployment is still there")
+	}
+	if res.InCluster == nil || len(res.InCluster.Autoscaler) != 8 || !slices.Contains(res.InCluster.Lines(), "Cluster Autoscaler: Deployment cluster-autoscaler deleted") ||
+		!slices.Contains(h.pr.phases, "Cluster Autoscaler removal") {
+		t.Errorf("result %+v, phases %v", res.InCluster, h.pr.phases)
+	}
+
+	never := newHarness(t, state(resource("aws_eks_cluster.eks_cluster", map[string]any{"version": "1.36", "name": "eks-cluster-v1-ut"})))
+	never.cfg.Addons.EBSCSIDriver, never.cfg.Autoscaling = false, config.AutoscalingNone
+	if res, err := deployOnce(t, never, "", DeployOptions{}); err != nil || res.InCluster != nil || never.kubeCalls != 0 {
+		t.Errorf("never ran it: %v, %+v, %d connections", err, res, never.kubeCalls)
+	}
+}
+
+// Each step of an upgrade moves the autoscaler to the release of the step's version.
+func TestUpgradeMovesTheClusterAutoscaler(t *testing.T) {
+	h := newHarness(t, upgradeState("1.33"))
+	h.cfg.Cluster.KubernetesVersion = "1.33"
+	h.eng.plans = []fakePlan{
+		{changes: []*tfjson.ResourceChange{change("aws_eks_cluster.eks_cluster", update)}, after: upgradeState("1.34")},
+		{changes: []*tfjson.ResourceChange{change("aws_eks_cluster.eks_cluster", update)}, after: upgradeState("1.35")},
+	}
+	if _, err := Upgrade(context.Background(), h.prepared(), h.options(), UpgradeOptions{To: "1.35", SkipLive: true, ResolveAddons: fakeCatalog}); err != nil {
+		t.Fatal(err)
+	}
+	out := h.pr.out.String()
+	// (The fake keeps no resourceVersion, so the second step's apply reads as unchanged; test/autoscaler shows a
+	// real API server's answer.)
+	if !strings.Contains(out, "registry.k8s.io/autoscaling/cluster-autoscaler:v1.34.5") || !strings.Contains(out, "registry.k8s.io/autoscaling/cluster-autoscaler:v1.35.2") {
+		t.Errorf("the steps do not name each step's image:\n%s", out)
+	}
+	if got := autoscalerImage(t, h); got != "registry.k8s.io/autoscaling/cluster-autoscaler:v1.35.2" {
+		t.Errorf("after the upgrade: image %s", got)
 	}
 }

@@ -71,9 +71,11 @@
 // with its retention; the public subnets mapping public IPs on launch, in the outputs' VPC, with the configured
 // CIDRs; with the EBS CSI driver on, through the cluster's Kubernetes API (VerifyInput.Kube), the default
 // StorageClass tapstack applies (internal/incluster): present, encrypted gp3 with the outputs' kms_key_arn, and the
-// only class marked default. It needs eks:DescribeCluster, eks:DescribeNodegroup, eks:DescribeAddon,
+// only class marked default; with the Cluster Autoscaler on, its ServiceAccount, the priority expander's ConfigMap
+// and its Deployment available on the release of the configured Kubernetes version, with its command, service
+// account and region. It needs eks:DescribeCluster, eks:DescribeNodegroup, eks:DescribeAddon,
 // eks:DescribePodIdentityAssociation, iam:GetOpenIDConnectProvider, logs:DescribeLogGroups and
-// ec2:DescribeSubnets, and an access entry on the cluster that may list StorageClasses.
+// ec2:DescribeSubnets, and an access entry on the cluster that may read StorageClasses and the autoscaler's objects.
 //
 // # What an environment runs
 //

@@ -55,8 +55,9 @@ type VerifyInput struct {
 	Doc *tfdoc.Document
 	// Outputs are the pipeline's outputs (cfn-outputs/flat-outputs.json).
 	Outputs outputs.Values
-	// Kube connects to the cluster's Kubernetes API for the in-cluster part (the default StorageClass, when the
-	// EBS CSI driver runs); nil leaves that part out, and KubeSkipped says why in the report.
+	// Kube connects to the cluster's Kubernetes API for the in-cluster parts (the default StorageClass, when the
+	// EBS CSI driver runs; the Cluster Autoscaler, when it is on); nil leaves them out, and KubeSkipped says why in
+	// the report.
 	Kube        func(ctx context.Context) (kubernetes.Interface, error)
 	KubeSkipped string
 }
@@ -109,8 +110,8 @@ type verifier struct {
 
 // Verify checks the live stack against the configuration and the outputs, part by part and concurrently, each
 // part under opts.Timeout: the cluster, the OIDC provider, each node group, the vpc-cni add-on, each platform
-// add-on with its Pod Identity association, the control-plane log group, the public subnets, and the default
-// StorageClass inside the cluster when the EBS CSI driver runs.
+// add-on with its Pod Identity association, the control-plane log group, the public subnets, and inside the
+// cluster the default StorageClass when the EBS CSI driver runs and the Cluster Autoscaler when it is on.
 func Verify(ctx context.Context, c *Clients, in VerifyInput, opts Options) *VerifyReport {
 	if opts.Timeout <= 0 {
 		opts.Timeout = DefaultTimeout
@@ -144,6 +145,17 @@ func Verify(ctx context.Context, c *Clients, in VerifyInput, opts Options) *Veri
 				why = "not verified (no connection to the cluster's Kubernetes API was given)"
 			}
 			skipped = append(skipped, "default StorageClass: "+why)
+		}
+	}
+	if in.Config.RunsClusterAutoscaler() {
+		if in.Kube != nil {
+			parts = append(parts, verifyPart{"autoscaler", "Cluster Autoscaler", verifyAutoscaler})
+		} else {
+			why := in.KubeSkipped
+			if why == "" {
+				why = "not verified (no connection to the cluster's Kubernetes API was given)"
+			}
+			skipped = append(skipped, "Cluster Autoscaler: "+why)
 		}
 	}
 	start := time.Now()

@@ -53,7 +53,7 @@ func kubeFailure(ctx context.Context, cfg *config.Config, resource string, err e
 			incluster.ReachHint(cfg.Cluster.EndpointPublicAccess, cfg.Cluster.PublicAccessCIDRs))
 	case apierrors.IsUnauthorized(err), apierrors.IsForbidden(err):
 		it.Status = NotChecked
-		it.Note = fmt.Sprintf("cluster %s refused the caller (%s): it needs an access entry that may list StorageClasses",
+		it.Note = fmt.Sprintf("cluster %s refused the caller (%s): it needs an access entry that may read what tapstack applies (StorageClasses, the Cluster Autoscaler's objects)",
 			cfg.ClusterName(), short(err))
 	default:
 		return failure(ctx, resource, "Kubernetes API", err)

@@ -56,6 +56,7 @@ func storageItems(r *VerifyReport) []Item {
 // the default StorageClass.
 func TestVerifyStorageClass(t *testing.T) {
 	cfg := defaults(t, "default")
+	cfg.Autoscaling = config.AutoscalingNone // the autoscaler's part is TestVerifyAutoscaler's
 	_, out := deployed(t, cfg)
 	out["kms_key_arn"] = clusterKey
 	gp2 := incluster.DefaultStorageClass("")
@@ -103,6 +104,7 @@ func TestVerifyStorageClass(t *testing.T) {
 
 func TestVerifyStorageClassUnreachableOrSkipped(t *testing.T) {
 	cfg := defaults(t, "default")
+	cfg.Autoscaling = config.AutoscalingNone
 	_, out := deployed(t, cfg)
 	out["kms_key_arn"] = clusterKey
 

@@ -24,8 +24,10 @@ const storageBucket = "tapstack-e2e-storageclass-state"
 
 // TestKubeDeployStorageClass deploys the default profile on moto and the front, whose DescribeCluster points at a
 // real API server that authenticates tapstack's EKS token through the emulator's STS: deploy applies the default
-// StorageClass (encrypted gp3 with the cluster's key) and un-marks the gp2 the cluster had, verify reports it, a
-// second default added by hand fails verify until the next deploy.
+// StorageClass (encrypted gp3 with the cluster's key) and un-marks the gp2 the cluster had, and applies the Cluster
+// Autoscaler (its objects with the right image, flags and service account, which its association gives its role);
+// verify reports both, a second default added by hand fails verify until the next deploy, and that deploy leaves
+// the autoscaler as it was.
 func TestKubeDeployStorageClass(t *testing.T) {
 	t.Parallel()
 	start := time.Now() // clock: the test's duration, logged
@@ -145,6 +147,14 @@ func TestKubeDeployStorageClass(t *testing.T) {
 			sc.Provisioner, sc.Parameters, sc.VolumeBindingMode, sc.AllowVolumeExpansion, clusterKey)
 	}
 
+	checkDeployedAutoscaler(t, ctx, admin, d, r.stderr)
+	// Until its pod is ready verify reports the autoscaler unavailable; then the stack verifies.
+	r = run(t, 2, "verify")
+	if want := `MISMATCH Deployment/cluster-autoscaler available: expected "yes", actual "no"`; !strings.Contains(r.stdout, want) {
+		t.Errorf("verify does not say %q:\n%s", want, r.stdout)
+	}
+	autoscalerVersion := markAutoscalerAvailable(t, ctx, admin)
+
 	// verify reports the class through the same API server.
 	r = run(t, 0, "verify", "--format", "json")
 	var rep live.VerifyReport
@@ -159,6 +169,15 @@ func TestKubeDeployStorageClass(t *testing.T) {
 	}
 	if facts["parameters[kmsKeyId]"] != clusterKey || facts["default StorageClasses"] != "tapstack-gp3" || facts["parameters[type]"] != "gp3" {
 		t.Errorf("verify's StorageClass facts %v", facts)
+	}
+	var autoscalerFacts []string
+	for _, it := range rep.Items {
+		if it.Part == "autoscaler" && it.Status == live.Match {
+			autoscalerFacts = append(autoscalerFacts, it.Resource+" "+it.Field+"="+it.Actual)
+		}
+	}
+	if !slices.Contains(autoscalerFacts, "Deployment/cluster-autoscaler available=yes") || len(autoscalerFacts) != 9 {
+		t.Errorf("verify's Cluster Autoscaler facts %v", autoscalerFacts)
 	}
 
 	// A class marked default by hand: verify names it, the next deploy un-marks it and leaves its own class as it was.
@@ -175,7 +194,8 @@ func TestKubeDeployStorageClass(t *testing.T) {
 		t.Errorf("verify does not say %q:\n%s", want, r.stdout)
 	}
 	r = run(t, 0, "deploy", "--skip-live-checks", "--lock-timeout", "30s")
-	for _, want := range []string{"StorageClass tapstack-gp3 unchanged\n", "StorageClass fast no longer marked default"} {
+	for _, want := range []string{"StorageClass tapstack-gp3 unchanged\n", "StorageClass fast no longer marked default",
+		"Cluster Autoscaler unchanged (registry.k8s.io/autoscaling/cluster-autoscaler:"} {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("the second deploy does not say %q", want)
 		}
@@ -188,6 +208,9 @@ func TestKubeDeployStorageClass(t *testing.T) {
 	}
 	if got := defaults(t); !slices.Equal(got, []string{"tapstack-gp3"}) {
 		t.Errorf("default StorageClasses after the second deploy %v", got)
+	}
+	if dep, err := admin.AppsV1().Deployments("kube-system").Get(ctx, incluster.AutoscalerName, metav1.GetOptions{}); err != nil || dep.ResourceVersion != autoscalerVersion {
+		t.Errorf("the second deploy wrote the autoscaler's Deployment: %v", err)
 	}
 	run(t, 0, "verify")
 }

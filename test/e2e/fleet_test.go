@@ -35,8 +35,9 @@ const (
 )
 
 // fleetConfig is the smallest environment the default profile allows with node groups: no KMS key, no launch
-// templates, no add-ons beyond vpc-cni (without its own role), one node per group.
-const fleetConfig = `cluster:
+// templates, no add-ons beyond vpc-cni (without its own role), no Cluster Autoscaler, one node per group.
+const fleetConfig = `autoscaling: none
+cluster:
   secretsEncryption: false
   logEncryption: false
 nodeGroups:

@@ -68,7 +68,7 @@ func checkWorkloadIdentities(t *testing.T, d *deployStack, wc string) {
 	// nor is the Cluster Autoscaler's, which the stack makes for kube-system:cluster-autoscaler.
 	own := 0
 	for _, a := range list.Associations {
-		if a.OwnerArn == nil && !(aws.ToString(a.Namespace) == stack.AutoscalerNamespace && aws.ToString(a.ServiceAccount) == stack.AutoscalerServiceAccount) {
+		if aws.ToString(a.OwnerArn) == "" && !(aws.ToString(a.Namespace) == stack.AutoscalerNamespace && aws.ToString(a.ServiceAccount) == stack.AutoscalerServiceAccount) {
 			own++
 		}
 	}

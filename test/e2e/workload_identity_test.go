@@ -66,7 +66,7 @@ func checkWorkloadIdentities(t *testing.T, d *deployStack, wc string) {
 	// The platform add-ons' associations are the add-ons' own (ownerArn set, N8); the workload identities' are not.
 	own := 0
 	for _, a := range list.Associations {
-		if a.OwnerArn == nil {
+		if aws.ToString(a.OwnerArn) == "" {
 			own++
 		}
 	}
@@ -116,7 +116,7 @@ func checkWorkloadIdentities(t *testing.T, d *deployStack, wc string) {
 			}
 			found++
 			got, err := ec.DescribePodIdentityAssociation(ctx, &eks.DescribePodIdentityAssociationInput{ClusterName: aws.String(d.cluster()), AssociationId: a.AssociationId})
-			if err != nil || aws.ToString(got.Association.RoleArn) != arn || got.Association.OwnerArn != nil {
+			if err != nil || aws.ToString(got.Association.RoleArn) != arn || aws.ToString(got.Association.OwnerArn) != "" {
 				t.Errorf("association of %s/%s: %+v, %v; want role %s", w.namespace, w.serviceAccount, got, err, arn)
 			}
 		}

@@ -96,13 +96,14 @@ func (p *Plan) Empty() bool {
 	return p.Autoscaler == nil && len(p.Deletes()) == 0 && len(p.Volumes) == 0
 }
 
-// Write lists the plan, a line per object; would says whether it is yet to be done ("would delete").
+// Write lists the plan, a line per object: "would delete ..." when would (nothing will be done), else "will
+// delete ...".
 func (p *Plan) Write(w io.Writer, would bool) {
 	verb := func(s string) string {
 		if would {
 			return "would " + s
 		}
-		return s
+		return "will " + s
 	}
 	if p.Autoscaler != nil {
 		fmt.Fprintf(w, "  %s %s (%d replicas) to 0\n", verb("scale"), p.Autoscaler, p.AutoscalerReplicas)

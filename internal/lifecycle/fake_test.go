@@ -14,6 +14,9 @@ import (
 	"time"
 
 	tfjson "github.com/hashicorp/terraform-json"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/tapstack/tapstack/internal/engine"
 	"github.com/tapstack/tapstack/pkg/config"
@@ -35,6 +38,8 @@ type fakeEngine struct {
 	// applyErr fails the apply of the plan with that index (1-based; 0 never).
 	applyErr map[int]error
 	applied  int
+	// onDestroy runs when Destroy starts, to look at the world then.
+	onDestroy func()
 }
 
 // fakePlan is one plan: its resource changes and the state an apply leaves.
@@ -123,6 +128,9 @@ func (f *fakeEngine) Apply(ctx context.Context, file string) error {
 
 func (f *fakeEngine) Destroy(context.Context) error {
 	f.run("destroy")
+	if f.onDestroy != nil {
+		f.onDestroy()
+	}
 	f.state = &tfjson.State{}
 	return nil
 }
@@ -173,14 +181,22 @@ func (r *recorder) Findings(fs []rules.Finding) { rules.WriteFindings(&r.log, fs
 func (r *recorder) Log() io.Writer              { return &r.log }
 func (r *recorder) Out() io.Writer              { return &r.out }
 
+// fakeCluster connects to a cluster of client-go's fake clientset holding objs: enough for destroy's lists,
+// gets, updates and deletes, reaching no network (it deletes at once, whatever the finalizers).
+func fakeCluster(objs ...runtime.Object) func(context.Context, *config.Config) (kubernetes.Interface, error) {
+	c := fake.NewClientset(objs...)
+	return func(context.Context, *config.Config) (kubernetes.Interface, error) { return c, nil }
+}
+
 // harness is one workflow's world: a prepared default configuration on the pinned day, the fake engine, the
-// recorder.
+// recorder, and an empty cluster.
 type harness struct {
-	t   *testing.T
-	eng *fakeEngine
-	pr  *recorder
-	out string
-	cfg config.Config
+	t    *testing.T
+	eng  *fakeEngine
+	pr   *recorder
+	out  string
+	cfg  config.Config
+	kube func(context.Context, *config.Config) (kubernetes.Interface, error)
 }
 
 func newHarness(t *testing.T, st *tfjson.State) *harness {
@@ -191,7 +207,7 @@ func newHarness(t *testing.T, st *tfjson.State) *harness {
 	}
 	cfg.EnvironmentSuffix = "ut"
 	out := t.TempDir()
-	h := &harness{t: t, pr: &recorder{}, out: out, cfg: cfg}
+	h := &harness{t: t, pr: &recorder{}, out: out, cfg: cfg, kube: fakeCluster()}
 	h.eng = &fakeEngine{dir: filepath.Join(out, "stacks", cfg.StackName()), state: st}
 	return h
 }
@@ -206,7 +222,7 @@ func (h *harness) prepared() *Prepared {
 }
 
 func (h *harness) options() Options {
-	return Options{Out: h.out, Progress: h.pr, State: fakeBackend{h.eng}, Account: &fakeAccount{},
+	return Options{Out: h.out, Progress: h.pr, State: fakeBackend{h.eng}, Account: &fakeAccount{}, Kubernetes: h.kube,
 		OpenEngine: func(context.Context, engine.Kind, string, io.Writer, time.Duration) (Engine, error) {
 			return h.eng, nil
 		}}

@@ -19,30 +19,6 @@ import (
 	"github.com/tapstack/tapstack/test/kubeapi"
 )
 
-// eventually polls cond every 200ms until it holds or timeout passes, then fails with what cond last said.
-func eventually(t *testing.T, timeout time.Duration, what string, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(timeout) // clock: a polling deadline
-	for {
-		ok, last := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) { // clock: a polling deadline
-			t.Fatalf("%s: not within %s; last: %s", what, timeout, last)
-		}
-		time.Sleep(200 * time.Millisecond) // clock: a polling interval
-	}
-}
-
-// node creates a Node object: no kubelet backs it.
-func node(t *testing.T, ctx context.Context, c kubernetes.Interface, name string) {
-	t.Helper()
-	if _, err := c.CoreV1().Nodes().Create(ctx, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // runPod plays the scheduler and the kubelet for a pod: binds it to a node, then reports it running and ready
 // through the status subresource.
 func runPod(t *testing.T, ctx context.Context, c kubernetes.Interface, pod *corev1.Pod, nodeName string) {
@@ -71,10 +47,6 @@ func runPod(t *testing.T, ctx context.Context, c kubernetes.Interface, pod *core
 	}
 }
 
-func pauseContainer() []corev1.Container {
-	return []corev1.Container{{Name: "pause", Image: "registry.k8s.io/pause:3.10"}}
-}
-
 // TestKubeControllerManager runs kube-controller-manager beside the API server and shows the controllers the
 // tests rely on at work: a Deployment gets a ReplicaSet and pods, a PodDisruptionBudget's status follows its pods'
 // readiness, a claim's protection finalizer comes off once no scheduled pod uses it, and the garbage collector
@@ -90,7 +62,7 @@ func TestKubeControllerManager(t *testing.T) {
 	}
 	const ns = "default"
 	for _, n := range []string{"node-a", "node-b"} {
-		node(t, ctx, c, n)
+		kubeapi.CreateNode(t, ctx, c, n)
 	}
 
 	labels := map[string]string{"app": "web"}
@@ -98,7 +70,7 @@ func TestKubeControllerManager(t *testing.T) {
 		ObjectMeta: metav1.ObjectMeta{Name: "web"},
 		Spec: appsv1.DeploymentSpec{Replicas: new(int32(2)), Selector: &metav1.LabelSelector{MatchLabels: labels},
 			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels},
-				Spec: corev1.PodSpec{Containers: pauseContainer()}}},
+				Spec: corev1.PodSpec{Containers: kubeapi.PauseContainer()}}},
 	}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +83,7 @@ func TestKubeControllerManager(t *testing.T) {
 
 	// The deployment controller makes a ReplicaSet, the replicaset controller its two pods.
 	var rs appsv1.ReplicaSet
-	eventually(t, 2*time.Minute, "the Deployment's ReplicaSet", func() (bool, string) {
+	kubeapi.Eventually(t, 2*time.Minute, "the Deployment's ReplicaSet", func() (bool, string) {
 		list, err := c.AppsV1().ReplicaSets(ns).List(ctx, metav1.ListOptions{})
 		if err != nil || len(list.Items) != 1 {
 			return false, fmt.Sprintf("%d ReplicaSets, %v\n%s", lenOf(list), err, srv.Logs())
@@ -123,7 +95,7 @@ func TestKubeControllerManager(t *testing.T) {
 		t.Errorf("ReplicaSet %s is controlled by %+v, want Deployment web", rs.Name, own)
 	}
 	var pods []corev1.Pod
-	eventually(t, 2*time.Minute, "the ReplicaSet's pods", func() (bool, string) {
+	kubeapi.Eventually(t, 2*time.Minute, "the ReplicaSet's pods", func() (bool, string) {
 		list, err := c.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=web"})
 		if err != nil || len(list.Items) != 2 {
 			return false, fmt.Sprintf("%v, %v", list, err)
@@ -149,11 +121,11 @@ func TestKubeControllerManager(t *testing.T) {
 				s.CurrentHealthy == healthy && s.DisruptionsAllowed == allowed, fmt.Sprintf("%+v", s)
 		}
 	}
-	eventually(t, time.Minute, "PDB status with no pod ready", pdbStatus(0, 0))
+	kubeapi.Eventually(t, time.Minute, "PDB status with no pod ready", pdbStatus(0, 0))
 	for i, p := range pods {
 		runPod(t, ctx, c, &p, []string{"node-a", "node-b"}[i])
 	}
-	eventually(t, time.Minute, "PDB status with both pods ready", pdbStatus(2, 1))
+	kubeapi.Eventually(t, time.Minute, "PDB status with both pods ready", pdbStatus(2, 1))
 
 	// Claims: the API server's admission adds kubernetes.io/pvc-protection; only the controller removes it, once
 	// no scheduled pod uses the claim.
@@ -175,7 +147,7 @@ func TestKubeControllerManager(t *testing.T) {
 	claim("unused")
 	claim("used")
 	user := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "user", Namespace: ns}, Spec: corev1.PodSpec{
-		NodeName: "node-a", Containers: pauseContainer(),
+		NodeName: "node-a", Containers: kubeapi.PauseContainer(),
 		Volumes: []corev1.Volume{{Name: "data", VolumeSource: corev1.VolumeSource{
 			PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "used"}}}}}}
 	if _, err := c.CoreV1().Pods(ns).Create(ctx, user, metav1.CreateOptions{}); err != nil {
@@ -195,7 +167,7 @@ func TestKubeControllerManager(t *testing.T) {
 			return false, fmt.Sprintf("%v, finalizers %v", err, finalizers(pvc))
 		}
 	}
-	eventually(t, time.Minute, "the unused claim's deletion", gone("unused"))
+	kubeapi.Eventually(t, time.Minute, "the unused claim's deletion", gone("unused"))
 	if pvc, err := c.CoreV1().PersistentVolumeClaims(ns).Get(ctx, "used", metav1.GetOptions{}); err != nil ||
 		pvc.DeletionTimestamp == nil || !slices.Contains(pvc.Finalizers, "kubernetes.io/pvc-protection") {
 		t.Errorf("the claim a scheduled pod uses: %v, finalizers %v; want it kept, terminating", err, finalizers(pvc))
@@ -204,13 +176,13 @@ func TestKubeControllerManager(t *testing.T) {
 	if err := c.CoreV1().Pods(ns).Delete(ctx, "user", metav1.DeleteOptions{GracePeriodSeconds: new(int64(0))}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, time.Minute, "the used claim's deletion once its pod is gone", gone("used"))
+	kubeapi.Eventually(t, time.Minute, "the used claim's deletion once its pod is gone", gone("used"))
 
 	// The garbage collector deletes what the Deployment owned.
 	if err := c.AppsV1().Deployments(ns).Delete(ctx, "web", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, time.Minute, "the deleted Deployment's ReplicaSet", func() (bool, string) {
+	kubeapi.Eventually(t, time.Minute, "the deleted Deployment's ReplicaSet", func() (bool, string) {
 		_, err := c.AppsV1().ReplicaSets(ns).Get(ctx, rs.Name, metav1.GetOptions{})
 		return apierrors.IsNotFound(err), fmt.Sprint(err)
 	})

@@ -256,7 +256,6 @@ func (ss *session) askKubernetes(ctx context.Context, cluster string, yes bool, 
 		msg := res.KubernetesSkipped + "; destroy fell back to the VPC scan alone: the volumes of PersistentVolumeClaims " +
 			"are not deleted, and a LoadBalancer Service or Ingress still running may create its load balancer again"
 		ss.pr.Note(msg)
-		fmt.Fprintln(log, msg)
 		return nil
 	}
 	res.Kubernetes = &plan

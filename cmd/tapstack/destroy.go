@@ -27,9 +27,9 @@ provisioned dynamically with reclaim policy Delete (volumes with reclaim policy 
 also finds what Kubernetes left in the VPC (load balancers, target groups, security groups, network interfaces).
 Without --yes it lists all of it and refuses when there is any (exit 2, nothing changed), and otherwise asks for
 "yes" on stdin. With --yes it scales the cluster autoscaler to 0, deletes the Ingresses, then the LoadBalancer
-Services, then the claims (while their controllers still run), waits for them and their volumes to go and for AWS
-to delete their load balancers, removes what is left in the VPC, destroys every resource of the state, then
-deletes the control-plane log group EKS may have created again. When the cluster's endpoint cannot be reached
+Services, then the claims and the pods using them (while their controllers still run), waits for them and their
+volumes to go and for AWS to delete their load balancers, removes what is left in the VPC, destroys every
+resource of the state, then deletes the control-plane log group EKS may have created again. When the cluster's endpoint cannot be reached
 (private only, the runner outside the VPC), it says so and falls back to the VPC scan alone.`,
 		Example: `  tapstack destroy
   tapstack destroy --yes

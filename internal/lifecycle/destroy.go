@@ -239,12 +239,8 @@ func hasCluster(st *tfjson.State) bool {
 // res.KubernetesSkipped saying why, when the cluster cannot be asked.
 func (ss *session) askKubernetes(ctx context.Context, cluster string, yes bool, res *DestroyResult) kubernetes.Interface {
 	log := ss.pr.Log()
-	connect := ss.o.Kubernetes
-	if connect == nil {
-		connect = ClusterKubernetes
-	}
 	var plan incluster.Plan
-	client, err := connect(ctx, ss.p.Config)
+	client, err := ss.o.kube()(ctx, ss.p.Config)
 	if err == nil {
 		err = timed(ss.pr, "kubernetes", func() (err error) {
 			plan, err = incluster.ScanForDestroy(ctx, client)

@@ -50,6 +50,12 @@ func workload() []runtime.Object {
 	}
 }
 
+// fakeCluster connects to an empty cluster of client-go's fake clientset, for workflows run without the harness.
+func fakeCluster() KubeClient {
+	c := fake.NewClientset()
+	return func(context.Context, *config.Config) (kubernetes.Interface, error) { return c, nil }
+}
+
 // clusterState is a state with the cluster and its VPC.
 func clusterState() *tfjson.State {
 	return state(resource("aws_vpc.vpc", map[string]any{"id": "vpc-1"}),
@@ -93,7 +99,7 @@ func destroyWorld(t *testing.T) (*harness, *fake.Clientset, *vpcOfCluster) {
 		}
 		return false, nil, nil
 	})
-	h.kube = func(context.Context, *config.Config) (kubernetes.Interface, error) { return c, nil }
+	h.kube = c
 	return h, c, &vpcOfCluster{kube: c}
 }
 
@@ -215,9 +221,7 @@ func TestDestroyRemovesWhatTheControllerLeft(t *testing.T) {
 // A cluster that cannot be reached leaves the VPC scan alone, and destroy says so.
 func TestDestroyFallsBackToTheVPCScan(t *testing.T) {
 	h := newHarness(t, clusterState())
-	h.kube = func(context.Context, *config.Config) (kubernetes.Interface, error) {
-		return nil, errors.New("Get \"https://ABC.gr7.us-east-1.eks.amazonaws.com/api\": dial tcp 10.0.1.5:443: i/o timeout")
-	}
+	h.kubeErr = errors.New("Get \"https://ABC.gr7.us-east-1.eks.amazonaws.com/api\": dial tcp 10.0.1.5:443: i/o timeout")
 	cl := &fakeCleaner{left: []cleanup.Item{lbItem}}
 	res, err := Destroy(context.Background(), h.prepared(), h.options(), DestroyOptions{Yes: true,
 		Cleaner: func(context.Context, *config.Config, io.Writer) (Cleaner, error) { return cl, nil }})
@@ -238,13 +242,9 @@ func TestDestroyFallsBackToTheVPCScan(t *testing.T) {
 // A state without the cluster (a failed first deploy) asks no Kubernetes.
 func TestDestroyWithoutClusterAsksNoKubernetes(t *testing.T) {
 	h := newHarness(t, state(resource("aws_vpc.vpc", map[string]any{"id": "vpc-1"})))
-	h.kube = func(context.Context, *config.Config) (kubernetes.Interface, error) {
-		t.Error("connected to a cluster the state does not hold")
-		return nil, errors.New("no cluster")
-	}
 	res, err := Destroy(context.Background(), h.prepared(), h.options(), DestroyOptions{Yes: true,
 		Cleaner: func(context.Context, *config.Config, io.Writer) (Cleaner, error) { return &fakeCleaner{}, nil }})
-	if err != nil || res.KubernetesSkipped != "" || res.Kubernetes != nil {
-		t.Errorf("%v, %+v", err, res)
+	if err != nil || res.KubernetesSkipped != "" || res.Kubernetes != nil || h.kubeCalls != 0 {
+		t.Errorf("%v, %+v; %d connections to a cluster the state does not hold", err, res, h.kubeCalls)
 	}
 }

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	tfjson "github.com/hashicorp/terraform-json"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/tapstack/tapstack/internal/engine"
 	"github.com/tapstack/tapstack/internal/tfstate"
@@ -61,9 +60,8 @@ type Options struct {
 	State StateReader
 	// Progress receives what the workflow does; nil discards it.
 	Progress Progress
-	// Kubernetes connects to the environment's cluster; nil: ClusterKubernetes. Unit tests give client-go's fake
-	// clientset.
-	Kubernetes func(ctx context.Context, cfg *config.Config) (kubernetes.Interface, error)
+	// Kube connects to the cluster's Kubernetes API for what tapstack applies inside it; nil: ClusterClient.
+	Kube KubeClient
 }
 
 // Account brings what the state says an environment runs up to date with the account, where EKS changes it by

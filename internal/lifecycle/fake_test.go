@@ -14,9 +14,8 @@ import (
 	"time"
 
 	tfjson "github.com/hashicorp/terraform-json"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/kubernetes/fake"
+	k8sfake "k8s.io/client-go/kubernetes/fake"
 
 	"github.com/tapstack/tapstack/internal/engine"
 	"github.com/tapstack/tapstack/pkg/config"
@@ -181,22 +180,18 @@ func (r *recorder) Findings(fs []rules.Finding) { rules.WriteFindings(&r.log, fs
 func (r *recorder) Log() io.Writer              { return &r.log }
 func (r *recorder) Out() io.Writer              { return &r.out }
 
-// fakeCluster connects to a cluster of client-go's fake clientset holding objs: enough for destroy's lists,
-// gets, updates and deletes, reaching no network (it deletes at once, whatever the finalizers).
-func fakeCluster(objs ...runtime.Object) func(context.Context, *config.Config) (kubernetes.Interface, error) {
-	c := fake.NewClientset(objs...)
-	return func(context.Context, *config.Config) (kubernetes.Interface, error) { return c, nil }
-}
-
 // harness is one workflow's world: a prepared default configuration on the pinned day, the fake engine, the
-// recorder, and an empty cluster.
+// recorder.
 type harness struct {
-	t    *testing.T
-	eng  *fakeEngine
-	pr   *recorder
-	out  string
-	cfg  config.Config
-	kube func(context.Context, *config.Config) (kubernetes.Interface, error)
+	t   *testing.T
+	eng *fakeEngine
+	pr  *recorder
+	out string
+	cfg config.Config
+	// kube is the cluster's Kubernetes API (client-go's fake); kubeCalls counts the connections to it.
+	kube      *k8sfake.Clientset
+	kubeCalls int
+	kubeErr   error // what connecting returns, when set
 }
 
 func newHarness(t *testing.T, st *tfjson.State) *harness {
@@ -207,7 +202,7 @@ func newHarness(t *testing.T, st *tfjson.State) *harness {
 	}
 	cfg.EnvironmentSuffix = "ut"
 	out := t.TempDir()
-	h := &harness{t: t, pr: &recorder{}, out: out, cfg: cfg, kube: fakeCluster()}
+	h := &harness{t: t, pr: &recorder{}, out: out, cfg: cfg, kube: k8sfake.NewClientset()}
 	h.eng = &fakeEngine{dir: filepath.Join(out, "stacks", cfg.StackName()), state: st}
 	return h
 }
@@ -222,9 +217,16 @@ func (h *harness) prepared() *Prepared {
 }
 
 func (h *harness) options() Options {
-	return Options{Out: h.out, Progress: h.pr, State: fakeBackend{h.eng}, Account: &fakeAccount{}, Kubernetes: h.kube,
+	return Options{Out: h.out, Progress: h.pr, State: fakeBackend{h.eng}, Account: &fakeAccount{},
 		OpenEngine: func(context.Context, engine.Kind, string, io.Writer, time.Duration) (Engine, error) {
 			return h.eng, nil
+		},
+		Kube: func(context.Context, *config.Config) (kubernetes.Interface, error) {
+			h.kubeCalls++
+			if h.kubeErr != nil {
+				return nil, h.kubeErr
+			}
+			return h.kube, nil
 		}}
 }
 

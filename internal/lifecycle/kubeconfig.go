@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -14,7 +13,6 @@ import (
 	ekstypes "github.com/aws/aws-sdk-go-v2/service/eks/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
 	"github.com/tapstack/tapstack/internal/kubeaccess"
@@ -108,22 +106,6 @@ func ClusterREST(ctx context.Context, awsCfg aws.Config, cfg *config.Config, api
 		return nil, step("describe cluster", err)
 	}
 	return kubeaccess.RESTConfig(awsCfg, cluster, nil), nil
-}
-
-// ClusterKubernetes is a client of the environment's cluster as the account's credentials (ClusterREST). Its
-// requests time out after 30 seconds, so that an endpoint out of reach (private only, the caller outside the VPC)
-// fails instead of hanging.
-func ClusterKubernetes(ctx context.Context, cfg *config.Config) (kubernetes.Interface, error) {
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(cfg.Region))
-	if err != nil {
-		return nil, err
-	}
-	rc, err := ClusterREST(ctx, awsCfg, cfg, nil)
-	if err != nil {
-		return nil, err
-	}
-	rc.Timeout = 30 * time.Second
-	return kubernetes.NewForConfig(rc)
 }
 
 // checkAccess looks for the caller's access entry on the cluster. EKS's access entries name IAM principals; a

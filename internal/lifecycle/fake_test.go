@@ -34,11 +34,11 @@ type fakeEngine struct {
 	// plans answer Plan and ShowPlan in order; the last one repeats.
 	plans []fakePlan
 	next  int
+	// onDestroy runs when Destroy starts, to look at the world then.
+	onDestroy func()
 	// applyErr fails the apply of the plan with that index (1-based; 0 never).
 	applyErr map[int]error
 	applied  int
-	// onDestroy runs when Destroy starts, to look at the world then.
-	onDestroy func()
 }
 
 // fakePlan is one plan: its resource changes and the state an apply leaves.

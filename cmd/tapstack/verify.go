@@ -20,9 +20,10 @@ var verifyFlags = stackFlagSet{settings: shapesEnvironment}
 
 func newVerifyCommand(s stdio) *cobra.Command {
 	var (
-		sf   *stackFlags
-		path string
-		rf   reportFlags
+		sf            *stackFlags
+		path          string
+		rf            reportFlags
+		skipInCluster bool
 	)
 	cmd := &cobra.Command{
 		Use:   "verify",
@@ -30,27 +31,31 @@ func newVerifyCommand(s stdio) *cobra.Command {
 		Long: `verify reads the outputs file (nested or flat; snake_case, camelCase or PascalCase keys) and checks the live
 stack against it and the configuration: the cluster ACTIVE on the configured version with the same endpoint; the
 OIDC provider for its issuer; each node group with its capacity type, instance types and scaling; the vpc-cni
-add-on with its version and configuration; the log group's retention; the subnets. Each mismatch is printed as
-expected vs actual.
+add-on with its version and configuration; the log group's retention; the subnets; with the EBS CSI driver on,
+through the cluster's Kubernetes API, the default StorageClass (encrypted gp3 with the stack's key, the only
+default; --skip-in-cluster leaves it out, for a runner that cannot reach the endpoint). Each mismatch is printed
+as expected vs actual.
 
 Exit 0 when every fact was read and matches, 2 when a fact does not match (or the input is bad), 1 when nothing
 mismatched but some fact could not be read.`,
 		Example: `  tapstack verify
   tapstack verify --outputs cfn-outputs/flat-outputs.json --format json
   tapstack verify --kubernetes-version 1.32`,
-		RunE: func(*cobra.Command, []string) error { return runVerify(sf, path, rf, s) },
+		RunE: func(*cobra.Command, []string) error { return runVerify(sf, path, rf, skipInCluster, s) },
 	}
 	flags := cmd.Flags()
 	sf = addStackFlags(flags, verifyFlags)
 	flags.StringVar(&path, "outputs", outputs.DefaultPath, "the outputs file (nested per stack or flat; any key case)")
 	rf = addReportFlags(flags, "the time limit of each part of the verification")
+	flags.BoolVar(&skipInCluster, "skip-in-cluster", false,
+		"do not verify the default StorageClass through the cluster's Kubernetes API (for a runner that cannot reach the endpoint)")
 	return cmd
 }
 
 // runVerify exits 0 when every fact was read and matches, 2 when any fact does not match (or the input is bad:
 // an invalid configuration, a missing or unreadable outputs file), and 1 when nothing mismatched but some fact
 // could not be read (a missing permission, an API the endpoint lacks, a timeout, a network error).
-func runVerify(sf *stackFlags, path string, rf reportFlags, s stdio) error {
+func runVerify(sf *stackFlags, path string, rf reportFlags, skipInCluster bool, s stdio) error {
 	format, timeout := rf.format, rf.timeout
 	if err := rf.validate(); err != nil {
 		return err
@@ -71,7 +76,7 @@ func runVerify(sf *stackFlags, path string, rf reportFlags, s stdio) error {
 	}
 	ctx, stop := commandContext()
 	defer stop()
-	r, err := lifecycle.Verify(ctx, p, vals, *timeout)
+	r, err := lifecycle.Verify(ctx, p, vals, lifecycle.VerifyOptions{Timeout: *timeout, SkipInCluster: skipInCluster, Kube: kubeClient})
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"k8s.io/client-go/kubernetes"
+
 	"github.com/tapstack/tapstack/pkg/live"
 	"github.com/tapstack/tapstack/pkg/outputs"
 )
@@ -47,12 +49,29 @@ func liveChecks(ctx context.Context, p *Prepared, timeout time.Duration, done fu
 	return r, nil
 }
 
-// Verify checks the live stack against the configuration and the outputs, each part within timeout.
-func Verify(ctx context.Context, p *Prepared, vals outputs.Values, timeout time.Duration) (*live.VerifyReport, error) {
+// VerifyOptions are Verify's own options.
+type VerifyOptions struct {
+	// Timeout bounds each part of the verification.
+	Timeout time.Duration
+	// SkipInCluster leaves out the part read through the cluster's Kubernetes API (the default StorageClass), for
+	// a runner that cannot reach the endpoint; the report lists it as skipped.
+	SkipInCluster bool
+	// Kube connects to the cluster's Kubernetes API; nil: ClusterClient.
+	Kube KubeClient
+}
+
+// Verify checks the live stack against the configuration and the outputs, each part within vo.Timeout.
+func Verify(ctx context.Context, p *Prepared, vals outputs.Values, vo VerifyOptions) (*live.VerifyReport, error) {
 	clients, err := live.NewClients(ctx, p.Config.Region, p.Config.State.Region)
 	if err != nil {
 		return nil, err
 	}
-	return live.Verify(ctx, clients, live.VerifyInput{Config: p.Config, Doc: p.Stack.Doc, Outputs: vals},
-		live.Options{Timeout: timeout}), nil
+	in := live.VerifyInput{Config: p.Config, Doc: p.Stack.Doc, Outputs: vals}
+	if vo.SkipInCluster {
+		in.KubeSkipped = "not verified (--skip-in-cluster)"
+	} else {
+		kube := Options{Kube: vo.Kube}.kube()
+		in.Kube = func(ctx context.Context) (kubernetes.Interface, error) { return kube(ctx, p.Config) }
+	}
+	return live.Verify(ctx, clients, in, live.Options{Timeout: vo.Timeout}), nil
 }

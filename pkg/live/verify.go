@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eks"
 	ekstypes "github.com/aws/aws-sdk-go-v2/service/eks/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/tapstack/tapstack/internal/jsonout"
 	"github.com/tapstack/tapstack/pkg/config"
@@ -54,6 +55,10 @@ type VerifyInput struct {
 	Doc *tfdoc.Document
 	// Outputs are the pipeline's outputs (cfn-outputs/flat-outputs.json).
 	Outputs outputs.Values
+	// Kube connects to the cluster's Kubernetes API for the in-cluster part (the default StorageClass, when the
+	// EBS CSI driver runs); nil leaves that part out, and KubeSkipped says why in the report.
+	Kube        func(ctx context.Context) (kubernetes.Interface, error)
+	KubeSkipped string
 }
 
 // VerifyReport is the outcome of verify.
@@ -67,6 +72,8 @@ type VerifyReport struct {
 		NotChecked int `json:"notChecked"`
 		Errors     int `json:"errors"`
 	} `json:"summary"`
+	// Skipped are the parts not verified, and why.
+	Skipped    []string      `json:"skipped,omitempty"`
 	Duration   time.Duration `json:"-"`
 	DurationMS float64       `json:"durationMs"`
 }
@@ -93,20 +100,22 @@ type verifyPart struct {
 }
 
 type verifier struct {
-	c   *Clients
-	cfg *config.Config
-	doc *tfdoc.Document
-	out outputs.Values
+	c    *Clients
+	cfg  *config.Config
+	doc  *tfdoc.Document
+	out  outputs.Values
+	kube func(ctx context.Context) (kubernetes.Interface, error)
 }
 
 // Verify checks the live stack against the configuration and the outputs, part by part and concurrently, each
 // part under opts.Timeout: the cluster, the OIDC provider, each node group, the vpc-cni add-on, each platform
-// add-on with its Pod Identity association, the control-plane log group and the public subnets.
+// add-on with its Pod Identity association, the control-plane log group, the public subnets, and the default
+// StorageClass inside the cluster when the EBS CSI driver runs.
 func Verify(ctx context.Context, c *Clients, in VerifyInput, opts Options) *VerifyReport {
 	if opts.Timeout <= 0 {
 		opts.Timeout = DefaultTimeout
 	}
-	v := &verifier{c: c, cfg: in.Config, doc: in.Doc, out: in.Outputs}
+	v := &verifier{c: c, cfg: in.Config, doc: in.Doc, out: in.Outputs, kube: in.Kube}
 	if v.out == nil {
 		v.out = outputs.Values{}
 	}
@@ -124,6 +133,18 @@ func Verify(ctx context.Context, c *Clients, in VerifyInput, opts Options) *Veri
 	for _, ng := range nodeGroups(in.Config) {
 		parts = append(parts, verifyPart{"node-group:" + ng.Capacity, "node group " + ng.Name,
 			func(ctx context.Context, v *verifier) []Item { return verifyNodeGroup(ctx, v, ng) }})
+	}
+	var skipped []string
+	if in.Config.Addons.EBSCSIDriver {
+		if in.Kube != nil {
+			parts = append(parts, verifyPart{"storage-class", "default StorageClass", verifyStorageClass})
+		} else {
+			why := in.KubeSkipped
+			if why == "" {
+				why = "not verified (no connection to the cluster's Kubernetes API was given)"
+			}
+			skipped = append(skipped, "default StorageClass: "+why)
+		}
 	}
 	start := time.Now()
 	items := make([][]Item, len(parts))
@@ -166,7 +187,7 @@ func Verify(ctx context.Context, c *Clients, in VerifyInput, opts Options) *Veri
 		}()
 	}
 	wg.Wait()
-	r := &VerifyReport{Stack: in.Config.StackName(), Parts: results, Duration: time.Since(start)}
+	r := &VerifyReport{Stack: in.Config.StackName(), Parts: results, Skipped: skipped, Duration: time.Since(start)}
 	r.DurationMS = ms(r.Duration)
 	for _, its := range items {
 		for _, it := range its {
@@ -483,10 +504,17 @@ func (r *VerifyReport) WriteText(w io.Writer) error {
 	for _, it := range r.Items {
 		switch it.Status {
 		case Mismatch:
-			fmt.Fprintf(&b, "MISMATCH %s %s: expected %q, actual %q\n", it.Resource, it.Field, it.Expected, it.Actual)
+			fmt.Fprintf(&b, "MISMATCH %s %s: expected %q, actual %q", it.Resource, it.Field, it.Expected, it.Actual)
+			if it.Note != "" {
+				fmt.Fprintf(&b, "; %s", it.Note)
+			}
+			b.WriteString("\n")
 		case NotChecked, Failed:
 			fmt.Fprintf(&b, "%-8s %s %s: %s\n", strings.ToUpper(string(it.Status)), it.Resource, it.Field, it.Note)
 		}
+	}
+	for _, s := range r.Skipped {
+		fmt.Fprintf(&b, "SKIPPED  %s\n", s)
 	}
 	fmt.Fprintf(&b, "%d matched, %d mismatched, %d not checked, %d error(s) in %s\n", r.Summary.Matched,
 		r.Summary.Mismatched, r.Summary.NotChecked, r.Summary.Errors, round(r.Duration))

@@ -34,8 +34,9 @@ import (
 // ServiceAccount carries no annotation.
 
 const (
-	// AutoscalerName names the ServiceAccount, ClusterRole, Role, bindings, PodDisruptionBudget and Deployment.
-	AutoscalerName = stack.AutoscalerServiceAccount
+	// AutoscalerName (cleanup.go) names the ServiceAccount, ClusterRole, Role, bindings, PodDisruptionBudget and
+	// Deployment.
+
 	// AutoscalerPriorityConfigMap is the ConfigMap the priority expander reads, by that name, in the autoscaler's
 	// namespace (cluster-autoscaler/expander/priority/readme.md).
 	AutoscalerPriorityConfigMap = "cluster-autoscaler-priority-expander"

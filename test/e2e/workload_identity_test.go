@@ -118,7 +118,7 @@ func checkWorkloadIdentities(t *testing.T, d *deployStack, wc string) {
 			}
 			found++
 			got, err := ec.DescribePodIdentityAssociation(ctx, &eks.DescribePodIdentityAssociationInput{ClusterName: aws.String(d.cluster()), AssociationId: a.AssociationId})
-			if err != nil || aws.ToString(got.Association.RoleArn) != arn || got.Association.OwnerArn != nil {
+			if err != nil || aws.ToString(got.Association.RoleArn) != arn || aws.ToString(got.Association.OwnerArn) != "" {
 				t.Errorf("association of %s/%s: %+v, %v; want role %s", w.namespace, w.serviceAccount, got, err, arn)
 			}
 		}

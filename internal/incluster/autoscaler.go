@@ -42,7 +42,7 @@ const (
 	AutoscalerPriorityConfigMap = "cluster-autoscaler-priority-expander"
 
 	autoscalerContainer = "cluster-autoscaler"
-	nameLabel           = "app.kubernetes.io/name"
+	autoscalerNameLabel           = "app.kubernetes.io/name"
 	// safeToEvict "false" keeps the autoscaler from removing the node it runs on (EKS user guide,
 	// cluster-autoscaler: the deployment step that annotates its pod).
 	safeToEvictAnnotation = "cluster-autoscaler.kubernetes.io/safe-to-evict"
@@ -104,17 +104,17 @@ func (a Autoscaler) Priorities() string {
 	return line(onDemandPriority, a.OnDemandGroup) + line(spotPriority, a.SpotGroup)
 }
 
-func labels() map[string]string {
-	return map[string]string{nameLabel: AutoscalerName, ManagedByLabel: stack.ManagedByTapstack}
+func autoscalerLabels() map[string]string {
+	return map[string]string{autoscalerNameLabel: AutoscalerName, ManagedByLabel: stack.ManagedByTapstack}
 }
 
-func selector() map[string]string { return map[string]string{nameLabel: AutoscalerName} }
+func autoscalerSelector() map[string]string { return map[string]string{autoscalerNameLabel: AutoscalerName} }
 
 func (a Autoscaler) serviceAccount() *corev1ac.ServiceAccountApplyConfiguration {
-	return corev1ac.ServiceAccount(AutoscalerName, stack.AutoscalerNamespace).WithLabels(labels())
+	return corev1ac.ServiceAccount(AutoscalerName, stack.AutoscalerNamespace).WithLabels(autoscalerLabels())
 }
 
-func rule(groups, resources, verbs []string, names ...string) *rbacv1ac.PolicyRuleApplyConfiguration {
+func rbacRule(groups, resources, verbs []string, names ...string) *rbacv1ac.PolicyRuleApplyConfiguration {
 	r := rbacv1ac.PolicyRule().WithAPIGroups(groups...).WithResources(resources...).WithVerbs(verbs...)
 	if len(names) > 0 {
 		r.WithResourceNames(names...)
@@ -122,66 +122,66 @@ func rule(groups, resources, verbs []string, names ...string) *rbacv1ac.PolicyRu
 	return r
 }
 
-func list(s ...string) []string { return s }
+func rbacList(s ...string) []string { return s }
 
 // clusterRole is upstream's ClusterRole, rule for rule.
-func clusterRole() *rbacv1ac.ClusterRoleApplyConfiguration {
-	watch := list("watch", "list", "get")
-	return rbacv1ac.ClusterRole(AutoscalerName).WithLabels(labels()).WithRules(
-		rule(list(""), list("events", "endpoints"), list("create", "patch")),
-		rule(list(""), list("pods/eviction"), list("create")),
-		rule(list(""), list("pods/status"), list("update")),
-		rule(list(""), list("endpoints"), list("get", "update"), AutoscalerName),
-		rule(list(""), list("nodes"), list("watch", "list", "get", "update")),
-		rule(list(""), list("namespaces", "pods", "services", "replicationcontrollers", "persistentvolumeclaims", "persistentvolumes"), watch),
-		rule(list("extensions"), list("replicasets", "daemonsets"), watch),
-		rule(list("policy"), list("poddisruptionbudgets"), list("watch", "list")),
-		rule(list("apps"), list("statefulsets", "replicasets", "daemonsets"), watch),
-		rule(list("resource.k8s.io"), list("deviceclasses", "resourceslices", "resourceclaims"), watch),
-		rule(list("storage.k8s.io"), list("storageclasses", "csinodes", "csidrivers", "csistoragecapacities", "volumeattachments"), watch),
-		rule(list("batch", "extensions"), list("jobs"), list("get", "list", "watch", "patch")),
-		rule(list("coordination.k8s.io"), list("leases"), list("create")),
-		rule(list("coordination.k8s.io"), list("leases"), list("get", "update"), AutoscalerName),
+func autoscalerClusterRole() *rbacv1ac.ClusterRoleApplyConfiguration {
+	watch := rbacList("watch", "list", "get")
+	return rbacv1ac.ClusterRole(AutoscalerName).WithLabels(autoscalerLabels()).WithRules(
+		rbacRule(rbacList(""), rbacList("events", "endpoints"), rbacList("create", "patch")),
+		rbacRule(rbacList(""), rbacList("pods/eviction"), rbacList("create")),
+		rbacRule(rbacList(""), rbacList("pods/status"), rbacList("update")),
+		rbacRule(rbacList(""), rbacList("endpoints"), rbacList("get", "update"), AutoscalerName),
+		rbacRule(rbacList(""), rbacList("nodes"), rbacList("watch", "list", "get", "update")),
+		rbacRule(rbacList(""), rbacList("namespaces", "pods", "services", "replicationcontrollers", "persistentvolumeclaims", "persistentvolumes"), watch),
+		rbacRule(rbacList("extensions"), rbacList("replicasets", "daemonsets"), watch),
+		rbacRule(rbacList("policy"), rbacList("poddisruptionbudgets"), rbacList("watch", "list")),
+		rbacRule(rbacList("apps"), rbacList("statefulsets", "replicasets", "daemonsets"), watch),
+		rbacRule(rbacList("resource.k8s.io"), rbacList("deviceclasses", "resourceslices", "resourceclaims"), watch),
+		rbacRule(rbacList("storage.k8s.io"), rbacList("storageclasses", "csinodes", "csidrivers", "csistoragecapacities", "volumeattachments"), watch),
+		rbacRule(rbacList("batch", "extensions"), rbacList("jobs"), rbacList("get", "list", "watch", "patch")),
+		rbacRule(rbacList("coordination.k8s.io"), rbacList("leases"), rbacList("create")),
+		rbacRule(rbacList("coordination.k8s.io"), rbacList("leases"), rbacList("get", "update"), AutoscalerName),
 	)
 }
 
 // role is upstream's Role: the ConfigMaps the autoscaler writes (its status) and reads (the expander's).
-func role() *rbacv1ac.RoleApplyConfiguration {
-	return rbacv1ac.Role(AutoscalerName, stack.AutoscalerNamespace).WithLabels(labels()).WithRules(
-		rule(list(""), list("configmaps"), list("create", "list", "watch")),
-		rule(list(""), list("configmaps"), list("delete", "get", "update", "watch"), "cluster-autoscaler-status", AutoscalerPriorityConfigMap),
+func autoscalerRole() *rbacv1ac.RoleApplyConfiguration {
+	return rbacv1ac.Role(AutoscalerName, stack.AutoscalerNamespace).WithLabels(autoscalerLabels()).WithRules(
+		rbacRule(rbacList(""), rbacList("configmaps"), rbacList("create", "list", "watch")),
+		rbacRule(rbacList(""), rbacList("configmaps"), rbacList("delete", "get", "update", "watch"), "cluster-autoscaler-status", AutoscalerPriorityConfigMap),
 	)
 }
 
-func subject() *rbacv1ac.SubjectApplyConfiguration {
+func autoscalerSubject() *rbacv1ac.SubjectApplyConfiguration {
 	return rbacv1ac.Subject().WithKind("ServiceAccount").WithName(AutoscalerName).WithNamespace(stack.AutoscalerNamespace)
 }
 
-func clusterRoleBinding() *rbacv1ac.ClusterRoleBindingApplyConfiguration {
-	return rbacv1ac.ClusterRoleBinding(AutoscalerName).WithLabels(labels()).
+func autoscalerClusterRoleBinding() *rbacv1ac.ClusterRoleBindingApplyConfiguration {
+	return rbacv1ac.ClusterRoleBinding(AutoscalerName).WithLabels(autoscalerLabels()).
 		WithRoleRef(rbacv1ac.RoleRef().WithAPIGroup("rbac.authorization.k8s.io").WithKind("ClusterRole").WithName(AutoscalerName)).
-		WithSubjects(subject())
+		WithSubjects(autoscalerSubject())
 }
 
-func roleBinding() *rbacv1ac.RoleBindingApplyConfiguration {
-	return rbacv1ac.RoleBinding(AutoscalerName, stack.AutoscalerNamespace).WithLabels(labels()).
+func autoscalerRoleBinding() *rbacv1ac.RoleBindingApplyConfiguration {
+	return rbacv1ac.RoleBinding(AutoscalerName, stack.AutoscalerNamespace).WithLabels(autoscalerLabels()).
 		WithRoleRef(rbacv1ac.RoleRef().WithAPIGroup("rbac.authorization.k8s.io").WithKind("Role").WithName(AutoscalerName)).
-		WithSubjects(subject())
+		WithSubjects(autoscalerSubject())
 }
 
 func (a Autoscaler) priorityConfigMap() *corev1ac.ConfigMapApplyConfiguration {
-	return corev1ac.ConfigMap(AutoscalerPriorityConfigMap, stack.AutoscalerNamespace).WithLabels(labels()).
+	return corev1ac.ConfigMap(AutoscalerPriorityConfigMap, stack.AutoscalerNamespace).WithLabels(autoscalerLabels()).
 		WithData(map[string]string{"priorities": a.Priorities()})
 }
 
 // podDisruptionBudget lets a drain evict the autoscaler's one pod (a node group update or roll must never wait on
 // it; the Deployment starts it again elsewhere) but never more than one at a time: the chart's default,
 // maxUnavailable 1 (kubernetes/autoscaler charts/cluster-autoscaler values.yaml).
-func podDisruptionBudget() *policyv1ac.PodDisruptionBudgetApplyConfiguration {
-	return policyv1ac.PodDisruptionBudget(AutoscalerName, stack.AutoscalerNamespace).WithLabels(labels()).
+func autoscalerPDB() *policyv1ac.PodDisruptionBudgetApplyConfiguration {
+	return policyv1ac.PodDisruptionBudget(AutoscalerName, stack.AutoscalerNamespace).WithLabels(autoscalerLabels()).
 		WithSpec(policyv1ac.PodDisruptionBudgetSpec().
 			WithMaxUnavailable(intstr.FromInt32(1)).
-			WithSelector(metav1ac.LabelSelector().WithMatchLabels(selector())))
+			WithSelector(metav1ac.LabelSelector().WithMatchLabels(autoscalerSelector())))
 }
 
 // deployment is upstream's Deployment for this cluster. It runs at system-cluster-critical, as upstream's does: a
@@ -217,12 +217,12 @@ func (a Autoscaler) deployment() *appsv1ac.DeploymentApplyConfiguration {
 		WithContainers(container).
 		// The node's CA bundle, as upstream mounts it (Amazon Linux keeps it at this path).
 		WithVolumes(corev1ac.Volume().WithName("ssl-certs").WithHostPath(corev1ac.HostPathVolumeSource().WithPath("/etc/ssl/certs/ca-bundle.crt")))
-	return appsv1ac.Deployment(AutoscalerName, stack.AutoscalerNamespace).WithLabels(labels()).
+	return appsv1ac.Deployment(AutoscalerName, stack.AutoscalerNamespace).WithLabels(autoscalerLabels()).
 		WithSpec(appsv1ac.DeploymentSpec().
 			WithReplicas(1).
-			WithSelector(metav1ac.LabelSelector().WithMatchLabels(selector())).
+			WithSelector(metav1ac.LabelSelector().WithMatchLabels(autoscalerSelector())).
 			WithTemplate(corev1ac.PodTemplateSpec().
-				WithLabels(labels()).
+				WithLabels(autoscalerLabels()).
 				WithAnnotations(map[string]string{safeToEvictAnnotation: "false"}).
 				WithSpec(pod)))
 }
@@ -256,15 +256,15 @@ func (r AutoscalerResult) Changed() bool {
 	return slices.ContainsFunc(r.Changes, func(c AutoscalerChange) bool { return c.Action != AutoscalerUnchanged })
 }
 
-// applier is a typed client of one kind, namespaced or not.
-type applier[T metav1.Object, AC any] interface {
+// autoscalerApplier is a typed client of one kind, namespaced or not.
+type autoscalerApplier[T metav1.Object, AC any] interface {
 	Get(ctx context.Context, name string, opts metav1.GetOptions) (T, error)
 	Apply(ctx context.Context, ac AC, opts metav1.ApplyOptions) (T, error)
 }
 
-// applyOne applies ac and says whether that created, changed or left the object: an apply that changes nothing
+// applyAutoscalerObject applies ac and says whether that created, changed or left the object: an apply that changes nothing
 // keeps its resourceVersion.
-func applyOne[T metav1.Object, AC any](ctx context.Context, api applier[T, AC], kind, name string, ac AC) (AutoscalerChange, error) {
+func applyAutoscalerObject[T metav1.Object, AC any](ctx context.Context, api autoscalerApplier[T, AC], kind, name string, ac AC) (AutoscalerChange, error) {
 	change := AutoscalerChange{Kind: kind, Name: name, Action: AutoscalerCreated}
 	existed, before := false, ""
 	old, err := api.Get(ctx, name, metav1.GetOptions{})
@@ -297,28 +297,28 @@ func ApplyAutoscaler(ctx context.Context, client kubernetes.Interface, a Autosca
 	core, rbac := client.CoreV1(), client.RbacV1()
 	steps := []func() (AutoscalerChange, error){
 		func() (AutoscalerChange, error) {
-			return applyOne[*corev1.ServiceAccount](ctx, core.ServiceAccounts(ns), "ServiceAccount", AutoscalerName, a.serviceAccount())
+			return applyAutoscalerObject[*corev1.ServiceAccount](ctx, core.ServiceAccounts(ns), "ServiceAccount", AutoscalerName, a.serviceAccount())
 		},
 		func() (AutoscalerChange, error) {
-			return applyOne[*rbacv1.ClusterRole](ctx, rbac.ClusterRoles(), "ClusterRole", AutoscalerName, clusterRole())
+			return applyAutoscalerObject[*rbacv1.ClusterRole](ctx, rbac.ClusterRoles(), "ClusterRole", AutoscalerName, autoscalerClusterRole())
 		},
 		func() (AutoscalerChange, error) {
-			return applyOne[*rbacv1.ClusterRoleBinding](ctx, rbac.ClusterRoleBindings(), "ClusterRoleBinding", AutoscalerName, clusterRoleBinding())
+			return applyAutoscalerObject[*rbacv1.ClusterRoleBinding](ctx, rbac.ClusterRoleBindings(), "ClusterRoleBinding", AutoscalerName, autoscalerClusterRoleBinding())
 		},
 		func() (AutoscalerChange, error) {
-			return applyOne[*rbacv1.Role](ctx, rbac.Roles(ns), "Role", AutoscalerName, role())
+			return applyAutoscalerObject[*rbacv1.Role](ctx, rbac.Roles(ns), "Role", AutoscalerName, autoscalerRole())
 		},
 		func() (AutoscalerChange, error) {
-			return applyOne[*rbacv1.RoleBinding](ctx, rbac.RoleBindings(ns), "RoleBinding", AutoscalerName, roleBinding())
+			return applyAutoscalerObject[*rbacv1.RoleBinding](ctx, rbac.RoleBindings(ns), "RoleBinding", AutoscalerName, autoscalerRoleBinding())
 		},
 		func() (AutoscalerChange, error) {
-			return applyOne[*corev1.ConfigMap](ctx, core.ConfigMaps(ns), "ConfigMap", AutoscalerPriorityConfigMap, a.priorityConfigMap())
+			return applyAutoscalerObject[*corev1.ConfigMap](ctx, core.ConfigMaps(ns), "ConfigMap", AutoscalerPriorityConfigMap, a.priorityConfigMap())
 		},
 		func() (AutoscalerChange, error) {
-			return applyOne[*policyv1.PodDisruptionBudget](ctx, client.PolicyV1().PodDisruptionBudgets(ns), "PodDisruptionBudget", AutoscalerName, podDisruptionBudget())
+			return applyAutoscalerObject[*policyv1.PodDisruptionBudget](ctx, client.PolicyV1().PodDisruptionBudgets(ns), "PodDisruptionBudget", AutoscalerName, autoscalerPDB())
 		},
 		func() (AutoscalerChange, error) {
-			return applyOne[*appsv1.Deployment](ctx, client.AppsV1().Deployments(ns), "Deployment", AutoscalerName, a.deployment())
+			return applyAutoscalerObject[*appsv1.Deployment](ctx, client.AppsV1().Deployments(ns), "Deployment", AutoscalerName, a.deployment())
 		},
 	}
 	var res AutoscalerResult
@@ -364,8 +364,8 @@ func AutoscalerProblems(facts []AutoscalerFact) []AutoscalerFact {
 }
 
 const (
-	fixDeploy = "tapstack deploy applies it again"
-	fixWait   = "wait for the rollout, or see kubectl -n kube-system describe deployment cluster-autoscaler"
+	autoscalerFixDeploy = "tapstack deploy applies it again"
+	autoscalerFixWait   = "wait for the rollout, or see kubectl -n kube-system describe deployment cluster-autoscaler"
 )
 
 // CheckAutoscaler compares the running autoscaler with a (for verify) and returns every fact it compared: its
@@ -386,7 +386,7 @@ func CheckAutoscaler(ctx context.Context, client kubernetes.Interface, a Autosca
 	exists := func(object string, err error) (bool, error) {
 		switch {
 		case apierrors.IsNotFound(err):
-			fact(object, "exists", "yes", "no", "missing", fixDeploy)
+			fact(object, "exists", "yes", "no", "missing", autoscalerFixDeploy)
 			return false, nil
 		case err != nil:
 			return false, fmt.Errorf("read %s: %w", object, err)
@@ -402,7 +402,7 @@ func CheckAutoscaler(ctx context.Context, client kubernetes.Interface, a Autosca
 	if ok, err := exists("ConfigMap/"+AutoscalerPriorityConfigMap, err); err != nil {
 		return nil, err
 	} else if ok {
-		fact("ConfigMap/"+AutoscalerPriorityConfigMap, "data.priorities", a.Priorities(), cm.Data["priorities"], "", fixDeploy)
+		fact("ConfigMap/"+AutoscalerPriorityConfigMap, "data.priorities", a.Priorities(), cm.Data["priorities"], "", autoscalerFixDeploy)
 	}
 	object := "Deployment/" + AutoscalerName
 	d, err := client.AppsV1().Deployments(ns).Get(ctx, AutoscalerName, metav1.GetOptions{})
@@ -417,32 +417,32 @@ func CheckAutoscaler(ctx context.Context, client kubernetes.Interface, a Autosca
 	if c.Image == a.Image {
 		image = ""
 	}
-	fact(object, "image", a.Image, c.Image, image, fixDeploy)
-	fact(object, "command", strings.Join(a.Command(), " "), strings.Join(c.Command, " "), "", fixDeploy)
+	fact(object, "image", a.Image, c.Image, image, autoscalerFixDeploy)
+	fact(object, "command", strings.Join(a.Command(), " "), strings.Join(c.Command, " "), "", autoscalerFixDeploy)
 	region := ""
 	for _, e := range c.Env {
 		if e.Name == "AWS_REGION" {
 			region = e.Value
 		}
 	}
-	fact(object, "env AWS_REGION", a.Region, region, "", fixDeploy)
+	fact(object, "env AWS_REGION", a.Region, region, "", autoscalerFixDeploy)
 	sa := d.Spec.Template.Spec.ServiceAccountName
 	saProblem := fmt.Sprintf("runs as service account %q, want %q (the one its Pod Identity association names)", sa, AutoscalerName)
 	if sa == AutoscalerName {
 		saProblem = ""
 	}
-	fact(object, "serviceAccountName", AutoscalerName, sa, saProblem, fixDeploy)
-	available, why := "yes", unavailable(d)
+	fact(object, "serviceAccountName", AutoscalerName, sa, saProblem, autoscalerFixDeploy)
+	available, why := "yes", deploymentUnavailable(d)
 	if why != "" {
 		available = "no"
 	}
-	fact(object, "available", "yes", available, why, fixWait)
+	fact(object, "available", "yes", available, why, autoscalerFixWait)
 	return facts, nil
 }
 
 // unavailable says why a Deployment is not available, or "" when it is: the controller has seen its latest spec,
 // every replica runs it, at least one is available, and the Available condition is true.
-func unavailable(d *appsv1.Deployment) string {
+func deploymentUnavailable(d *appsv1.Deployment) string {
 	want := int32(1)
 	if d.Spec.Replicas != nil {
 		want = *d.Spec.Replicas

@@ -105,16 +105,16 @@ func TestAutoscalerDeploymentSpec(t *testing.T) {
 	if d.Spec.Template.Annotations["cluster-autoscaler.kubernetes.io/safe-to-evict"] != "false" {
 		t.Error("the pod is safe to evict for the autoscaler")
 	}
-	if !mapsContain(d.Spec.Template.Labels, d.Spec.Selector.MatchLabels) {
+	if !autoscalerMapsContain(d.Spec.Template.Labels, d.Spec.Selector.MatchLabels) {
 		t.Errorf("selector %v does not select the pods %v", d.Spec.Selector.MatchLabels, d.Spec.Template.Labels)
 	}
-	pdb := podDisruptionBudget()
-	if pdb.Spec.MaxUnavailable.IntValue() != 1 || !mapsContain(d.Spec.Template.Labels, pdb.Spec.Selector.MatchLabels) {
+	pdb := autoscalerPDB()
+	if pdb.Spec.MaxUnavailable.IntValue() != 1 || !autoscalerMapsContain(d.Spec.Template.Labels, pdb.Spec.Selector.MatchLabels) {
 		t.Errorf("PodDisruptionBudget %v", pdb.Spec)
 	}
 }
 
-func mapsContain(m, sub map[string]string) bool {
+func autoscalerMapsContain(m, sub map[string]string) bool {
 	for k, v := range sub {
 		if m[k] != v {
 			return false
@@ -124,7 +124,7 @@ func mapsContain(m, sub map[string]string) bool {
 }
 
 // allows says whether rules grant verb on resource in group, by name when name is not "".
-func allows(rules []rbacv1.PolicyRule, group, resource, verb, name string) bool {
+func rbacAllows(rules []rbacv1.PolicyRule, group, resource, verb, name string) bool {
 	for _, r := range rules {
 		if slices.Contains(r.APIGroups, group) && slices.Contains(r.Resources, resource) && slices.Contains(r.Verbs, verb) &&
 			(len(r.ResourceNames) == 0 || slices.Contains(r.ResourceNames, name)) {
@@ -171,13 +171,13 @@ func TestApplyAutoscalerObjects(t *testing.T) {
 		}
 	}
 	role, _ := client.RbacV1().Roles("kube-system").Get(ctx, rb.RoleRef.Name, metav1.GetOptions{})
-	if !allows(role.Rules, "", "configmaps", "get", AutoscalerPriorityConfigMap) || !allows(role.Rules, "", "configmaps", "watch", AutoscalerPriorityConfigMap) {
+	if !rbacAllows(role.Rules, "", "configmaps", "get", AutoscalerPriorityConfigMap) || !rbacAllows(role.Rules, "", "configmaps", "watch", AutoscalerPriorityConfigMap) {
 		t.Errorf("the Role does not let it read %s: %+v", AutoscalerPriorityConfigMap, role.Rules)
 	}
 	cr, _ := client.RbacV1().ClusterRoles().Get(ctx, crb.RoleRef.Name, metav1.GetOptions{})
 	for _, p := range [][4]string{{"coordination.k8s.io", "leases", "update", "cluster-autoscaler"}, {"", "nodes", "update", ""},
 		{"", "pods/eviction", "create", ""}, {"policy", "poddisruptionbudgets", "list", ""}, {"", "pods", "watch", ""}} {
-		if !allows(cr.Rules, p[0], p[1], p[2], p[3]) {
+		if !rbacAllows(cr.Rules, p[0], p[1], p[2], p[3]) {
 			t.Errorf("the ClusterRole does not allow %v", p)
 		}
 	}
@@ -222,7 +222,7 @@ func TestCheckAutoscaler(t *testing.T) {
 	if len(problems) != 1 || problems[0].Field != "available" || !strings.Contains(problems[0].Problem, "rolling out") {
 		t.Errorf("applied, no pod yet: %v", problems)
 	}
-	markAvailable(t, ctx, client)
+	markAutoscalerAvailable(t, ctx, client)
 	facts, problems := check(a)
 	if len(problems) != 0 {
 		t.Errorf("available: %v", problems)
@@ -249,7 +249,7 @@ func TestCheckAutoscaler(t *testing.T) {
 }
 
 // markAvailable writes what the Deployment controller would once its pod is ready.
-func markAvailable(t *testing.T, ctx context.Context, client *fake.Clientset) {
+func markAutoscalerAvailable(t *testing.T, ctx context.Context, client *fake.Clientset) {
 	t.Helper()
 	d, err := client.AppsV1().Deployments("kube-system").Get(ctx, "cluster-autoscaler", metav1.GetOptions{})
 	if err != nil {
@@ -270,7 +270,7 @@ func TestUnavailable(t *testing.T) {
 			Status: appsv1.DeploymentStatus{ObservedGeneration: 2, UpdatedReplicas: 1, AvailableReplicas: 1,
 				Conditions: []appsv1.DeploymentCondition{{Type: appsv1.DeploymentAvailable, Status: corev1.ConditionTrue}}}}
 	}
-	if got := unavailable(base()); got != "" {
+	if got := deploymentUnavailable(base()); got != "" {
 		t.Errorf("available: %q", got)
 	}
 	for want, edit := range map[string]func(*appsv1.Deployment){
@@ -284,7 +284,7 @@ func TestUnavailable(t *testing.T) {
 	} {
 		d := base()
 		edit(d)
-		if got := unavailable(d); !strings.Contains(got, want) {
+		if got := deploymentUnavailable(d); !strings.Contains(got, want) {
 			t.Errorf("%s: %q", want, got)
 		}
 	}

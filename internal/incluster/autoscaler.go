@@ -42,7 +42,7 @@ const (
 	AutoscalerPriorityConfigMap = "cluster-autoscaler-priority-expander"
 
 	autoscalerContainer = "cluster-autoscaler"
-	autoscalerNameLabel           = "app.kubernetes.io/name"
+	autoscalerNameLabel = "app.kubernetes.io/name"
 	// safeToEvict "false" keeps the autoscaler from removing the node it runs on (EKS user guide,
 	// cluster-autoscaler: the deployment step that annotates its pod).
 	safeToEvictAnnotation = "cluster-autoscaler.kubernetes.io/safe-to-evict"
@@ -108,10 +108,12 @@ func autoscalerLabels() map[string]string {
 	return map[string]string{autoscalerNameLabel: AutoscalerName, ManagedByLabel: stack.ManagedByTapstack}
 }
 
-func autoscalerSelector() map[string]string { return map[string]string{autoscalerNameLabel: AutoscalerName} }
+func autoscalerSelector() map[string]string {
+	return map[string]string{autoscalerNameLabel: AutoscalerName}
+}
 
 func (a Autoscaler) serviceAccount() *corev1ac.ServiceAccountApplyConfiguration {
-	return corev1ac.ServiceAccount(AutoscalerName, stack.AutoscalerNamespace).WithLabels(autoscalerLabels())
+	return corev1ac.ServiceAccount(AutoscalerName, AutoscalerNamespace).WithLabels(autoscalerLabels())
 }
 
 func rbacRule(groups, resources, verbs []string, names ...string) *rbacv1ac.PolicyRuleApplyConfiguration {
@@ -147,14 +149,14 @@ func autoscalerClusterRole() *rbacv1ac.ClusterRoleApplyConfiguration {
 
 // role is upstream's Role: the ConfigMaps the autoscaler writes (its status) and reads (the expander's).
 func autoscalerRole() *rbacv1ac.RoleApplyConfiguration {
-	return rbacv1ac.Role(AutoscalerName, stack.AutoscalerNamespace).WithLabels(autoscalerLabels()).WithRules(
+	return rbacv1ac.Role(AutoscalerName, AutoscalerNamespace).WithLabels(autoscalerLabels()).WithRules(
 		rbacRule(rbacList(""), rbacList("configmaps"), rbacList("create", "list", "watch")),
 		rbacRule(rbacList(""), rbacList("configmaps"), rbacList("delete", "get", "update", "watch"), "cluster-autoscaler-status", AutoscalerPriorityConfigMap),
 	)
 }
 
 func autoscalerSubject() *rbacv1ac.SubjectApplyConfiguration {
-	return rbacv1ac.Subject().WithKind("ServiceAccount").WithName(AutoscalerName).WithNamespace(stack.AutoscalerNamespace)
+	return rbacv1ac.Subject().WithKind("ServiceAccount").WithName(AutoscalerName).WithNamespace(AutoscalerNamespace)
 }
 
 func autoscalerClusterRoleBinding() *rbacv1ac.ClusterRoleBindingApplyConfiguration {
@@ -164,13 +166,13 @@ func autoscalerClusterRoleBinding() *rbacv1ac.ClusterRoleBindingApplyConfigurati
 }
 
 func autoscalerRoleBinding() *rbacv1ac.RoleBindingApplyConfiguration {
-	return rbacv1ac.RoleBinding(AutoscalerName, stack.AutoscalerNamespace).WithLabels(autoscalerLabels()).
+	return rbacv1ac.RoleBinding(AutoscalerName, AutoscalerNamespace).WithLabels(autoscalerLabels()).
 		WithRoleRef(rbacv1ac.RoleRef().WithAPIGroup("rbac.authorization.k8s.io").WithKind("Role").WithName(AutoscalerName)).
 		WithSubjects(autoscalerSubject())
 }
 
 func (a Autoscaler) priorityConfigMap() *corev1ac.ConfigMapApplyConfiguration {
-	return corev1ac.ConfigMap(AutoscalerPriorityConfigMap, stack.AutoscalerNamespace).WithLabels(autoscalerLabels()).
+	return corev1ac.ConfigMap(AutoscalerPriorityConfigMap, AutoscalerNamespace).WithLabels(autoscalerLabels()).
 		WithData(map[string]string{"priorities": a.Priorities()})
 }
 
@@ -178,7 +180,7 @@ func (a Autoscaler) priorityConfigMap() *corev1ac.ConfigMapApplyConfiguration {
 // it; the Deployment starts it again elsewhere) but never more than one at a time: the chart's default,
 // maxUnavailable 1 (kubernetes/autoscaler charts/cluster-autoscaler values.yaml).
 func autoscalerPDB() *policyv1ac.PodDisruptionBudgetApplyConfiguration {
-	return policyv1ac.PodDisruptionBudget(AutoscalerName, stack.AutoscalerNamespace).WithLabels(autoscalerLabels()).
+	return policyv1ac.PodDisruptionBudget(AutoscalerName, AutoscalerNamespace).WithLabels(autoscalerLabels()).
 		WithSpec(policyv1ac.PodDisruptionBudgetSpec().
 			WithMaxUnavailable(intstr.FromInt32(1)).
 			WithSelector(metav1ac.LabelSelector().WithMatchLabels(autoscalerSelector())))
@@ -217,7 +219,7 @@ func (a Autoscaler) deployment() *appsv1ac.DeploymentApplyConfiguration {
 		WithContainers(container).
 		// The node's CA bundle, as upstream mounts it (Amazon Linux keeps it at this path).
 		WithVolumes(corev1ac.Volume().WithName("ssl-certs").WithHostPath(corev1ac.HostPathVolumeSource().WithPath("/etc/ssl/certs/ca-bundle.crt")))
-	return appsv1ac.Deployment(AutoscalerName, stack.AutoscalerNamespace).WithLabels(autoscalerLabels()).
+	return appsv1ac.Deployment(AutoscalerName, AutoscalerNamespace).WithLabels(autoscalerLabels()).
 		WithSpec(appsv1ac.DeploymentSpec().
 			WithReplicas(1).
 			WithSelector(metav1ac.LabelSelector().WithMatchLabels(autoscalerSelector())).
@@ -293,7 +295,7 @@ func applyAutoscalerObject[T metav1.Object, AC any](ctx context.Context, api aut
 // another manager holds), the Deployment last, so that its pod starts with its permissions and the expander's
 // ConfigMap in place. It stops at the first error; the result says what was done until then.
 func ApplyAutoscaler(ctx context.Context, client kubernetes.Interface, a Autoscaler) (AutoscalerResult, error) {
-	ns := stack.AutoscalerNamespace
+	ns := AutoscalerNamespace
 	core, rbac := client.CoreV1(), client.RbacV1()
 	steps := []func() (AutoscalerChange, error){
 		func() (AutoscalerChange, error) {
@@ -373,7 +375,7 @@ const (
 // service account and region, and is available (the controller has seen its latest spec, every replica updated,
 // the Available condition true). It returns an error only when the objects could not be read.
 func CheckAutoscaler(ctx context.Context, client kubernetes.Interface, a Autoscaler) ([]AutoscalerFact, error) {
-	ns := stack.AutoscalerNamespace
+	ns := AutoscalerNamespace
 	var facts []AutoscalerFact
 	fact := func(object, field, want, have, problem, fix string) {
 		if want == have && problem == "" {
@@ -471,7 +473,7 @@ func deploymentUnavailable(d *appsv1.Deployment) string {
 // first, so it stops before its permissions go: for an environment whose autoscaling was turned off, whose role
 // the stack has already removed. Objects that are absent, or not tapstack's, are left.
 func RemoveAutoscaler(ctx context.Context, client kubernetes.Interface) (AutoscalerResult, error) {
-	ns := stack.AutoscalerNamespace
+	ns := AutoscalerNamespace
 	core, rbac := client.CoreV1(), client.RbacV1()
 	type deleter struct {
 		kind, name string

@@ -100,6 +100,9 @@ type session struct {
 	refused []rules.Kind
 	// awsClients are made on first use (clients).
 	awsClients *live.Clients
+	// expectDeleted are the addresses the next round is meant to delete (a roll removing the old node group):
+	// the guard lets their deletion through.
+	expectDeleted map[string]bool
 }
 
 // open refuses the findings of the refused kinds (step check), locks the stack directory (lock), writes the

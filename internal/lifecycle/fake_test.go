@@ -35,6 +35,8 @@ type fakeEngine struct {
 	// applyErr fails the apply of the plan with that index (1-based; 0 never).
 	applyErr map[int]error
 	applied  int
+	// onApply, when set, runs at each apply before the state changes (a test reads the document applied).
+	onApply func()
 }
 
 // fakePlan is one plan: its resource changes and the state an apply leaves.
@@ -110,6 +112,9 @@ func (f *fakeEngine) Apply(ctx context.Context, file string) error {
 		return fmt.Errorf("no saved plan: %w", err)
 	}
 	f.applied++
+	if f.onApply != nil {
+		f.onApply()
+	}
 	p := f.current()
 	f.next++
 	if err := f.applyErr[f.applied]; err != nil {

@@ -30,8 +30,12 @@ func newVerifyCommand(s stdio) *cobra.Command {
 		Long: `verify reads the outputs file (nested or flat; snake_case, camelCase or PascalCase keys) and checks the live
 stack against it and the configuration: the cluster ACTIVE on the configured version with the same endpoint; the
 OIDC provider for its issuer; each node group with its capacity type, instance types and scaling; the vpc-cni
-add-on with its version and configuration; the log group's retention; the subnets. Each mismatch is printed as
-expected vs actual.
+add-on with its version and configuration; the log group's retention; the subnets. Through the cluster's
+Kubernetes API (as the caller's AWS identity, like tapstack token): every node Ready and on the cluster's minor
+version as EKS reports it (the kubelet's version), coredns's Deployment available and the other add-ons'
+Deployments and DaemonSets available where they run. When that API cannot be reached (a private endpoint from
+outside the VPC) verify says so and lists the checks it skipped, which count as not verified. Each mismatch is
+printed as expected vs actual.
 
 Exit 0 when every fact was read and matches, 2 when a fact does not match (or the input is bad), 1 when nothing
 mismatched but some fact could not be read.`,

@@ -5,6 +5,10 @@ import (
 	"fmt"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/tapstack/tapstack/pkg/config"
 	"github.com/tapstack/tapstack/pkg/live"
 	"github.com/tapstack/tapstack/pkg/outputs"
 )
@@ -47,12 +51,51 @@ func liveChecks(ctx context.Context, p *Prepared, timeout time.Duration, done fu
 	return r, nil
 }
 
-// Verify checks the live stack against the configuration and the outputs, each part within timeout.
+// Verify checks the live stack against the configuration and the outputs, each part within timeout, and inside
+// the cluster through its Kubernetes API.
 func Verify(ctx context.Context, p *Prepared, vals outputs.Values, timeout time.Duration) (*live.VerifyReport, error) {
+	return VerifyWith(ctx, p, vals, VerifyOptions{Timeout: timeout})
+}
+
+// VerifyOptions tune VerifyWith.
+type VerifyOptions struct {
+	// Timeout bounds each part of the verification.
+	Timeout time.Duration
+	// Kube reaches the cluster's Kubernetes API; nil: ClusterClient.
+	Kube KubeFunc
+}
+
+// VerifyWith is Verify with its clients chosen.
+func VerifyWith(ctx context.Context, p *Prepared, vals outputs.Values, vo VerifyOptions) (*live.VerifyReport, error) {
 	clients, err := live.NewClients(ctx, p.Config.Region, p.Config.State.Region)
 	if err != nil {
 		return nil, err
 	}
-	return live.Verify(ctx, clients, live.VerifyInput{Config: p.Config, Doc: p.Stack.Doc, Outputs: vals},
-		live.Options{Timeout: timeout}), nil
+	return live.Verify(ctx, clients, live.VerifyInput{Config: p.Config, Doc: p.Stack.Doc, Outputs: vals,
+		Kube: insideAccess(ctx, p.Config, vo.Kube, vo.Timeout)}, live.Options{Timeout: vo.Timeout}), nil
+}
+
+// insideAccess opens the cluster's Kubernetes API for verify and tries it once, so that an endpoint out of reach is
+// reported once, with what it skips, rather than as each check's error.
+func insideAccess(ctx context.Context, cfg *config.Config, kf KubeFunc, timeout time.Duration) *live.Kube {
+	if kf == nil {
+		kf = ClusterClient
+	}
+	if timeout <= 0 {
+		timeout = live.DefaultTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	c, err := kf(ctx, cfg)
+	k := &live.Kube{Client: c}
+	if cs, ok := c.(*kubernetes.Clientset); ok {
+		k.Endpoint = cs.CoreV1().RESTClient().Get().URL().Host
+	}
+	if err == nil {
+		_, err = c.CoreV1().Nodes().List(ctx, metav1.ListOptions{Limit: 1})
+	}
+	if err != nil {
+		k.Client, k.Err = nil, err
+	}
+	return k
 }

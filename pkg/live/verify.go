@@ -54,6 +54,8 @@ type VerifyInput struct {
 	Doc *tfdoc.Document
 	// Outputs are the pipeline's outputs (cfn-outputs/flat-outputs.json).
 	Outputs outputs.Values
+	// Kube, when set, adds the checks inside the cluster (nodes, add-on workloads) through its Kubernetes API.
+	Kube *Kube
 }
 
 // VerifyReport is the outcome of verify.
@@ -95,8 +97,9 @@ type verifyPart struct {
 type verifier struct {
 	c   *Clients
 	cfg *config.Config
-	doc *tfdoc.Document
-	out outputs.Values
+	doc  *tfdoc.Document
+	out  outputs.Values
+	kube Kube
 }
 
 // Verify checks the live stack against the configuration and the outputs, part by part and concurrently, each
@@ -124,6 +127,11 @@ func Verify(ctx context.Context, c *Clients, in VerifyInput, opts Options) *Veri
 	for _, ng := range nodeGroups(in.Config) {
 		parts = append(parts, verifyPart{"node-group:" + ng.Capacity, "node group " + ng.Name,
 			func(ctx context.Context, v *verifier) []Item { return verifyNodeGroup(ctx, v, ng) }})
+	}
+	if in.Kube != nil {
+		v.kube = *in.Kube
+		parts = append(parts, verifyPart{"nodes", "Kubernetes nodes", verifyNodes},
+			verifyPart{"workloads", "add-on workloads", verifyWorkloads})
 	}
 	start := time.Now()
 	items := make([][]Item, len(parts))
@@ -326,11 +334,15 @@ func verifyNodeGroup(ctx context.Context, v *verifier, ng nodeGroup) []Item {
 	if ng.Capacity == "SPOT" {
 		outName = "spot_node_group_name"
 	}
-	items := []Item{compare(ng.Name, "output "+outName, ng.Name, v.out.String(outName))}
-	name := ng.Name
+	// The output names the generation in use: the group's name, or its alternate after a roll.
+	name, want := ng.Name, ng.Name
 	if n := v.out.String(outName); n != "" {
 		name = n
+		if n == config.AlternateGroupName(ng.Name) {
+			want = n
+		}
 	}
+	items := []Item{compare(ng.Name, "output "+outName, want, v.out.String(outName))}
 	cluster := v.clusterName()
 	out, err := v.c.EKS.DescribeNodegroup(ctx, &eks.DescribeNodegroupInput{ClusterName: aws.String(cluster), NodegroupName: aws.String(name)})
 	if hasCode(err, "ResourceNotFoundException") {

@@ -95,8 +95,8 @@ type verifyPart struct {
 }
 
 type verifier struct {
-	c   *Clients
-	cfg *config.Config
+	c    *Clients
+	cfg  *config.Config
 	doc  *tfdoc.Document
 	out  outputs.Values
 	kube Kube

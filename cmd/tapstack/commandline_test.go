@@ -57,7 +57,7 @@ func TestCommandFlags(t *testing.T) {
 		"deploy":   with(build, "allow-destroy", "flat", "format", "live-timeout", "lock-timeout", "outputs-file", "skip-live-checks"),
 		"upgrade":  with(build, "allow-destroy", "dry-run", "live-timeout", "lock-timeout", "skip-live-checks", "to"),
 		"outputs":  with(environment, "config", "engine", "flat", "lock-timeout", "out", "outputs-file"),
-		"verify":   with(shape, "config", "format", "outputs", "timeout"),
+		"verify":   with(shape, "config", "format", "outputs", "skip-in-cluster", "timeout"),
 		"destroy":  with(environment, "config", "engine", "lock-timeout", "out", "yes"),
 		"roll":     with(build, "flat", "lock-timeout", "node-group", "outputs-file", "timeout", "yes"),
 		"envs":     with(nil, "config", "format", "now", "state-bucket", "state-bucket-region"),

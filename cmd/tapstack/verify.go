@@ -20,9 +20,10 @@ var verifyFlags = stackFlagSet{settings: shapesEnvironment}
 
 func newVerifyCommand(s stdio) *cobra.Command {
 	var (
-		sf   *stackFlags
-		path string
-		rf   reportFlags
+		sf            *stackFlags
+		path          string
+		rf            reportFlags
+		skipInCluster bool
 	)
 	cmd := &cobra.Command{
 		Use:   "verify",
@@ -34,7 +35,8 @@ add-on with its version and configuration; the log group's retention; the subnet
 Kubernetes API (as the caller's AWS identity, like tapstack token): every node Ready and on the cluster's minor
 version as EKS reports it (the kubelet's version), coredns's Deployment available and the other add-ons'
 Deployments and DaemonSets available where they run. When that API cannot be reached (a private endpoint from
-outside the VPC) verify says so and lists the checks it skipped, which count as not verified. Each mismatch is
+outside the VPC) verify says so and lists the checks it skipped, which count as not verified; --skip-in-cluster
+leaves them out on purpose, and the report lists them as skipped. Each mismatch is
 printed as expected vs actual.
 
 Exit 0 when every fact was read and matches, 2 when a fact does not match (or the input is bad), 1 when nothing
@@ -42,19 +44,21 @@ mismatched but some fact could not be read.`,
 		Example: `  tapstack verify
   tapstack verify --outputs cfn-outputs/flat-outputs.json --format json
   tapstack verify --kubernetes-version 1.32`,
-		RunE: func(*cobra.Command, []string) error { return runVerify(sf, path, rf, s) },
+		RunE: func(*cobra.Command, []string) error { return runVerify(sf, path, rf, skipInCluster, s) },
 	}
 	flags := cmd.Flags()
 	sf = addStackFlags(flags, verifyFlags)
 	flags.StringVar(&path, "outputs", outputs.DefaultPath, "the outputs file (nested per stack or flat; any key case)")
 	rf = addReportFlags(flags, "the time limit of each part of the verification")
+	flags.BoolVar(&skipInCluster, "skip-in-cluster", false,
+		"do not verify through the cluster's Kubernetes API (nodes, add-on workloads), for a runner that cannot reach the endpoint")
 	return cmd
 }
 
 // runVerify exits 0 when every fact was read and matches, 2 when any fact does not match (or the input is bad:
 // an invalid configuration, a missing or unreadable outputs file), and 1 when nothing mismatched but some fact
 // could not be read (a missing permission, an API the endpoint lacks, a timeout, a network error).
-func runVerify(sf *stackFlags, path string, rf reportFlags, s stdio) error {
+func runVerify(sf *stackFlags, path string, rf reportFlags, skipInCluster bool, s stdio) error {
 	format, timeout := rf.format, rf.timeout
 	if err := rf.validate(); err != nil {
 		return err
@@ -75,7 +79,7 @@ func runVerify(sf *stackFlags, path string, rf reportFlags, s stdio) error {
 	}
 	ctx, stop := commandContext()
 	defer stop()
-	r, err := lifecycle.Verify(ctx, p, vals, *timeout)
+	r, err := lifecycle.VerifyWith(ctx, p, vals, lifecycle.VerifyOptions{Timeout: *timeout, SkipInCluster: skipInCluster})
 	if err != nil {
 		return err
 	}

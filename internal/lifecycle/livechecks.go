@@ -63,6 +63,9 @@ type VerifyOptions struct {
 	Timeout time.Duration
 	// Kube reaches the cluster's Kubernetes API; nil: ClusterClient.
 	Kube KubeFunc
+	// SkipInCluster leaves out the checks made through the cluster's Kubernetes API, for a runner that cannot
+	// reach the endpoint; the report lists them as skipped.
+	SkipInCluster bool
 }
 
 // VerifyWith is Verify with its clients chosen.
@@ -71,8 +74,13 @@ func VerifyWith(ctx context.Context, p *Prepared, vals outputs.Values, vo Verify
 	if err != nil {
 		return nil, err
 	}
-	return live.Verify(ctx, clients, live.VerifyInput{Config: p.Config, Doc: p.Stack.Doc, Outputs: vals,
-		Kube: insideAccess(ctx, p.Config, vo.Kube, vo.Timeout)}, live.Options{Timeout: vo.Timeout}), nil
+	in := live.VerifyInput{Config: p.Config, Doc: p.Stack.Doc, Outputs: vals}
+	if vo.SkipInCluster {
+		in.KubeSkipped = "not verified (--skip-in-cluster)"
+	} else {
+		in.Kube = insideAccess(ctx, p.Config, vo.Kube, vo.Timeout)
+	}
+	return live.Verify(ctx, clients, in, live.Options{Timeout: vo.Timeout}), nil
 }
 
 // insideAccess opens the cluster's Kubernetes API for verify and tries it once, so that an endpoint out of reach is

@@ -56,6 +56,8 @@ type VerifyInput struct {
 	Outputs outputs.Values
 	// Kube, when set, adds the checks inside the cluster (nodes, add-on workloads) through its Kubernetes API.
 	Kube *Kube
+	// KubeSkipped, when Kube is nil, says why those checks were left out; the report lists them as skipped.
+	KubeSkipped string
 }
 
 // VerifyReport is the outcome of verify.
@@ -69,6 +71,8 @@ type VerifyReport struct {
 		NotChecked int `json:"notChecked"`
 		Errors     int `json:"errors"`
 	} `json:"summary"`
+	// Skipped are the checks left out on request, and why.
+	Skipped    []string      `json:"skipped,omitempty"`
 	Duration   time.Duration `json:"-"`
 	DurationMS float64       `json:"durationMs"`
 }
@@ -128,10 +132,16 @@ func Verify(ctx context.Context, c *Clients, in VerifyInput, opts Options) *Veri
 		parts = append(parts, verifyPart{"node-group:" + ng.Capacity, "node group " + ng.Name,
 			func(ctx context.Context, v *verifier) []Item { return verifyNodeGroup(ctx, v, ng) }})
 	}
-	if in.Kube != nil {
+	var skipped []string
+	switch {
+	case in.Kube != nil:
 		v.kube = *in.Kube
 		parts = append(parts, verifyPart{"nodes", "Kubernetes nodes", verifyNodes},
 			verifyPart{"workloads", "add-on workloads", verifyWorkloads})
+	case in.KubeSkipped != "":
+		for _, c := range InsideChecks {
+			skipped = append(skipped, c+": "+in.KubeSkipped)
+		}
 	}
 	start := time.Now()
 	items := make([][]Item, len(parts))
@@ -174,7 +184,7 @@ func Verify(ctx context.Context, c *Clients, in VerifyInput, opts Options) *Veri
 		}()
 	}
 	wg.Wait()
-	r := &VerifyReport{Stack: in.Config.StackName(), Parts: results, Duration: time.Since(start)}
+	r := &VerifyReport{Stack: in.Config.StackName(), Parts: results, Skipped: skipped, Duration: time.Since(start)}
 	r.DurationMS = ms(r.Duration)
 	for _, its := range items {
 		for _, it := range its {
@@ -499,6 +509,9 @@ func (r *VerifyReport) WriteText(w io.Writer) error {
 		case NotChecked, Failed:
 			fmt.Fprintf(&b, "%-8s %s %s: %s\n", strings.ToUpper(string(it.Status)), it.Resource, it.Field, it.Note)
 		}
+	}
+	for _, s := range r.Skipped {
+		fmt.Fprintf(&b, "SKIPPED  %s\n", s)
 	}
 	fmt.Fprintf(&b, "%d matched, %d mismatched, %d not checked, %d error(s) in %s\n", r.Summary.Matched,
 		r.Summary.Mismatched, r.Summary.NotChecked, r.Summary.Errors, round(r.Duration))

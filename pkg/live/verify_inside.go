@@ -88,7 +88,7 @@ func verifyNodes(ctx context.Context, v *verifier) []Item {
 	version := aws.ToString(cl.Version)
 	list, err := v.kube.Client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 	if err != nil {
-		return []Item{kubeFailure(cluster, "nodes", err)}
+		return []Item{insideFailure(cluster, "nodes", err)}
 	}
 	var items []Item
 	if len(list.Items) == 0 && v.cfg.Cluster.Compute != config.ComputeAuto && wantsNodes(v.cfg) {
@@ -186,7 +186,7 @@ func verifyWorkloads(ctx context.Context, v *verifier) []Item {
 		case apierrors.IsNotFound(err):
 			items = append(items, Item{Resource: res, Field: "exists", Expected: "yes", Actual: "no such " + w.kind, Status: Mismatch})
 		case err != nil:
-			items = append(items, kubeFailure(res, "available", err))
+			items = append(items, insideFailure(res, "available", err))
 		default:
 			it := Item{Resource: res, Field: "available pods", Expected: strconv.Itoa(int(want)), Actual: strconv.Itoa(int(have)), Status: Match}
 			if have < want {
@@ -198,8 +198,8 @@ func verifyWorkloads(ctx context.Context, v *verifier) []Item {
 	return items
 }
 
-// kubeFailure turns a Kubernetes API error into an item: a refusal is not checked, anything else an error.
-func kubeFailure(resource, field string, err error) Item {
+// insideFailure turns a Kubernetes API error into an item: a refusal is not checked, anything else an error.
+func insideFailure(resource, field string, err error) Item {
 	it := Item{Resource: resource, Field: field, Status: Failed, Note: err.Error()}
 	if apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err) {
 		it.Status, it.Note = NotChecked, "the cluster refused the caller: "+err.Error()

@@ -122,6 +122,15 @@ func TestVerifyInsideUnreachable(t *testing.T) {
 			t.Errorf("report lacks %q:\n%s", want, b.String())
 		}
 	}
+	// Left out on request: listed as skipped, and no part of the report.
+	st := stack.Build(cfg, stack.Options{})
+	r = Verify(context.Background(), f.clients(), VerifyInput{Config: cfg, Doc: st.Doc, Outputs: out, KubeSkipped: "not verified (--skip-in-cluster)"},
+		Options{Timeout: 5 * time.Second})
+	b.Reset()
+	_ = r.WriteText(&b)
+	if !r.OK() || len(r.Skipped) != 2 || !strings.Contains(b.String(), "SKIPPED  add-on workloads available: not verified (--skip-in-cluster)") {
+		t.Errorf("skipped on request: %+v\n%s", r.Summary, b.String())
+	}
 	r = verifyInside(t, cfg, f, out, &Kube{Err: apierrors.NewUnauthorized("Unauthorized")})
 	if it := item(r, "nodes", "the cluster's Kubernetes API", InsideChecks[0]); it == nil || it.Status != NotChecked ||
 		!strings.Contains(it.Note, "the cluster refused the caller") {

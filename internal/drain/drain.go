@@ -277,6 +277,7 @@ func Drain(ctx context.Context, c kubernetes.Interface, group string, o Options)
 	// are ready elsewhere again, so a refusal now may pass later.
 	evicted := map[types.UID]corev1.Pod{}
 	refused := map[types.UID]string{}
+	told := map[types.UID]bool{}
 	for len(pending) > 0 {
 		var next []corev1.Pod
 		for _, p := range pending {
@@ -292,16 +293,18 @@ func Drain(ctx context.Context, c kubernetes.Interface, group string, o Options)
 				fmt.Fprintf(o.Log, "evicted %s from %s\n", pod, p.Spec.NodeName)
 			case apierrors.IsTooManyRequests(err):
 				// 429: the eviction would violate a PodDisruptionBudget (or the API server is busy); retry.
-				if _, told := refused[p.UID]; !told {
+				if !told[p.UID] {
 					fmt.Fprintf(o.Log, "waiting to evict %s: %v\n", pod, err)
+					told[p.UID] = true
 				}
 				refused[p.UID] = err.Error()
 				next = append(next, p)
-			case ctx.Err() != nil:
-				refused[p.UID] = "timed out"
-				next = append(next, p)
-			case retryable(err):
-				refused[p.UID] = err.Error()
+			case !isAPIStatus(err) || retryable(err):
+				// The client's own failure (network, rate limiter, deadline) or one of the moment: retry. The
+				// reason kept is the API server's last answer, when it gave one.
+				if refused[p.UID] == "" || isAPIStatus(err) {
+					refused[p.UID] = err.Error()
+				}
 				next = append(next, p)
 			default:
 				// Forbidden, or a pod covered by more than one budget (500: the API server cannot decide):
@@ -371,6 +374,12 @@ func Drain(ctx context.Context, c kubernetes.Interface, group string, o Options)
 		return r, &Error{Report: r}
 	}
 	return r, nil
+}
+
+// isAPIStatus: the API server answered (a status error), as against a failure on the client's side.
+func isAPIStatus(err error) bool {
+	var st apierrors.APIStatus
+	return errors.As(err, &st)
 }
 
 // retryable: a failure of the moment (a timeout, the server unavailable, a conflict), not a refusal.

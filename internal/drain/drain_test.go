@@ -186,6 +186,24 @@ func TestDrainReportsWhatABudgetKept(t *testing.T) {
 	}
 }
 
+// A refusal followed by failures on the client's side (a rate limiter at the deadline): the report keeps the API
+// server's refusal as the reason, not the client's error.
+func TestDrainKeepsTheServersReason(t *testing.T) {
+	c := newCluster(t, node("old-1", "ng-a", true), pod("shop", "db-0", "old-1", "StatefulSet", "db"))
+	c.refuse = func(_ string, n int) error {
+		if n == 1 {
+			return tooMany()
+		}
+		return errors.New("client rate limiter Wait returned an error: rate: Wait(n=1) would exceed context deadline")
+	}
+	o := quick
+	o.Timeout = 200 * time.Millisecond
+	r, _ := Drain(context.Background(), c, "ng-a", o)
+	if len(r.NotEvicted) != 1 || !strings.Contains(r.NotEvicted[0].Reason, "disruption budget") || c.attempts["db-0"] < 2 {
+		t.Errorf("not evicted %+v after %d attempts", r.NotEvicted, c.attempts["db-0"])
+	}
+}
+
 // Evicted pods whose workload does not come back ready elsewhere: the drain says which workload, and how many of
 // its pods are ready.
 func TestDrainReportsWorkloadsNotReadyAgain(t *testing.T) {

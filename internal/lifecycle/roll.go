@@ -195,6 +195,10 @@ func Roll(ctx context.Context, p *Prepared, o Options, ro RollOptions) (*RollRes
 		return nil, inputError("--node-group", "a roll of node group %s is under way (phase %s, %s -> %s): finish it first with "+
 			"`tapstack roll --node-group %s`; nothing was changed", rec.NodeGroup, rec.Phase, rec.Old, rec.New, rec.NodeGroup)
 	case rec != nil:
+		if err := recordMatchesState(rec, ex, kind); err != nil {
+			return nil, inputError("", "roll record s3://%s/%s: %v; if no roll of %s is under way (the environment was destroyed "+
+				"and deployed again), delete the record; nothing was changed", cfg.State.Bucket, live.RollRecordKey(cfg.StateKey()), err, rec.NodeGroup)
+		}
 		res.Resumed = rec.Phase
 	default:
 		gens := ex.Generations(kind)
@@ -329,6 +333,33 @@ func Roll(ctx context.Context, p *Prepared, o Options, ro RollOptions) (*RollRes
 		return res, step("outputs", err)
 	}
 	return res, nil
+}
+
+// recordMatchesState checks that a record describes the state it would resume on: the old group while the new one
+// is being added, both while the old one drains, the new one while the old one is removed.
+func recordMatchesState(rec *RollRecord, ex *stack.Existing, kind stack.NodeGroupKind) error {
+	gOld, okOld := kind.GenerationOf(rec.Old)
+	gNew, okNew := kind.GenerationOf(rec.New)
+	if !okOld || !okNew || gOld == gNew || kind.Address(gOld) != rec.OldAddress || kind.Address(gNew) != rec.NewAddress {
+		return fmt.Errorf("it names %s -> %s, which are not the two generations of node group %s", rec.Old, rec.New, kind.BaseName)
+	}
+	var need []string
+	switch rec.Phase {
+	case RollCreate:
+		need = []string{rec.OldAddress}
+	case RollDrain:
+		need = []string{rec.OldAddress, rec.NewAddress}
+	case RollRemove:
+		need = []string{rec.NewAddress}
+	default:
+		return fmt.Errorf("it records an unknown phase %q", rec.Phase)
+	}
+	for _, a := range need {
+		if !ex.Has(a) {
+			return fmt.Errorf("it is in phase %s, which needs %s in the state, and the state holds none", rec.Phase, a)
+		}
+	}
+	return nil
 }
 
 // refuseRolling refuses a workflow that would apply the stack while a roll is under way (both generations of a

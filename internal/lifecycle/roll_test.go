@@ -295,6 +295,21 @@ func TestRollRefusals(t *testing.T) {
 	}
 }
 
+// A record that does not match the state (left by an environment destroyed and deployed again) is refused: the
+// roll would otherwise drain and remove the only group.
+func TestRollRefusesAStaleRecord(t *testing.T) {
+	h, store, _, ro := rollHarness(t, rollState("node-group-od-v1-ut", odA, spA))
+	store.rec = &RollRecord{NodeGroup: "node-group-od-v1-ut", Phase: RollDrain, Old: "node-group-od-v1-ut", OldAddress: odA,
+		New: "node-group-od-v1-ut-b", NewAddress: odB}
+	_, err := Roll(context.Background(), h.prepared(), h.options(), ro)
+	if !Refused(err) || !strings.Contains(err.Error(), "phase drain, which needs "+odB+" in the state") || h.eng.applied != 0 {
+		t.Errorf("stale record: %v, %d applies", err, h.eng.applied)
+	}
+	if store.rec.Phase != RollDrain {
+		t.Errorf("the record was changed: %+v", store.rec)
+	}
+}
+
 // The guard's refusal of a plan that replaces a node group points to roll; with both generations in state, deploy
 // leaves them to the roll.
 func TestDeployPointsToRoll(t *testing.T) {

@@ -60,6 +60,8 @@ type Options struct {
 	State StateReader
 	// Progress receives what the workflow does; nil discards it.
 	Progress Progress
+	// Rolls keeps the environment's roll record (tapstack roll); nil: beside the state in S3.
+	Rolls RollStore
 }
 
 // Account brings what the state says an environment runs up to date with the account, where EKS changes it by

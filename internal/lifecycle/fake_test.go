@@ -181,11 +181,12 @@ func (r *recorder) Out() io.Writer              { return &r.out }
 // harness is one workflow's world: a prepared default configuration on the pinned day, the fake engine, the
 // recorder.
 type harness struct {
-	t   *testing.T
-	eng *fakeEngine
-	pr  *recorder
-	out string
-	cfg config.Config
+	t     *testing.T
+	eng   *fakeEngine
+	pr    *recorder
+	out   string
+	cfg   config.Config
+	rolls *memStore
 }
 
 func newHarness(t *testing.T, st *tfjson.State) *harness {
@@ -198,6 +199,7 @@ func newHarness(t *testing.T, st *tfjson.State) *harness {
 	out := t.TempDir()
 	h := &harness{t: t, pr: &recorder{}, out: out, cfg: cfg}
 	h.eng = &fakeEngine{dir: filepath.Join(out, "stacks", cfg.StackName()), state: st}
+	h.rolls = &memStore{eng: h.eng}
 	return h
 }
 
@@ -211,7 +213,7 @@ func (h *harness) prepared() *Prepared {
 }
 
 func (h *harness) options() Options {
-	return Options{Out: h.out, Progress: h.pr, State: fakeBackend{h.eng}, Account: &fakeAccount{},
+	return Options{Out: h.out, Progress: h.pr, State: fakeBackend{h.eng}, Account: &fakeAccount{}, Rolls: h.rolls,
 		OpenEngine: func(context.Context, engine.Kind, string, io.Writer, time.Duration) (Engine, error) {
 			return h.eng, nil
 		}}

@@ -84,6 +84,18 @@ func (s s3RollStore) Clear(ctx context.Context, cfg *config.Config) error {
 	return live.DeleteRollRecord(ctx, s.c, cfg.State.Bucket, live.RollRecordKey(cfg.StateKey()))
 }
 
+// rollStore is Options.Rolls, else the record beside the state through the session's S3 client.
+func (ss *session) rollStore(ctx context.Context) (RollStore, error) {
+	if ss.o.Rolls != nil {
+		return ss.o.Rolls, nil
+	}
+	clients, err := ss.clients(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s3RollStore{clients.StateObjects}, nil
+}
+
 // NodegroupAPI is the EKS call a roll makes itself.
 type NodegroupAPI interface {
 	DescribeNodegroup(context.Context, *eks.DescribeNodegroupInput, ...func(*eks.Options)) (*eks.DescribeNodegroupOutput, error)
@@ -118,8 +130,6 @@ type RollOptions struct {
 	Confirm func(question string) bool
 	// Outputs say where the outputs file goes; a roll rewrites it, since the output names the new group.
 	Outputs OutputsOptions
-	// Store keeps the record; nil: beside the state in S3.
-	Store RollStore
 	// EKS describes node groups; nil: the session's client.
 	EKS NodegroupAPI
 	// Kube reaches the cluster's Kubernetes API; nil: ClusterClient.
@@ -177,13 +187,9 @@ func Roll(ctx context.Context, p *Prepared, o Options, ro RollOptions) (*RollRes
 	log := ss.pr.Log()
 	cfg := ss.p.Config
 
-	store := ro.Store
-	if store == nil {
-		clients, err := ss.clients(ctx)
-		if err != nil {
-			return nil, step("roll record", err)
-		}
-		store = s3RollStore{clients.StateObjects}
+	store, err := ss.rollStore(ctx)
+	if err != nil {
+		return nil, step("roll record", err)
 	}
 	rec, err := store.Read(ctx, cfg)
 	if err != nil {

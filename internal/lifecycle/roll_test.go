@@ -156,10 +156,10 @@ func rollHarness(t *testing.T, st *tfjson.State) (*harness, *memStore, *kubeClus
 		{changes: []*tfjson.ResourceChange{change(odB, create)}, after: rollState("node-group-od-v1-ut-b", odA, odB, spA)},
 		{changes: []*tfjson.ResourceChange{change(odA, tfjson.Actions{tfjson.ActionDelete})}, after: rollState("node-group-od-v1-ut-b", odB, spA)},
 	}
-	store := &memStore{eng: h.eng}
+	store := h.rolls
 	k := newKube()
 	ro := RollOptions{NodeGroup: "node-group-od-v1-ut", Yes: true, Timeout: 5 * time.Second, Poll: 5 * time.Millisecond,
-		Store: store, EKS: &activeGroups{}, Outputs: OutputsOptions{File: filepath.Join(t.TempDir(), "o.json")},
+		EKS: &activeGroups{}, Outputs: OutputsOptions{File: filepath.Join(t.TempDir(), "o.json")},
 		Kube: func(context.Context, *config.Config) (kubernetes.Interface, error) { return k, nil }}
 	return h, store, k, ro
 }
@@ -242,6 +242,7 @@ func TestRollResumesAfterAFailedDrain(t *testing.T) {
 	h2 := newHarness(t, h.eng.state)
 	h2.eng.plans = h.eng.plans[1:]
 	store.eng = h2.eng
+	h2.rolls = store
 	res, err := Roll(context.Background(), h2.prepared(), h2.options(), ro)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, h2.pr.log.String())

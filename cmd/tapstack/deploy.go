@@ -14,9 +14,9 @@ func init() { register(newDeployCommand) }
 
 // deployOptions are deploy's own flags.
 type deployOptions struct {
-	allowDestroy, skipLive bool
-	liveTimeout            time.Duration
-	format                 string
+	allowDestroy, skipLive, skipInCluster bool
+	liveTimeout                           time.Duration
+	format                                string
 }
 
 func newDeployCommand(s stdio) *cobra.Command {
@@ -34,8 +34,12 @@ would-fail one knowingly), runs the live checks against the account (--skip-live
 the stack, runs init (once per working copy and backend), reads the state from S3 and what the cluster runs from
 EKS, plans, prints the plan's summary, refuses a plan that deletes or replaces the cluster, the VPC, a subnet, the
 OIDC provider, a node group or a log group (unless --allow-destroy), applies it (a second round when a safe migration needs one) and writes the outputs file
-atomically. A failure names its step ("tapstack deploy: check: ..."). The engine's progress goes to stderr; stdout
-gets the outputs file's path, or with --format json the summary of each round (docs/json.md).
+atomically. With the EBS CSI driver on, it then applies the default StorageClass through the cluster's Kubernetes
+API and un-marks any other default, on every deploy; a runner that cannot reach the cluster's endpoint (a
+private-only endpoint from outside the VPC) fails there, after Terraform's changes and the outputs, unless
+--skip-in-cluster, which lists what it did not do. A failure names its step ("tapstack deploy: check: ..."). The
+engine's progress goes to stderr; stdout gets the outputs file's path, or with --format json the summary of each
+round and what was done inside the cluster (docs/json.md).
 
 Exit 0 deployed; 2 refused (nothing planned or applied); 1 any other failure.`,
 		Example: `  tapstack deploy
@@ -53,6 +57,8 @@ Exit 0 deployed; 2 refused (nothing planned or applied); 1 any other failure.`,
 	fs.BoolVar(&do.skipLive, "skip-live-checks", false, "do not run the live checks of tapstack check --live before planning")
 	fs.DurationVar(&do.liveTimeout, "live-timeout", live.DefaultTimeout, "the time limit of each live check")
 	fs.StringVar(&do.format, "format", "text", "text: print the outputs file's path on stdout; json: the deploy's summary (docs/json.md)")
+	fs.BoolVar(&do.skipInCluster, "skip-in-cluster", false,
+		"do not apply the default StorageClass through the cluster's Kubernetes API (for a runner that cannot reach the endpoint)")
 	return cmd
 }
 
@@ -72,7 +78,12 @@ func runDeploy(sf *stackFlags, ef *engineFlags, of *outputFlags, do deployOption
 	// Terraform's output is progress: stderr. Stdout gets the outputs file's path, or the JSON summary.
 	res, err := lifecycle.Deploy(ctx, p, options(sf, ef, newProgress(s)), lifecycle.DeployOptions{
 		AllowDestroy: do.allowDestroy, SkipLive: do.skipLive, LiveTimeout: do.liveTimeout, Outputs: of.options(),
-		Details: do.format == "json"})
+		Details: do.format == "json", SkipInCluster: do.skipInCluster})
+	if res != nil {
+		for _, l := range res.InCluster.Lines() {
+			fmt.Fprintln(s.err, l)
+		}
+	}
 	if err != nil {
 		return commandError(s, err)
 	}

@@ -55,7 +55,7 @@ func commandContext() (context.Context, context.CancelFunc) {
 
 // options are the lifecycle options of an engine command.
 func options(sf *stackFlags, ef *engineFlags, pr lifecycle.Progress) lifecycle.Options {
-	return lifecycle.Options{Out: sf.out, LockTimeout: ef.lockTimeout, Progress: pr}
+	return lifecycle.Options{Out: sf.out, LockTimeout: ef.lockTimeout, Progress: pr, Kube: kubeClient}
 }
 
 // progress prints what a workflow does: a line per phase with its duration, notes and findings on stderr (with

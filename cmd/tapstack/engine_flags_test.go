@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,8 +16,11 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/client-go/kubernetes"
+
 	"github.com/tapstack/tapstack/internal/engine"
 	"github.com/tapstack/tapstack/internal/lifecycle"
+	"github.com/tapstack/tapstack/pkg/config"
 	"github.com/tapstack/tapstack/pkg/rules"
 	"github.com/tapstack/tapstack/pkg/stack"
 )
@@ -699,5 +703,40 @@ func TestFormatJSON(t *testing.T) {
 	}
 	if ds.Command != "deploy" || ds.OutputsFile != filepath.Join(f.dir, "o.json") || len(ds.Rounds) != 1 || !ds.Rounds[0].Changes {
 		t.Errorf("deploy summary %+v", ds)
+	}
+}
+
+// With the EBS CSI driver on (the default profile), deploy applies the default StorageClass after the apply and
+// says so; --skip-in-cluster says what it did not do; a cluster it cannot reach fails the deploy, saying why.
+func TestDeployInCluster(t *testing.T) {
+	// A plan the guard lets through: it only forgets a log group.
+	newRun := func() *fakeRun { f := newFakeRun(t); f.show("plan-forget-removed-log-group.json"); return f }
+	f := newRun()
+	code, _, stderr := f.run("deploy", "--skip-live-checks", "--outputs-file", filepath.Join(f.dir, "o.json"))
+	if code != 0 || !strings.Contains(stderr, "StorageClass tapstack-gp3 created\n") {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+
+	f = newRun()
+	code, _, stderr = f.run("deploy", "--skip-live-checks", "--skip-in-cluster", "--outputs-file", filepath.Join(f.dir, "o.json"))
+	if code != 0 || !strings.Contains(stderr, "not done: the default StorageClass tapstack-gp3 was not applied") {
+		t.Fatalf("--skip-in-cluster: exit %d: %s", code, stderr)
+	}
+
+	old := kubeClient
+	t.Cleanup(func() { kubeClient = old })
+	kubeClient = func(context.Context, *config.Config) (kubernetes.Interface, error) {
+		return nil, &net.DNSError{Err: "no such host", Name: "ABC.gr7.us-east-1.eks.amazonaws.com", IsNotFound: true}
+	}
+	f = newRun()
+	code, _, stderr = f.run("deploy", "--skip-live-checks", "--outputs-file", filepath.Join(f.dir, "o.json"))
+	for _, want := range []string{"tapstack deploy: in-cluster: cannot reach the Kubernetes API of cluster", "no such host",
+		"from inside the VPC", "--skip-in-cluster", "the apply and the outputs file are done"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("unreachable: stderr does not say %q", want)
+		}
+	}
+	if code != 1 || !f.ran("apply") {
+		t.Errorf("unreachable: exit %d, want 1 after the apply: %s", code, stderr)
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -9,6 +10,11 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"k8s.io/client-go/kubernetes"
+	k8sfake "k8s.io/client-go/kubernetes/fake"
+
+	"github.com/tapstack/tapstack/pkg/config"
 )
 
 // The commands reach AWS through the SDK's default chain (live checks, verify, destroy's cleanup). No test of
@@ -144,6 +150,10 @@ func TestMain(m *testing.M) {
 		os.Exit(run(os.Args[1:], stdio{out: os.Stdout, err: os.Stderr, in: os.Stdin}))
 	}
 	awsEndpoint = newFakeAWS()
+	// Nor a cluster: deploy, upgrade and verify reach client-go's fake clientset, an empty cluster per connection.
+	kubeClient = func(context.Context, *config.Config) (kubernetes.Interface, error) {
+		return k8sfake.NewClientset(), nil
+	}
 	dir, err := os.MkdirTemp("", "tapstack-cmd-test")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

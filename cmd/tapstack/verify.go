@@ -34,10 +34,11 @@ OIDC provider for its issuer; each node group with its capacity type, instance t
 add-on with its version and configuration; the log group's retention; the subnets. Through the cluster's
 Kubernetes API (as the caller's AWS identity, like tapstack token): every node Ready and on the cluster's minor
 version as EKS reports it (the kubelet's version), coredns's Deployment available and the other add-ons'
-Deployments and DaemonSets available where they run. When that API cannot be reached (a private endpoint from
-outside the VPC) verify says so and lists the checks it skipped, which count as not verified; --skip-in-cluster
-leaves them out on purpose, and the report lists them as skipped. Each mismatch is
-printed as expected vs actual.
+Deployments and DaemonSets available where they run; with the EBS CSI driver on, the default StorageClass
+(encrypted gp3 with the stack's key, the only default). When that API cannot be reached (a private endpoint from
+outside the VPC) verify says so for each of those checks, which count as not verified; --skip-in-cluster leaves
+them out on purpose, for a runner that cannot reach the endpoint, and the report lists them as skipped. Each
+mismatch is printed as expected vs actual.
 
 Exit 0 when every fact was read and matches, 2 when a fact does not match (or the input is bad), 1 when nothing
 mismatched but some fact could not be read.`,
@@ -51,7 +52,7 @@ mismatched but some fact could not be read.`,
 	flags.StringVar(&path, "outputs", outputs.DefaultPath, "the outputs file (nested per stack or flat; any key case)")
 	rf = addReportFlags(flags, "the time limit of each part of the verification")
 	flags.BoolVar(&skipInCluster, "skip-in-cluster", false,
-		"do not verify through the cluster's Kubernetes API (nodes, add-on workloads), for a runner that cannot reach the endpoint")
+		"do not verify through the cluster's Kubernetes API (nodes, add-on workloads, the default StorageClass), for a runner that cannot reach the endpoint")
 	return cmd
 }
 
@@ -79,7 +80,7 @@ func runVerify(sf *stackFlags, path string, rf reportFlags, skipInCluster bool, 
 	}
 	ctx, stop := commandContext()
 	defer stop()
-	r, err := lifecycle.VerifyWith(ctx, p, vals, lifecycle.VerifyOptions{Timeout: *timeout, SkipInCluster: skipInCluster})
+	r, err := lifecycle.Verify(ctx, p, vals, lifecycle.VerifyOptions{Timeout: *timeout, SkipInCluster: skipInCluster, Kube: kubeClient})
 	if err != nil {
 		return err
 	}

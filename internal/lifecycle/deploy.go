@@ -31,6 +31,9 @@ type DeployOptions struct {
 	// Details asks for each round's summary with the attributes that change or force a replacement, which costs
 	// a show -json per round; without it a round shows its plan only when it deletes or replaces something.
 	Details bool
+	// SkipInCluster leaves out what tapstack applies through the cluster's Kubernetes API (the default
+	// StorageClass), for a runner that cannot reach the endpoint; the result says what was not done.
+	SkipInCluster bool
 }
 
 // OutputsOptions say where and how the outputs file is written.
@@ -58,11 +61,15 @@ type DeployResult struct {
 	Outputs     outputs.Values `json:"-"`
 	// Live is the live checks' report; nil when skipped.
 	Live *live.Report `json:"-"`
+	// InCluster is what was applied inside the cluster after the apply; nil when the configuration has nothing
+	// for it (no EBS CSI driver).
+	InCluster *InClusterResult `json:"inCluster,omitempty"`
 }
 
 // Deploy checks (refusing invalid and would-fail findings), runs the live checks unless skipped, plans, refuses
 // a plan that loses a protected resource unless allowed, applies, runs a second round when a safe migration needs
-// one, and writes the outputs file.
+// one, writes the outputs file, and then applies what tapstack owns inside the cluster (the default StorageClass)
+// through its Kubernetes API, on every deploy, so that a deploy repairs it.
 func Deploy(ctx context.Context, p *Prepared, o Options, do DeployOptions) (*DeployResult, error) {
 	if do.LiveTimeout <= 0 {
 		do.LiveTimeout = live.DefaultTimeout
@@ -130,13 +137,20 @@ func Deploy(ctx context.Context, p *Prepared, o Options, do DeployOptions) (*Dep
 			return res, err
 		}
 	}
+	st, err := ss.state(ctx)
+	if err != nil {
+		return res, step("outputs", err)
+	}
 	if err := timed(ss.pr, "outputs", func() (err error) {
-		res.Outputs, err = ss.writeOutputs(ctx, do.Outputs)
+		res.Outputs, err = ss.writeOutputsFrom(st, do.Outputs)
 		return err
 	}); err != nil {
 		return res, step("outputs", err)
 	}
-	return res, nil
+	if res.InCluster, err = ss.inCluster(ctx, st, do.SkipInCluster); err != nil {
+		ss.pr.Note("the apply and the outputs file are done: only what tapstack applies inside the cluster is not")
+	}
+	return res, err
 }
 
 // applyRound plans the written document, refuses it when the guard does (unless allowDestroy) and applies it;
@@ -231,6 +245,11 @@ func (ss *session) writeOutputs(ctx context.Context, oo OutputsOptions) (outputs
 	if err != nil {
 		return nil, err
 	}
+	return ss.writeOutputsFrom(st, oo)
+}
+
+// writeOutputsFrom writes the outputs file from the state st.
+func (ss *session) writeOutputsFrom(st *tfjson.State, oo OutputsOptions) (outputs.Values, error) {
 	v, err := outputs.FromState(st)
 	if err != nil {
 		return nil, err

@@ -62,6 +62,8 @@ type Options struct {
 	Progress Progress
 	// Rolls keeps the environment's roll record (tapstack roll); nil: beside the state in S3.
 	Rolls RollStore
+	// Kube connects to the cluster's Kubernetes API for what tapstack applies inside it; nil: ClusterClient.
+	Kube KubeClient
 }
 
 // Account brings what the state says an environment runs up to date with the account, where EKS changes it by

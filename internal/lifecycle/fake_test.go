@@ -14,6 +14,8 @@ import (
 	"time"
 
 	tfjson "github.com/hashicorp/terraform-json"
+	"k8s.io/client-go/kubernetes"
+	k8sfake "k8s.io/client-go/kubernetes/fake"
 
 	"github.com/tapstack/tapstack/internal/engine"
 	"github.com/tapstack/tapstack/pkg/config"
@@ -181,11 +183,16 @@ func (r *recorder) Out() io.Writer              { return &r.out }
 // harness is one workflow's world: a prepared default configuration on the pinned day, the fake engine, the
 // recorder.
 type harness struct {
-	t     *testing.T
-	eng   *fakeEngine
-	pr    *recorder
-	out   string
-	cfg   config.Config
+	t   *testing.T
+	eng *fakeEngine
+	pr  *recorder
+	out string
+	cfg config.Config
+	// kube is the cluster's Kubernetes API (client-go's fake); kubeCalls counts the connections to it.
+	kube      *k8sfake.Clientset
+	kubeCalls int
+	kubeErr   error // what connecting returns, when set
+	// rolls keeps the roll record in memory.
 	rolls *memStore
 }
 
@@ -197,7 +204,7 @@ func newHarness(t *testing.T, st *tfjson.State) *harness {
 	}
 	cfg.EnvironmentSuffix = "ut"
 	out := t.TempDir()
-	h := &harness{t: t, pr: &recorder{}, out: out, cfg: cfg}
+	h := &harness{t: t, pr: &recorder{}, out: out, cfg: cfg, kube: k8sfake.NewClientset()}
 	h.eng = &fakeEngine{dir: filepath.Join(out, "stacks", cfg.StackName()), state: st}
 	h.rolls = &memStore{eng: h.eng}
 	return h
@@ -216,6 +223,13 @@ func (h *harness) options() Options {
 	return Options{Out: h.out, Progress: h.pr, State: fakeBackend{h.eng}, Account: &fakeAccount{}, Rolls: h.rolls,
 		OpenEngine: func(context.Context, engine.Kind, string, io.Writer, time.Duration) (Engine, error) {
 			return h.eng, nil
+		},
+		Kube: func(context.Context, *config.Config) (kubernetes.Interface, error) {
+			h.kubeCalls++
+			if h.kubeErr != nil {
+				return nil, h.kubeErr
+			}
+			return h.kube, nil
 		}}
 }
 

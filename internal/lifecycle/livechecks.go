@@ -5,10 +5,8 @@ import (
 	"fmt"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/tapstack/tapstack/pkg/config"
 	"github.com/tapstack/tapstack/pkg/live"
 	"github.com/tapstack/tapstack/pkg/outputs"
 )
@@ -51,25 +49,19 @@ func liveChecks(ctx context.Context, p *Prepared, timeout time.Duration, done fu
 	return r, nil
 }
 
-// Verify checks the live stack against the configuration and the outputs, each part within timeout, and inside
-// the cluster through its Kubernetes API.
-func Verify(ctx context.Context, p *Prepared, vals outputs.Values, timeout time.Duration) (*live.VerifyReport, error) {
-	return VerifyWith(ctx, p, vals, VerifyOptions{Timeout: timeout})
-}
-
-// VerifyOptions tune VerifyWith.
+// VerifyOptions are Verify's own options.
 type VerifyOptions struct {
 	// Timeout bounds each part of the verification.
 	Timeout time.Duration
-	// Kube reaches the cluster's Kubernetes API; nil: ClusterClient.
-	Kube KubeFunc
-	// SkipInCluster leaves out the checks made through the cluster's Kubernetes API, for a runner that cannot
-	// reach the endpoint; the report lists them as skipped.
+	// SkipInCluster leaves out the part read through the cluster's Kubernetes API (the default StorageClass), for
+	// a runner that cannot reach the endpoint; the report lists it as skipped.
 	SkipInCluster bool
+	// Kube connects to the cluster's Kubernetes API; nil: ClusterClient.
+	Kube KubeClient
 }
 
-// VerifyWith is Verify with its clients chosen.
-func VerifyWith(ctx context.Context, p *Prepared, vals outputs.Values, vo VerifyOptions) (*live.VerifyReport, error) {
+// Verify checks the live stack against the configuration and the outputs, each part within vo.Timeout.
+func Verify(ctx context.Context, p *Prepared, vals outputs.Values, vo VerifyOptions) (*live.VerifyReport, error) {
 	clients, err := live.NewClients(ctx, p.Config.Region, p.Config.State.Region)
 	if err != nil {
 		return nil, err
@@ -78,32 +70,8 @@ func VerifyWith(ctx context.Context, p *Prepared, vals outputs.Values, vo Verify
 	if vo.SkipInCluster {
 		in.KubeSkipped = "not verified (--skip-in-cluster)"
 	} else {
-		in.Kube = insideAccess(ctx, p.Config, vo.Kube, vo.Timeout)
+		kube := Options{Kube: vo.Kube}.kube()
+		in.Kube = func(ctx context.Context) (kubernetes.Interface, error) { return kube(ctx, p.Config) }
 	}
 	return live.Verify(ctx, clients, in, live.Options{Timeout: vo.Timeout}), nil
-}
-
-// insideAccess opens the cluster's Kubernetes API for verify and tries it once, so that an endpoint out of reach is
-// reported once, with what it skips, rather than as each check's error.
-func insideAccess(ctx context.Context, cfg *config.Config, kf KubeFunc, timeout time.Duration) *live.Kube {
-	if kf == nil {
-		kf = ClusterClient
-	}
-	if timeout <= 0 {
-		timeout = live.DefaultTimeout
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	c, err := kf(ctx, cfg)
-	k := &live.Kube{Client: c}
-	if cs, ok := c.(*kubernetes.Clientset); ok {
-		k.Endpoint = cs.CoreV1().RESTClient().Get().URL().Host
-	}
-	if err == nil {
-		_, err = c.CoreV1().Nodes().List(ctx, metav1.ListOptions{Limit: 1})
-	}
-	if err != nil {
-		k.Client, k.Err = nil, err
-	}
-	return k
 }

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/eks"
 	ekstypes "github.com/aws/aws-sdk-go-v2/service/eks/types"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -101,23 +100,6 @@ type NodegroupAPI interface {
 	DescribeNodegroup(context.Context, *eks.DescribeNodegroupInput, ...func(*eks.Options)) (*eks.DescribeNodegroupOutput, error)
 }
 
-// KubeFunc gives a Kubernetes client for the environment's cluster.
-type KubeFunc func(ctx context.Context, cfg *config.Config) (kubernetes.Interface, error)
-
-// ClusterClient is a Kubernetes client for the environment's cluster as the caller's AWS credentials, through
-// ClusterREST: the default KubeFunc.
-func ClusterClient(ctx context.Context, cfg *config.Config) (kubernetes.Interface, error) {
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(cfg.Region))
-	if err != nil {
-		return nil, fmt.Errorf("AWS configuration: %w", err)
-	}
-	rc, err := ClusterREST(ctx, awsCfg, cfg, nil)
-	if err != nil {
-		return nil, err
-	}
-	return kubernetes.NewForConfig(rc)
-}
-
 // RollOptions are Roll's own options.
 type RollOptions struct {
 	// NodeGroup names the group to roll: either of its generations' names.
@@ -132,8 +114,6 @@ type RollOptions struct {
 	Outputs OutputsOptions
 	// EKS describes node groups; nil: the session's client.
 	EKS NodegroupAPI
-	// Kube reaches the cluster's Kubernetes API; nil: ClusterClient.
-	Kube KubeFunc
 	// Poll is the pause between checks while waiting; drain.DefaultPoll when zero.
 	Poll time.Duration
 }
@@ -247,7 +227,7 @@ func Roll(ctx context.Context, p *Prepared, o Options, ro RollOptions) (*RollRes
 
 	var kube kubernetes.Interface
 	if rec.Phase != RollRemove {
-		if kube, err = reachCluster(ctx, cfg, ro.Kube); err != nil {
+		if kube, err = reachCluster(ctx, cfg, ss.o.kube()); err != nil {
 			return res, step("kubernetes", err)
 		}
 	}
@@ -411,10 +391,7 @@ func rollCluster(ex *stack.Existing, cfg *config.Config) string {
 
 // reachCluster opens the Kubernetes client and makes one call, so that an endpoint out of reach stops the roll
 // before it changes anything.
-func reachCluster(ctx context.Context, cfg *config.Config, kube KubeFunc) (kubernetes.Interface, error) {
-	if kube == nil {
-		kube = ClusterClient
-	}
+func reachCluster(ctx context.Context, cfg *config.Config, kube KubeClient) (kubernetes.Interface, error) {
 	c, err := kube(ctx, cfg)
 	if err == nil {
 		pctx, cancel := context.WithTimeout(ctx, time.Minute)

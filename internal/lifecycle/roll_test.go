@@ -21,7 +21,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 
@@ -158,9 +157,9 @@ func rollHarness(t *testing.T, st *tfjson.State) (*harness, *memStore, *kubeClus
 	}
 	store := h.rolls
 	k := newKube()
+	h.kube = k.Clientset
 	ro := RollOptions{NodeGroup: "node-group-od-v1-ut", Yes: true, Timeout: 5 * time.Second, Poll: 5 * time.Millisecond,
-		EKS: &activeGroups{}, Outputs: OutputsOptions{File: filepath.Join(t.TempDir(), "o.json")},
-		Kube: func(context.Context, *config.Config) (kubernetes.Interface, error) { return k, nil }}
+		EKS: &activeGroups{}, Outputs: OutputsOptions{File: filepath.Join(t.TempDir(), "o.json")}}
 	return h, store, k, ro
 }
 
@@ -242,7 +241,7 @@ func TestRollResumesAfterAFailedDrain(t *testing.T) {
 	h2 := newHarness(t, h.eng.state)
 	h2.eng.plans = h.eng.plans[1:]
 	store.eng = h2.eng
-	h2.rolls = store
+	h2.rolls, h2.kube = store, k.Clientset
 	res, err := Roll(context.Background(), h2.prepared(), h2.options(), ro)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, h2.pr.log.String())
@@ -281,9 +280,7 @@ func TestRollRefusals(t *testing.T) {
 	}
 
 	h, store, _, ro = rollHarness(t, rollState("node-group-od-v1-ut", odA, spA))
-	ro.Kube = func(context.Context, *config.Config) (kubernetes.Interface, error) {
-		return nil, errors.New("dial tcp 10.0.1.5:443: i/o timeout")
-	}
+	h.kubeErr = errors.New("dial tcp 10.0.1.5:443: i/o timeout")
 	_, err = Roll(context.Background(), h.prepared(), h.options(), ro)
 	if err == nil || !strings.Contains(err.Error(), "cannot be reached from here") || store.rec != nil || h.eng.applied != 0 {
 		t.Errorf("unreachable cluster: %v, record %+v, %d applies", err, store.rec, h.eng.applied)

@@ -45,6 +45,9 @@ type UpgradeOptions struct {
 	ResolveAddons func(ctx context.Context, cfg *config.Config, k8s string, names []string) (map[string]live.AddonVersions, error)
 	// Live runs the live checks of one step; nil: against the account.
 	Live func(ctx context.Context, in live.Input, opts live.Options) (*live.Report, error)
+	// SkipInCluster leaves out what tapstack applies through the cluster's Kubernetes API after each step (the
+	// default StorageClass); each step says what was not done.
+	SkipInCluster bool
 }
 
 // UpgradeResult is what an upgrade did (or, in a dry run, would do).
@@ -415,8 +418,8 @@ func (u *upgradeRun) preflight(ctx context.Context, skipLive bool) error {
 }
 
 // run takes one step: synth, plan (shown in detail: a step is rare and each changes the cluster), guard, apply, then reads the state to verify that the cluster, every node
-// group and every add-on are where the step put them. A failure stops the upgrade with the versions things are
-// on now.
+// group and every add-on are where the step put them, and applies what tapstack owns inside the cluster. A
+// failure stops the upgrade with the versions things are on now.
 func (u *upgradeRun) run(ctx context.Context, st *upgradeStep) error {
 	st.describe(u.out)
 	ex := u.current
@@ -445,6 +448,14 @@ func (u *upgradeRun) run(ctx context.Context, st *upgradeStep) error {
 		return u.stopped(ctx, st, step("verify", err), true)
 	}
 	fmt.Fprintf(u.out, "step %d/%d done: %s\n", st.n, st.of, describeVersions(u.current, u.names))
+	// Again after each step, as after a deploy: a later step's failure leaves the cluster with it applied.
+	ic, err := u.ss.inCluster(ctx, tfst, u.o.SkipInCluster)
+	for _, l := range ic.Lines() {
+		fmt.Fprintf(u.out, "  %s\n", l)
+	}
+	if err != nil {
+		return u.stopped(ctx, st, err, true)
+	}
 	return nil
 }
 

@@ -69,9 +69,11 @@
 // add-on ACTIVE with its pinned version and configuration values; each platform add-on ACTIVE at its pinned
 // version, with its own Pod Identity association (owner, namespace, service account, role) or none; the log group
 // with its retention; the public subnets mapping public IPs on launch, in the outputs' VPC, with the configured
-// CIDRs. It needs eks:DescribeCluster, eks:DescribeNodegroup, eks:DescribeAddon,
+// CIDRs; with the EBS CSI driver on, through the cluster's Kubernetes API (VerifyInput.Kube), the default
+// StorageClass tapstack applies (internal/incluster): present, encrypted gp3 with the outputs' kms_key_arn, and the
+// only class marked default. It needs eks:DescribeCluster, eks:DescribeNodegroup, eks:DescribeAddon,
 // eks:DescribePodIdentityAssociation, iam:GetOpenIDConnectProvider, logs:DescribeLogGroups and
-// ec2:DescribeSubnets.
+// ec2:DescribeSubnets, and an access entry on the cluster that may list StorageClasses.
 //
 // # What an environment runs
 //

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eks"
 	ekstypes "github.com/aws/aws-sdk-go-v2/service/eks/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/tapstack/tapstack/internal/jsonout"
 	"github.com/tapstack/tapstack/pkg/config"
@@ -54,9 +55,10 @@ type VerifyInput struct {
 	Doc *tfdoc.Document
 	// Outputs are the pipeline's outputs (cfn-outputs/flat-outputs.json).
 	Outputs outputs.Values
-	// Kube, when set, adds the checks inside the cluster (nodes, add-on workloads) through its Kubernetes API.
-	Kube *Kube
-	// KubeSkipped, when Kube is nil, says why those checks were left out; the report lists them as skipped.
+	// Kube connects to the cluster's Kubernetes API for the checks inside the cluster (nodes, add-on workloads,
+	// the default StorageClass when the EBS CSI driver runs); nil leaves them out, and KubeSkipped says why in
+	// the report.
+	Kube        func(ctx context.Context) (kubernetes.Interface, error)
 	KubeSkipped string
 }
 
@@ -71,7 +73,7 @@ type VerifyReport struct {
 		NotChecked int `json:"notChecked"`
 		Errors     int `json:"errors"`
 	} `json:"summary"`
-	// Skipped are the checks left out on request, and why.
+	// Skipped are the parts not verified, and why.
 	Skipped    []string      `json:"skipped,omitempty"`
 	Duration   time.Duration `json:"-"`
 	DurationMS float64       `json:"durationMs"`
@@ -103,17 +105,18 @@ type verifier struct {
 	cfg  *config.Config
 	doc  *tfdoc.Document
 	out  outputs.Values
-	kube Kube
+	kube func(ctx context.Context) (kubernetes.Interface, error)
 }
 
 // Verify checks the live stack against the configuration and the outputs, part by part and concurrently, each
 // part under opts.Timeout: the cluster, the OIDC provider, each node group, the vpc-cni add-on, each platform
-// add-on with its Pod Identity association, the control-plane log group and the public subnets.
+// add-on with its Pod Identity association, the control-plane log group, the public subnets, and the default
+// StorageClass inside the cluster when the EBS CSI driver runs.
 func Verify(ctx context.Context, c *Clients, in VerifyInput, opts Options) *VerifyReport {
 	if opts.Timeout <= 0 {
 		opts.Timeout = DefaultTimeout
 	}
-	v := &verifier{c: c, cfg: in.Config, doc: in.Doc, out: in.Outputs}
+	v := &verifier{c: c, cfg: in.Config, doc: in.Doc, out: in.Outputs, kube: in.Kube}
 	if v.out == nil {
 		v.out = outputs.Values{}
 	}
@@ -133,14 +136,23 @@ func Verify(ctx context.Context, c *Clients, in VerifyInput, opts Options) *Veri
 			func(ctx context.Context, v *verifier) []Item { return verifyNodeGroup(ctx, v, ng) }})
 	}
 	var skipped []string
-	switch {
-	case in.Kube != nil:
-		v.kube = *in.Kube
+	why := in.KubeSkipped
+	if why == "" {
+		why = "not verified (no connection to the cluster's Kubernetes API was given)"
+	}
+	if in.Kube != nil {
 		parts = append(parts, verifyPart{"nodes", "Kubernetes nodes", verifyNodes},
 			verifyPart{"workloads", "add-on workloads", verifyWorkloads})
-	case in.KubeSkipped != "":
+	} else {
 		for _, c := range InsideChecks {
-			skipped = append(skipped, c+": "+in.KubeSkipped)
+			skipped = append(skipped, c+": "+why)
+		}
+	}
+	if in.Config.Addons.EBSCSIDriver {
+		if in.Kube != nil {
+			parts = append(parts, verifyPart{"storage-class", "default StorageClass", verifyStorageClass})
+		} else {
+			skipped = append(skipped, "default StorageClass: "+why)
 		}
 	}
 	start := time.Now()
@@ -505,7 +517,11 @@ func (r *VerifyReport) WriteText(w io.Writer) error {
 	for _, it := range r.Items {
 		switch it.Status {
 		case Mismatch:
-			fmt.Fprintf(&b, "MISMATCH %s %s: expected %q, actual %q\n", it.Resource, it.Field, it.Expected, it.Actual)
+			fmt.Fprintf(&b, "MISMATCH %s %s: expected %q, actual %q", it.Resource, it.Field, it.Expected, it.Actual)
+			if it.Note != "" {
+				fmt.Fprintf(&b, "; %s", it.Note)
+			}
+			b.WriteString("\n")
 		case NotChecked, Failed:
 			fmt.Fprintf(&b, "%-8s %s %s: %s\n", strings.ToUpper(string(it.Status)), it.Resource, it.Field, it.Note)
 		}

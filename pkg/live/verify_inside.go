@@ -10,7 +10,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/tapstack/tapstack/pkg/config"
 	"github.com/tapstack/tapstack/pkg/versions"
@@ -19,15 +18,6 @@ import (
 // InsideChecks name what verify checks through the cluster's Kubernetes API, for the report of what it skipped
 // when the API cannot be reached.
 var InsideChecks = []string{"nodes Ready and on the cluster's Kubernetes version", "add-on workloads available"}
-
-// Kube is verify's way into the cluster's Kubernetes API: a client, or why there is none.
-type Kube struct {
-	Client kubernetes.Interface
-	// Endpoint is the API's URL, for messages.
-	Endpoint string
-	// Err says why the API cannot be reached (or refused the caller); the inside checks are then not checked.
-	Err error
-}
 
 // workload is a Deployment or DaemonSet an add-on runs.
 type workload struct {
@@ -57,25 +47,25 @@ var addonWorkloads = []workload{
 	{"eks-node-monitoring-agent", "kube-system", "DaemonSet", "eks-node-monitoring-agent", false},
 }
 
-// skippedInside is the item of an inside check that could not run, and why: never a pass.
-func (v *verifier) skippedInside(check string) []Item {
-	where := "the cluster's Kubernetes API"
-	if v.kube.Endpoint != "" {
-		where += " at " + v.kube.Endpoint
+// insideUnreachable is the item of an inside check that could not be made, and why: never a pass. An endpoint
+// out of reach is an error, a caller the cluster refuses is not checked (kubeFailure).
+func insideUnreachable(ctx context.Context, v *verifier, check string, err error) []Item {
+	it := kubeFailure(ctx, v.cfg, "cluster "+v.cfg.ClusterName()+"'s Kubernetes API", err)
+	it.Field = check
+	if it.Status == NotChecked {
+		it.Note = fmt.Sprintf("cluster %s refused the caller (%s); `tapstack kubeconfig` says whether it has an access entry",
+			v.cfg.ClusterName(), short(err))
 	}
-	note := fmt.Sprintf("skipped: %v; run verify where the endpoint can be reached (from inside the VPC when it is private)", v.kube.Err)
-	if apierrors.IsUnauthorized(v.kube.Err) || apierrors.IsForbidden(v.kube.Err) {
-		note = fmt.Sprintf("skipped: the cluster refused the caller (%v); `tapstack kubeconfig` says whether it has an access entry", v.kube.Err)
-	}
-	return []Item{{Resource: where, Field: check, Status: NotChecked, Note: note}}
+	it.Note = "skipped: " + it.Note
+	return []Item{it}
 }
 
 // verifyNodes checks every node: Ready, and its kubelet on the cluster's minor version as EKS reports it (the API
 // server's own /version says what the control plane binary is, not what EKS calls the cluster).
 func verifyNodes(ctx context.Context, v *verifier) []Item {
-	const check = "nodes Ready and on the cluster's Kubernetes version"
-	if v.kube.Client == nil {
-		return v.skippedInside(check)
+	client, err := v.kube(ctx)
+	if err != nil {
+		return insideUnreachable(ctx, v, InsideChecks[0], err)
 	}
 	cluster := v.clusterName()
 	cl, err := describeCluster(ctx, v.c.EKS, cluster)
@@ -86,9 +76,9 @@ func verifyNodes(ctx context.Context, v *verifier) []Item {
 		return []Item{{Resource: cluster, Field: "exists", Expected: "yes", Actual: "no such cluster", Status: Mismatch}}
 	}
 	version := aws.ToString(cl.Version)
-	list, err := v.kube.Client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	list, err := client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 	if err != nil {
-		return []Item{insideFailure(cluster, "nodes", err)}
+		return insideUnreachable(ctx, v, InsideChecks[0], err)
 	}
 	var items []Item
 	if len(list.Items) == 0 && v.cfg.Cluster.Compute != config.ComputeAuto && wantsNodes(v.cfg) {
@@ -152,9 +142,9 @@ func minorOf(kubelet string) string {
 
 // verifyWorkloads checks the add-ons' Deployments and DaemonSets: each has as many available pods as it wants.
 func verifyWorkloads(ctx context.Context, v *verifier) []Item {
-	const check = "add-on workloads available"
-	if v.kube.Client == nil {
-		return v.skippedInside(check)
+	client, err := v.kube(ctx)
+	if err != nil {
+		return insideUnreachable(ctx, v, InsideChecks[1], err)
 	}
 	var items []Item
 	for _, w := range addonWorkloads {
@@ -166,7 +156,7 @@ func verifyWorkloads(ctx context.Context, v *verifier) []Item {
 		var err error
 		switch w.kind {
 		case "Deployment":
-			d, e := v.kube.Client.AppsV1().Deployments(w.namespace).Get(ctx, w.name, metav1.GetOptions{})
+			d, e := client.AppsV1().Deployments(w.namespace).Get(ctx, w.name, metav1.GetOptions{})
 			if err = e; e == nil {
 				want = 1
 				if d.Spec.Replicas != nil {
@@ -175,7 +165,7 @@ func verifyWorkloads(ctx context.Context, v *verifier) []Item {
 				have = d.Status.AvailableReplicas
 			}
 		case "DaemonSet":
-			d, e := v.kube.Client.AppsV1().DaemonSets(w.namespace).Get(ctx, w.name, metav1.GetOptions{})
+			d, e := client.AppsV1().DaemonSets(w.namespace).Get(ctx, w.name, metav1.GetOptions{})
 			if err = e; e == nil {
 				want, have = d.Status.DesiredNumberScheduled, d.Status.NumberAvailable
 			}
@@ -186,7 +176,7 @@ func verifyWorkloads(ctx context.Context, v *verifier) []Item {
 		case apierrors.IsNotFound(err):
 			items = append(items, Item{Resource: res, Field: "exists", Expected: "yes", Actual: "no such " + w.kind, Status: Mismatch})
 		case err != nil:
-			items = append(items, insideFailure(res, "available", err))
+			items = append(items, kubeFailure(ctx, v.cfg, res, err))
 		default:
 			it := Item{Resource: res, Field: "available pods", Expected: strconv.Itoa(int(want)), Actual: strconv.Itoa(int(have)), Status: Match}
 			if have < want {
@@ -196,13 +186,4 @@ func verifyWorkloads(ctx context.Context, v *verifier) []Item {
 		}
 	}
 	return items
-}
-
-// insideFailure turns a Kubernetes API error into an item: a refusal is not checked, anything else an error.
-func insideFailure(resource, field string, err error) Item {
-	it := Item{Resource: resource, Field: field, Status: Failed, Note: err.Error()}
-	if apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err) {
-		it.Status, it.Note = NotChecked, "the cluster refused the caller: "+err.Error()
-	}
-	return it
 }

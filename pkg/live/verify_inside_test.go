@@ -1,9 +1,9 @@
 package live
 
 import (
-	"bytes"
 	"context"
 	"errors"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -14,7 +14,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/client-go/kubernetes/fake"
+	"k8s.io/client-go/kubernetes"
+	k8sfake "k8s.io/client-go/kubernetes/fake"
 
 	"github.com/tapstack/tapstack/pkg/config"
 	"github.com/tapstack/tapstack/pkg/outputs"
@@ -37,7 +38,20 @@ func daemonSet(ns, name string, desired, available int32) *appsv1.DaemonSet {
 		Status: appsv1.DaemonSetStatus{DesiredNumberScheduled: desired, NumberAvailable: available}}
 }
 
-func verifyInside(t *testing.T, cfg *config.Config, f *fakeAWS, out outputs.Values, kube *Kube) *VerifyReport {
+// healthyInside is a cluster of the default profile as verify wants it inside: a Ready node on the configured
+// version, coredns available.
+func healthyInside() []runtime.Object {
+	cfg, _ := config.Defaults("default")
+	return []runtime.Object{kubeNode("n0", cfg.OnDemandGroupName(), "v"+cfg.Cluster.KubernetesVersion+".2-eks-b2c4f6e", corev1.ConditionTrue),
+		deployment("kube-system", "coredns", 2, 2)}
+}
+
+// bare is an API server holding only objs.
+func bare(objs ...runtime.Object) func(context.Context) (kubernetes.Interface, error) {
+	return func(context.Context) (kubernetes.Interface, error) { return k8sfake.NewClientset(objs...), nil }
+}
+
+func verifyInside(t *testing.T, cfg *config.Config, f *fakeAWS, out outputs.Values, kube func(context.Context) (kubernetes.Interface, error)) *VerifyReport {
 	t.Helper()
 	st := stack.Build(cfg, stack.Options{})
 	return Verify(context.Background(), f.clients(), VerifyInput{Config: cfg, Doc: st.Doc, Outputs: out, Kube: kube}, Options{Timeout: 5 * time.Second})
@@ -52,23 +66,29 @@ func item(r *VerifyReport, part, resource, field string) *Item {
 	return nil
 }
 
+// partOK: every fact of the part was read and matched.
+func partOK(r *VerifyReport, id string) bool {
+	for _, p := range r.Parts {
+		if p.ID == id {
+			return p.Status == StatusOK
+		}
+	}
+	return false
+}
+
 // Inside the cluster: every node Ready and on the minor version EKS reports for the cluster, and the add-ons'
 // workloads available; coredns is required, the others are checked where they run.
 func TestVerifyInsideTheCluster(t *testing.T) {
 	cfg := defaults(t, "default")
 	f, out := deployed(t, cfg)
 	k8s := cfg.Cluster.KubernetesVersion
-	objs := []runtime.Object{
+	r := verifyInside(t, cfg, f, out, cluster(
 		kubeNode("n1", cfg.OnDemandGroupName(), "v"+k8s+".2-eks-b2c4f6e", corev1.ConditionTrue),
 		kubeNode("n2", cfg.SpotGroupName(), "v"+k8s+".2-eks-b2c4f6e", corev1.ConditionTrue),
-		deployment("kube-system", "coredns", 2, 2), daemonSet("kube-system", "aws-node", 2, 2),
-		deployment("amazon-cloudwatch", "amazon-cloudwatch-observability-controller-manager", 1, 1),
-	}
-	r := verifyInside(t, cfg, f, out, &Kube{Client: fake.NewClientset(objs...)})
-	if !r.OK() {
-		var b bytes.Buffer
-		_ = r.WriteText(&b)
-		t.Fatalf("a healthy cluster does not verify:\n%s", b.String())
+		daemonSet("kube-system", "aws-node", 2, 2),
+		deployment("amazon-cloudwatch", "amazon-cloudwatch-observability-controller-manager", 1, 1)))
+	if !partOK(r, "nodes") || !partOK(r, "workloads") {
+		t.Fatalf("a healthy cluster does not verify inside:\n%s", text(r))
 	}
 	for _, c := range []struct{ part, res, field string }{
 		{"nodes", "node n1 (" + cfg.OnDemandGroupName() + ")", "Ready"},
@@ -85,14 +105,12 @@ func TestVerifyInsideTheCluster(t *testing.T) {
 		t.Errorf("an absent optional workload is reported: %+v", it)
 	}
 
-	// A NotReady node, a node a minor behind (EKS's version, not the API server's), coredns short of a pod and
-	// absent: each a mismatch.
-	objs = []runtime.Object{
+	// A NotReady node, a node a minor behind (EKS's version, not the API server's), coredns short of a pod, a
+	// DaemonSet short of one: each a mismatch.
+	r = verifyInside(t, cfg, f, out, bare(
 		kubeNode("n1", cfg.OnDemandGroupName(), "v"+k8s+".2-eks-b2c4f6e", corev1.ConditionFalse),
 		kubeNode("n2", cfg.SpotGroupName(), "v1.31.9-eks-0000000", corev1.ConditionTrue),
-		deployment("kube-system", "coredns", 2, 1), daemonSet("kube-system", "kube-proxy", 2, 1),
-	}
-	r = verifyInside(t, cfg, f, out, &Kube{Client: fake.NewClientset(objs...)})
+		deployment("kube-system", "coredns", 2, 1), daemonSet("kube-system", "kube-proxy", 2, 1)))
 	wantMismatch(t, r, "node n1 ("+cfg.OnDemandGroupName()+")", "Ready", "True", "False")
 	wantMismatch(t, r, "node n2 ("+cfg.SpotGroupName()+")", "kubelet minor version (nodeInfo.kubeletVersion)", k8s, "1.31")
 	wantMismatch(t, r, "Deployment kube-system/coredns (coredns)", "available pods", "2", "1")
@@ -100,41 +118,46 @@ func TestVerifyInsideTheCluster(t *testing.T) {
 	if it := item(r, "nodes", "node n1 ("+cfg.OnDemandGroupName()+")", "Ready"); it == nil || it.Note != "KubeletNotReady PLEG is not healthy" {
 		t.Errorf("the kubelet's reason is not told: %+v", it)
 	}
-	r = verifyInside(t, cfg, f, out, &Kube{Client: fake.NewClientset()})
+	r = verifyInside(t, cfg, f, out, bare())
 	wantMismatch(t, r, cfg.ClusterName(), "nodes", "at least 1", "0: no node has joined")
 	wantMismatch(t, r, "Deployment kube-system/coredns (coredns)", "exists", "yes", "no such Deployment")
 }
 
-// An API out of reach is said, with the checks it skipped: not checked, so verify does not pass.
+// An API out of reach is said for each inside check, which it skipped: an error, so verify does not pass; a
+// caller the cluster refuses is not checked. Left out on request, they are listed as skipped.
 func TestVerifyInsideUnreachable(t *testing.T) {
 	cfg := defaults(t, "default")
 	f, out := deployed(t, cfg)
-	r := verifyInside(t, cfg, f, out, &Kube{Endpoint: "https://ABC.gr7.us-east-1.eks.amazonaws.com",
-		Err: errors.New("dial tcp 10.0.1.5:443: i/o timeout")})
-	if r.OK() || r.Summary.NotChecked != 2 || r.Summary.Mismatched != 0 {
+	out["kms_key_arn"] = clusterKey
+	r := verifyInside(t, cfg, f, out, func(context.Context) (kubernetes.Interface, error) {
+		return nil, &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("i/o timeout")}
+	})
+	if r.OK() || r.Summary.Mismatched != 0 || r.Summary.Errors != 3 {
 		t.Fatalf("summary %+v", r.Summary)
 	}
-	var b bytes.Buffer
-	_ = r.WriteText(&b)
 	for _, check := range InsideChecks {
-		want := "NOT-CHECKED the cluster's Kubernetes API at https://ABC.gr7.us-east-1.eks.amazonaws.com " + check + ": skipped: dial tcp 10.0.1.5:443: i/o timeout"
-		if !strings.Contains(b.String(), want) {
-			t.Errorf("report lacks %q:\n%s", want, b.String())
+		it := item(r, map[string]string{InsideChecks[0]: "nodes", InsideChecks[1]: "workloads"}[check], "cluster "+cfg.ClusterName()+"'s Kubernetes API", check)
+		if it == nil || it.Status != Failed || !strings.HasPrefix(it.Note, "skipped: cannot reach the Kubernetes API") {
+			t.Errorf("%s: %+v", check, it)
 		}
 	}
-	// Left out on request: listed as skipped, and no part of the report.
+	if !strings.Contains(text(r), "ERROR    cluster "+cfg.ClusterName()+"'s Kubernetes API "+InsideChecks[0]+": skipped: cannot reach") {
+		t.Errorf("report:\n%s", text(r))
+	}
+
+	r = verifyInside(t, cfg, f, out, func(context.Context) (kubernetes.Interface, error) {
+		return nil, apierrors.NewUnauthorized("Unauthorized")
+	})
+	if it := item(r, "nodes", "cluster "+cfg.ClusterName()+"'s Kubernetes API", InsideChecks[0]); it == nil || it.Status != NotChecked ||
+		!strings.Contains(it.Note, "refused the caller") {
+		t.Errorf("refused caller: %+v", it)
+	}
+
 	st := stack.Build(cfg, stack.Options{})
 	r = Verify(context.Background(), f.clients(), VerifyInput{Config: cfg, Doc: st.Doc, Outputs: out, KubeSkipped: "not verified (--skip-in-cluster)"},
 		Options{Timeout: 5 * time.Second})
-	b.Reset()
-	_ = r.WriteText(&b)
-	if !r.OK() || len(r.Skipped) != 2 || !strings.Contains(b.String(), "SKIPPED  add-on workloads available: not verified (--skip-in-cluster)") {
-		t.Errorf("skipped on request: %+v\n%s", r.Summary, b.String())
-	}
-	r = verifyInside(t, cfg, f, out, &Kube{Err: apierrors.NewUnauthorized("Unauthorized")})
-	if it := item(r, "nodes", "the cluster's Kubernetes API", InsideChecks[0]); it == nil || it.Status != NotChecked ||
-		!strings.Contains(it.Note, "the cluster refused the caller") {
-		t.Errorf("refused caller: %+v", it)
+	if !r.OK() || len(r.Skipped) != 3 || !strings.Contains(text(r), "SKIPPED  add-on workloads available: not verified (--skip-in-cluster)") {
+		t.Errorf("skipped on request: %+v\n%s", r.Summary, text(r))
 	}
 }
 

@@ -88,8 +88,9 @@ func attach(d *tfdoc.Document, role *tfdoc.Resource, as []attachment) []*tfdoc.R
 }
 
 // buildVPCCNIRole is the vpc-cni add-on's own role (IRSA), trusted by the cluster's OIDC provider for
-// kube-system:aws-node only.
-func buildVPCCNIRole(d *tfdoc.Document, cfg *config.Config, cl cluster) *tfdoc.Resource {
+// kube-system:aws-node only; it returns the role and its policy's attachment, which the add-on waits for (its pods,
+// and the nodes that wait for it, need the policy, not only the role).
+func buildVPCCNIRole(d *tfdoc.Document, cfg *config.Config, cl cluster) (*tfdoc.Resource, []*tfdoc.Resource) {
 	// The provider's url is the issuer without https://. Taken from the provider, not the cluster, so that a
 	// cluster update (a version step) does not defer this document to apply time and show the role as changing.
 	issuer := cl.oidc.Ref("url")
@@ -101,6 +102,5 @@ func buildVPCCNIRole(d *tfdoc.Document, cfg *config.Config, cl cluster) *tfdoc.R
 		"name":               cfg.VPCCNIRoleName(),
 		"assume_role_policy": trust.Ref("json"),
 	}, tags(cfg, "")))
-	attach(d, role, []attachment{{"vpc_cni_irsa_policy", "AmazonEKS_CNI_Policy"}})
-	return role
+	return role, attach(d, role, []attachment{{"vpc_cni_irsa_policy", "AmazonEKS_CNI_Policy"}})
 }

@@ -5,6 +5,9 @@ import (
 	"github.com/tapstack/tapstack/pkg/tfdoc"
 )
 
+// KMSKeyAddress is the stack's customer-managed key, when encryption is on.
+const KMSKeyAddress = "aws_kms_key.eks_kms_key"
+
 // buildKMS creates the customer-managed key for secrets and log encryption, when either is on.
 func buildKMS(d *tfdoc.Document, cfg *config.Config, r iam) *tfdoc.Resource {
 	c := cfg.Cluster

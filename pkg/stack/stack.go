@@ -141,10 +141,12 @@ func Build(cfg *config.Config, opts Options) *Stack {
 	var ngs []*tfdoc.Resource
 	if cfg.Cluster.Compute != config.ComputeAuto { // Auto Mode runs its own nodes, CNI and core add-ons
 		var cniRole *tfdoc.Resource
+		var cniAttached []*tfdoc.Resource
 		if cfg.Addons.VPCCNI.IRSA {
-			cniRole = buildVPCCNIRole(d, cfg, cl)
+			cniRole, cniAttached = buildVPCCNIRole(d, cfg, cl)
 		}
 		ads := buildAddons(d, cfg, cl, cniRole, opts)
+		ads.vpcCNI.DependOn(cniAttached...)
 		var notes []string
 		ngs, s.Rolling, notes = buildNodeGroups(d, cfg, net, iam, cl, ads, nodeGroupVersion(cfg, s.KubernetesVersion, opts), opts)
 		s.Notes = append(s.Notes, notes...)

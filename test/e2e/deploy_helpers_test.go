@@ -46,7 +46,7 @@ func (d *deployStack) stackArgs(command string) []string {
 
 // dateArgs puts a command that takes --date on the front's day (destroy, outputs and verify run no date-based
 // rule and take no --date: an unknown flag, exit 2), gives the live checks of those that run them a time limit
-// for a loaded machine, and --skip-in-cluster to verify.
+// for a loaded machine, and --skip-in-cluster to those that take it.
 func dateArgs(command string) []string {
 	var out []string
 	switch command {
@@ -61,9 +61,10 @@ func dateArgs(command string) []string {
 	case "deploy", "upgrade":
 		out = append(out, "--live-timeout", liveLimit)
 	}
-	// No Kubernetes API server answers these clusters (moto's endpoints are made up): verify leaves out what it
-	// checks through it. The TestKube tests, which start one, build their arguments themselves.
-	if command == "verify" {
+	// No Kubernetes API server answers these clusters (moto's endpoints are made up): deploy, upgrade and verify
+	// leave out what they do through it. The TestKube tests, which start one, build their arguments themselves.
+	switch command {
+	case "deploy", "upgrade", "verify":
 		out = append(out, "--skip-in-cluster")
 	}
 	return out

@@ -47,6 +47,9 @@ addons:
   coreDns: false
   kubeProxy: false
   podIdentityAgent: false
+  ebsCsiDriver: false
+  metricsServer: false
+  cloudWatchObservability: false
   vpcCni: {irsa: false}
 `
 

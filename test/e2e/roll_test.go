@@ -90,8 +90,11 @@ func TestKubeRoll(t *testing.T) {
 		}
 		return r
 	}
-	run(0, append([]string{"deploy", "--lock-timeout", "30s"}, liveStackArgs("deploy", suffix)...)...)
+	// deploy applies the default StorageClass through the API server too: no --skip-in-cluster here.
+	deployArgs := append(slices.Clone(base), "--date", harness.TestDay, "--live-timeout", liveLimit)
+	run(0, append([]string{"deploy", "--lock-timeout", "30s"}, deployArgs...)...)
 	oldNodes := waitNodes(t, ctx, nodes, old, 2)
+	must(t, nodes.WaitCoreDNS(ctx))
 	spotNodes := waitNodes(t, ctx, nodes, "node-group-spot-v1-"+suffix, 3)
 
 	// The workload: web-1 and web-2 on the old group's nodes, web-3 on a spot node; at most one away at a time.
@@ -111,14 +114,14 @@ func TestKubeRoll(t *testing.T) {
 		return run(want, append(append([]string{"verify", "--timeout", liveLimit}, cfgArgs...), base...)...)
 	}
 	r := verify(0)
-	if !strings.Contains(r.stdout, "Kubernetes nodes") || !strings.Contains(r.stdout, "add-on workloads") {
+	if !strings.Contains(r.stdout, "Kubernetes nodes") || !strings.Contains(r.stdout, "add-on workloads") || !strings.Contains(r.stdout, "default StorageClass") {
 		t.Errorf("verify did not look inside the cluster:\n%s", r.stdout)
 	}
 
 	// New instance types replace the group: deploy refuses and points to roll.
 	cfg := filepath.Join(wc, "bigger-nodes.yaml")
 	must(t, os.WriteFile(cfg, []byte("nodeGroups:\n  onDemand:\n    instanceTypes: [t3.large]\n"), 0o644))
-	r = run(2, append([]string{"deploy", "--config", cfg}, liveStackArgs("deploy", suffix)...)...)
+	r = run(2, append([]string{"deploy", "--config", cfg}, deployArgs...)...)
 	if want := "run `tapstack roll --node-group " + old + "`"; !strings.Contains(r.stderr, want) {
 		t.Errorf("the guard's refusal does not say %q:\n%s", want, liveTail(r.stderr, 20))
 	}

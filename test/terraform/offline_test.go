@@ -56,7 +56,7 @@ func TestValidateAndPlanEveryProfile(t *testing.T) {
 		}},
 		// Two workload identities: a role, an inline policy (with an IAM policy variable Terraform must leave alone)
 		// and an association; a role, two managed policies and an association.
-		{"workload-identities", "default", 37, func(c *config.Config) {
+		{"workload-identities", "default", 51, func(c *config.Config) { // the default's 44, and 2 roles, 1 inline policy, 2 attachments, 2 associations
 			c.WorkloadIdentities = []config.WorkloadIdentity{
 				{Namespace: "shop", ServiceAccount: "orders", InlinePolicy: inlinePolicy},
 				{Name: "reports", Namespace: "analytics", ServiceAccount: "reporter", ManagedPolicyARNs: []string{

@@ -86,6 +86,21 @@ func (n *Nodes) Of(ctx context.Context, group string) ([]string, error) {
 	return out, nil
 }
 
+// WaitCoreDNS waits until coredns's Deployment is available, as the harness keeps it once the add-on is ACTIVE.
+func (n *Nodes) WaitCoreDNS(ctx context.Context) error {
+	for {
+		d, err := n.client.AppsV1().Deployments("kube-system").Get(ctx, "coredns", metav1.GetOptions{})
+		if err == nil && d.Spec.Replicas != nil && d.Status.AvailableReplicas == *d.Spec.Replicas {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("coredns's Deployment not available: %v", err)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
 func (n *Nodes) run(ctx context.Context) {
 	defer close(n.done)
 	var last string

@@ -36,6 +36,8 @@ const (
 	DefaultTimeout = 15 * time.Minute
 	// DefaultPoll is the pause between rounds; kubectl drain retries a refused eviction every 5 seconds.
 	DefaultPoll = 5 * time.Second
+	// finalCheck bounds the last look at the pods after the deadline, for the report.
+	finalCheck = 15 * time.Second
 )
 
 // Options tune a drain or a wait.
@@ -325,10 +327,19 @@ func Drain(ctx context.Context, c kubernetes.Interface, group string, o Options)
 		r.NotEvicted = append(r.NotEvicted, Problem{Pod{p.Namespace, p.Name}.String(), fmt.Sprintf("still refused after %s: %s", o.Timeout, why)})
 	}
 
-	// The evicted pods go once their containers stop (their grace period), then their replacements come up.
+	// The evicted pods go once their containers stop (their grace period), then their replacements come up. Each
+	// check runs once more after the deadline, on a short context of its own, so that what is reported is what the
+	// API server says then, not the expired deadline's error.
+	check := func() (context.Context, context.CancelFunc) {
+		if ctx.Err() != nil && parent.Err() == nil {
+			return context.WithTimeout(parent, finalCheck)
+		}
+		return ctx, func() {}
+	}
 	for len(evicted) > 0 {
+		cctx, cancel := check()
 		for uid, p := range evicted {
-			cur, err := c.CoreV1().Pods(p.Namespace).Get(ctx, p.Name, metav1.GetOptions{})
+			cur, err := c.CoreV1().Pods(p.Namespace).Get(cctx, p.Name, metav1.GetOptions{})
 			if apierrors.IsNotFound(err) || (err == nil && cur.UID != uid) {
 				delete(evicted, uid)
 				r.Evicted = append(r.Evicted, Pod{p.Namespace, p.Name})
@@ -337,7 +348,8 @@ func Drain(ctx context.Context, c kubernetes.Interface, group string, o Options)
 				}
 			}
 		}
-		if len(evicted) > 0 && !sleep(ctx, o.Poll) {
+		cancel()
+		if len(evicted) == 0 || !sleep(ctx, o.Poll) {
 			break
 		}
 	}
@@ -348,15 +360,18 @@ func Drain(ctx context.Context, c kubernetes.Interface, group string, o Options)
 	short := map[types.UID]int{}
 	for {
 		clear(short)
+		cctx, cancel := check()
 		for _, ow := range owners {
-			ready, err := readyElsewhere(ctx, c, ow, onNodes)
-			if err != nil && ctx.Err() == nil {
+			ready, err := readyElsewhere(cctx, c, ow, onNodes)
+			if err != nil && cctx.Err() == nil {
+				cancel()
 				return r, err
 			}
 			if ready < ow.want {
 				short[ow.uid] = ready
 			}
 		}
+		cancel()
 		if len(short) == 0 || !sleep(ctx, o.Poll) {
 			break
 		}

@@ -137,6 +137,11 @@ func TestKubeRoll(t *testing.T) {
 			t.Errorf("the stopped roll does not say %q:\n%s", want, liveTail(r.stderr, 30))
 		}
 	}
+	// web-1 went (the budget allowed one), web-2 stayed: the report says that, not the deadline's errors.
+	if !strings.Contains(r.stdout, "NOT EVICTED shop/web-2") || strings.Contains(r.stdout, "shop/web-1") ||
+		!strings.Contains(r.stdout, "1 pod(s) evicted") {
+		t.Errorf("the stopped roll's report:\n%s", r.stdout)
+	}
 	record := rollRecord(t, ctx, a.front.URL, suffix)
 	if !strings.Contains(record, `"phase": "drain"`) || !strings.Contains(record, `"new": "`+next+`"`) {
 		t.Errorf("the record after the stop: %s", record)

@@ -15,8 +15,8 @@ build:
 UNIT_PKGS = $(filter-out github.com/tapstack/tapstack/test/%,$(shell $(GO) list ./...))
 
 # vet, the linter, the unit tests, then the end-to-end tests in two parts: those that need no Kubernetes API
-# server first, then the TestKube ones once kube-apiserver and etcd are built (cached; `make kube` waits for a build
-# already running). The same tests as `make e2e`.
+# server first, then the TestKube ones once kube-apiserver, etcd and kube-controller-manager are built (cached;
+# `make kube` waits for a build already running). The same tests as `make e2e`.
 test: vet lint unit e2e-nokube e2e-kube
 
 vet:
@@ -34,8 +34,9 @@ unit:
 e2e:
 	$(GO) test -count=1 -timeout 75m -parallel 8 ./test/...
 
-# The same tests in two parts, for .ci/run: those that need a Kubernetes API server (kube-apiserver and etcd from
-# `make kube`; their names start with TestKube, test/kubeapi enforces it) and the others, which run while it builds.
+# The same tests in two parts, for .ci/run: those that need a Kubernetes API server (kube-apiserver, etcd and
+# kube-controller-manager from `make kube`; their names start with TestKube, test/kubeapi enforces it) and the
+# others, which run while it builds.
 KUBE_TESTS = ^TestKube
 e2e-nokube:
 	$(GO) test -count=1 -timeout 75m -parallel 8 -skip '$(KUBE_TESTS)' ./test/...
@@ -43,7 +44,8 @@ e2e-nokube:
 e2e-kube: kube
 	$(GO) test -count=1 -timeout 30m -parallel 8 -run '$(KUBE_TESTS)' ./test/...
 
-# kube-apiserver and etcd for the TestKube tests, built once into a cache kept by version (20 minutes or more, once).
+# kube-apiserver, etcd and kube-controller-manager for the TestKube tests, built once into a cache kept by version
+# (20 minutes or more, once).
 kube:
 	nice -n 10 bash scripts/build-kube.sh
 

@@ -4,14 +4,18 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	tfjson "github.com/hashicorp/terraform-json"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/tapstack/tapstack/internal/cleanup"
 	"github.com/tapstack/tapstack/internal/engine"
+	"github.com/tapstack/tapstack/internal/incluster"
 	"github.com/tapstack/tapstack/pkg/config"
 	"github.com/tapstack/tapstack/pkg/rules"
 	"github.com/tapstack/tapstack/pkg/stack"
@@ -32,6 +36,12 @@ type DestroyOptions struct {
 	Confirm func(question string) bool
 	// Cleaner finds and removes leftovers; nil: the account's, in the environment's region.
 	Cleaner func(ctx context.Context, cfg *config.Config, log io.Writer) (Cleaner, error)
+	// Drain bounds the wait for what destroy deletes in the cluster first (its Log is the workflow's).
+	Drain incluster.DrainOptions
+	// ReleaseTimeout bounds the wait for AWS to delete the load balancers of the deleted Ingresses and Services
+	// (0: 5 minutes); ReleasePoll is how often the VPC scan looks (0: 10 seconds). What is left then is removed as
+	// any leftover.
+	ReleaseTimeout, ReleasePoll time.Duration
 }
 
 // DestroyResult is what a destroy did.
@@ -44,7 +54,29 @@ type DestroyResult struct {
 	// AgentLogGroupsDeleted are the Container Insights log groups the CloudWatch agent had created again after
 	// Terraform deleted them, which destroy then deleted.
 	AgentLogGroupsDeleted []string
+	// Kubernetes is what destroy found in the cluster to delete before the stack, and the volumes it leaves; nil
+	// when it did not ask (no cluster in the state, or KubernetesSkipped).
+	Kubernetes *incluster.Plan
+	// Drained is what it deleted there; nil when it deleted nothing.
+	Drained *incluster.DrainReport
+	// KubernetesSkipped says why destroy could not ask the cluster and fell back to the VPC scan alone.
+	KubernetesSkipped string
 }
+
+// InClusterError: the cluster runs objects whose AWS resources Terraform does not manage (load balancers,
+// volumes), and the caller did not ask to delete them; nothing changed.
+type InClusterError struct {
+	Cluster string
+	Plan    incluster.Plan
+}
+
+func (e *InClusterError) Error() string {
+	return fmt.Sprintf("cluster %s runs %d Kubernetes object(s) whose load balancers or volumes Terraform does not "+
+		"manage; run again with --yes to delete them before the stack, or delete them yourself; nothing was changed",
+		e.Cluster, len(e.Plan.Deletes()))
+}
+
+func (e *InClusterError) Refused() bool { return true }
 
 // LeftoversError: Kubernetes left objects in the VPC that would stop it from being deleted, and the caller did
 // not ask to remove them; nothing changed.
@@ -76,9 +108,13 @@ func accountCleaner(ctx context.Context, cfg *config.Config, log io.Writer) (Cle
 	return cl, nil
 }
 
-// Destroy reads the environment's state, finds what Kubernetes left in its VPC outside Terraform and, when
-// confirmed (or with Yes), removes that, destroys every resource of the state, then deletes the control-plane log
-// group EKS may have created again and the Container Insights groups the CloudWatch agent may have. Without Yes, leftovers refuse it.
+// Destroy reads the environment's state and asks the cluster, when it has one and its endpoint answers, what to
+// delete before the stack (incluster.ScanForDestroy); it finds what Kubernetes left in its VPC outside Terraform.
+// Without Yes, objects to delete in the cluster or leftovers in the VPC refuse it; otherwise, once confirmed (or
+// with Yes), it drains the cluster (incluster.Drain), waits for AWS to delete the load balancers the deleted
+// objects had, removes what is left in the VPC, destroys every resource of the state, then deletes the
+// control-plane log group EKS may have created again and the Container Insights groups the CloudWatch agent may
+// have. A cluster it cannot reach leaves the VPC scan alone, and it says so.
 func Destroy(ctx context.Context, p *Prepared, o Options, do DestroyOptions) (*DestroyResult, error) {
 	ss, err := open(ctx, "destroy", p, o, rules.Invalid)
 	if err != nil {
@@ -115,27 +151,56 @@ func Destroy(ctx context.Context, p *Prepared, o Options, do DestroyOptions) (*D
 	agentGroups := agentLogGroups(st, ss.p.Config, env.cluster)
 	fmt.Fprintf(log, "%s holds %d resources: cluster %s, VPC %s\n", ss.stackName(), res.Resources, env.cluster, orUnknown(env.vpc))
 
+	var kube kubernetes.Interface
+	if hasCluster(st) {
+		kube = ss.askKubernetes(ctx, env.cluster, do.Yes, res)
+	}
+
 	target := cleanup.Target{VPCID: env.vpc, Cluster: env.cluster}
 	if env.clusterSG != "" {
 		target.Keep = []string{env.clusterSG}
 	}
-	if env.vpc != "" {
+	find := func() error {
+		if env.vpc == "" {
+			return nil
+		}
 		if err := timed(ss.pr, "cleanup", func() (err error) {
 			res.Leftovers, err = cl.Find(ctx, target)
 			return err
 		}); err != nil {
-			return res, step("cleanup", err)
+			return step("cleanup", err)
 		}
 		listLeftovers(log, env.vpc, res.Leftovers)
+		return nil
+	}
+	if err := find(); err != nil {
+		return res, err
 	}
 
 	if !do.Yes {
+		if res.Kubernetes != nil && len(res.Kubernetes.Deletes()) > 0 {
+			return res, step("kubernetes", &InClusterError{Cluster: env.cluster, Plan: *res.Kubernetes})
+		}
 		if len(res.Leftovers) > 0 {
 			return res, step("cleanup", &LeftoversError{VPC: env.vpc, Items: res.Leftovers})
 		}
 		q := fmt.Sprintf("Destroy every resource of %s (%d resources, cluster %s)?", ss.stackName(), res.Resources, env.cluster)
 		if do.Confirm == nil || !do.Confirm(q) {
 			return res, NotConfirmedError{}
+		}
+	}
+	if kube != nil && !res.Kubernetes.Empty() {
+		released, err := ss.drain(ctx, kube, do, res)
+		if err != nil {
+			return res, err
+		}
+		if released && env.vpc != "" {
+			// The controllers delete the load balancers after the objects' finalizers allow it; what the scan
+			// finds after that is what they left.
+			ss.waitReleased(ctx, cl, target, do)
+			if err := find(); err != nil {
+				return res, err
+			}
 		}
 	}
 	if len(res.Leftovers) > 0 {
@@ -175,6 +240,92 @@ func Destroy(ctx context.Context, p *Prepared, o Options, do DestroyOptions) (*D
 	}
 	res.AgentLogGroupsDeleted, err = removeAgentLogGroups(ctx, cl, agentGroups, log)
 	return res, err
+}
+
+// hasCluster says whether the state holds the EKS cluster.
+func hasCluster(st *tfjson.State) bool {
+	return slices.ContainsFunc(engine.Resources(st), func(r *tfjson.StateResource) bool { return r.Address == stack.ClusterAddress })
+}
+
+// askKubernetes connects to the cluster and scans it for destroy, listing what it found; it returns nil, with
+// res.KubernetesSkipped saying why, when the cluster cannot be asked.
+func (ss *session) askKubernetes(ctx context.Context, cluster string, yes bool, res *DestroyResult) kubernetes.Interface {
+	log := ss.pr.Log()
+	var plan incluster.Plan
+	client, err := ss.o.kube()(ctx, ss.p.Config)
+	if err == nil {
+		err = timed(ss.pr, "kubernetes", func() (err error) {
+			plan, err = incluster.ScanForDestroy(ctx, client)
+			return err
+		})
+	}
+	if err != nil {
+		res.KubernetesSkipped = fmt.Sprintf("could not ask cluster %s's Kubernetes API (%v)", cluster, err)
+		msg := res.KubernetesSkipped + "; destroy fell back to the VPC scan alone: the volumes of PersistentVolumeClaims " +
+			"are not deleted, and a LoadBalancer Service or Ingress still running may create its load balancer again"
+		ss.pr.Note(msg)
+		return nil
+	}
+	res.Kubernetes = &plan
+	if plan.Empty() && len(plan.Retained) == 0 {
+		fmt.Fprintf(log, "cluster %s runs nothing destroy must delete first\n", cluster)
+		return client
+	}
+	fmt.Fprintf(log, "cluster %s, before the stack:\n", cluster)
+	plan.Write(log, !yes)
+	return client
+}
+
+// drain deletes what the scan found and reports it; released says whether load balancer controllers had objects
+// to delete, whose load balancers AWS then removes.
+func (ss *session) drain(ctx context.Context, client kubernetes.Interface, do DestroyOptions, res *DestroyResult) (released bool, err error) {
+	opts := do.Drain
+	opts.Log = ss.pr.Log()
+	var rep incluster.DrainReport
+	err = timed(ss.pr, "kubernetes", func() (err error) {
+		rep, err = incluster.Drain(ctx, client, *res.Kubernetes, opts)
+		return err
+	})
+	res.Drained = &rep
+	if err != nil {
+		return false, step("kubernetes", err)
+	}
+	for _, p := range rep.TimedOut {
+		ss.pr.Note(fmt.Sprintf("%s did not go in time: %s; what it holds in AWS may be left behind (the VPC scan "+
+			"removes load balancers and interfaces, not volumes)", p.Object, p.Why))
+	}
+	return len(res.Kubernetes.Ingresses)+len(res.Kubernetes.LoadBalancers) > 0, nil
+}
+
+// waitReleased waits, up to do.ReleaseTimeout, until the VPC scan finds no load balancer or target group: the
+// controllers delete them, and their interfaces, after their objects go.
+func (ss *session) waitReleased(ctx context.Context, cl Cleaner, target cleanup.Target, do DestroyOptions) {
+	limit, poll := do.ReleaseTimeout, do.ReleasePoll
+	if limit <= 0 {
+		limit = 5 * time.Minute
+	}
+	if poll <= 0 {
+		poll = 10 * time.Second
+	}
+	_ = timed(ss.pr, "release", func() error {
+		deadline := time.Now().Add(limit) // clock: a polling deadline
+		for {
+			items, err := cl.Find(ctx, target)
+			if err != nil || !slices.ContainsFunc(items, balancing) || !time.Now().Add(poll).Before(deadline) { // clock: a polling deadline
+				return err
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(poll): // clock: a polling interval
+			}
+		}
+	})
+}
+
+// balancing: a load balancer or target group, which their controllers delete.
+func balancing(it cleanup.Item) bool {
+	return it.Kind == cleanup.LoadBalancer || it.Kind == cleanup.ClassicLoadBalancer || it.Kind == cleanup.TargetGroup
 }
 
 // environment is what destroy needs to know of a deployed stack, read from its state.

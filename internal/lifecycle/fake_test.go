@@ -34,6 +34,8 @@ type fakeEngine struct {
 	// plans answer Plan and ShowPlan in order; the last one repeats.
 	plans []fakePlan
 	next  int
+	// onDestroy runs when Destroy starts, to look at the world then.
+	onDestroy func()
 	// applyErr fails the apply of the plan with that index (1-based; 0 never).
 	applyErr map[int]error
 	applied  int
@@ -130,6 +132,9 @@ func (f *fakeEngine) Apply(ctx context.Context, file string) error {
 
 func (f *fakeEngine) Destroy(context.Context) error {
 	f.run("destroy")
+	if f.onDestroy != nil {
+		f.onDestroy()
+	}
 	f.state = &tfjson.State{}
 	return nil
 }

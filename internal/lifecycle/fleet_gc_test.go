@@ -203,7 +203,7 @@ func TestGCDestroys(t *testing.T) {
 	cl := &fakeCleaner{}
 	pr := &recorder{}
 	r, err := GC(context.Background(), fleetOptions(b), GCOptions{Expired: true, Yes: true, Parallel: 1, CacheDir: t.TempDir(),
-		Keep: []string{"keep"}, Workflow: Options{OpenEngine: w.open, State: w, Account: runsAsRecorded{}},
+		Keep: []string{"keep"}, Workflow: Options{OpenEngine: w.open, State: w, Account: runsAsRecorded{}, Kube: fakeCluster()},
 		Cleaner: func(context.Context, *config.Config, io.Writer) (Cleaner, error) { return cl, nil }, Progress: pr})
 	if err != nil {
 		t.Fatal(err)
@@ -253,7 +253,7 @@ func TestGCDestroysInParallel(t *testing.T) {
 	b.Put(live.RollRecordKey(fakestate.Key("ex1")), []byte(`{"phase":"drain"}`), fleetNow)
 	w := &gcWorld{t: t, b: b, located: map[string]*config.Config{}, together: make(chan struct{})}
 	r, err := GC(context.Background(), fleetOptions(b), GCOptions{Expired: true, Yes: true, Parallel: 2, CacheDir: t.TempDir(),
-		Workflow: Options{OpenEngine: w.open, State: w, Account: runsAsRecorded{}},
+		Workflow: Options{OpenEngine: w.open, State: w, Account: runsAsRecorded{}, Kube: fakeCluster()},
 		Cleaner:  func(context.Context, *config.Config, io.Writer) (Cleaner, error) { return &fakeCleaner{}, nil }})
 	if err != nil {
 		t.Fatal(err)

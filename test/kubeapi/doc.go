@@ -1,7 +1,8 @@
 // Package kubeapi is test-only code: it runs a real Kubernetes API server (kube-apiserver and etcd, built from the
 // Go module proxy by scripts/build-kube.sh) on loopback, with the webhook token authentication EKS uses, so that
-// tests can talk to a cluster's Kubernetes API with tapstack's tokens. No kubelet and no controllers run: nodes and
-// pods are API objects the tests create.
+// tests can talk to a cluster's Kubernetes API with tapstack's tokens. With Options.ControllerManager,
+// kube-controller-manager (built the same way) runs Controllers against it. No kubelet, scheduler or cloud
+// controller runs: nodes are API objects the tests create, and the tests bind pods and mark them ready.
 //
 // The API server is Kubernetes KubernetesVersion whatever version the emulated cluster has: a cluster's version
 // comes from EKS DescribeCluster, never from this server's /version.

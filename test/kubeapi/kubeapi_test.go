@@ -51,7 +51,7 @@ func newUser(t *testing.T, ctx context.Context, c *iam.Client, name string) prin
 // needs the binaries scripts/build-kube.sh builds: without them it fails, naming that command.
 func TestKubeEKSTokens(t *testing.T) {
 	t.Parallel()
-	if _, _, err := kubeapi.Binaries(); err != nil {
+	if _, err := kubeapi.Binaries(); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute) // generous: CI runs many emulators on two cores

@@ -1,6 +1,7 @@
 package kubeapi
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509/pkix"
 	"encoding/base64"
@@ -19,14 +20,17 @@ import (
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 )
 
 // The versions scripts/build-kube.sh builds (those its wrapper modules in scripts/kube/ require; a test checks
 // that they agree).
 const (
-	KubernetesVersion = "v1.36.3"
-	EtcdVersion       = "v3.6.16"
+	KubernetesVersion        = "v1.36.3"
+	EtcdVersion              = "v3.6.16"
+	ControllerManagerVersion = "v1.36.3"
 )
 
 // TestPrefix starts the name of every test that starts an API server: .ci/run runs the other tests while the
@@ -40,17 +44,23 @@ const BuildCommand = "bash scripts/build-kube.sh"
 // and Terraform on two cores.
 const startTimeout = 3 * time.Minute
 
-// Binaries returns the paths of kube-apiserver and etcd: TAPSTACK_KUBE_APISERVER and TAPSTACK_ETCD when set, else
-// the tool cache scripts/build-kube.sh fills (TAPSTACK_TOOL_CACHE, else $XDG_CACHE_HOME or ~/.cache, then
-// tapstack/tools/NAME-VERSION/NAME). It fails when one is missing.
-func Binaries() (apiserver, etcd string, err error) {
+// Paths are the binaries Start runs.
+type Paths struct {
+	APIServer, Etcd, ControllerManager string
+}
+
+// Binaries returns the paths of kube-apiserver, etcd and kube-controller-manager: TAPSTACK_KUBE_APISERVER,
+// TAPSTACK_ETCD and TAPSTACK_KUBE_CONTROLLER_MANAGER when set, else the tool cache scripts/build-kube.sh fills
+// (TAPSTACK_TOOL_CACHE, else $XDG_CACHE_HOME or ~/.cache, then tapstack/tools/NAME-VERSION/NAME). It fails when
+// one is missing: the script builds all three.
+func Binaries() (Paths, error) {
 	cache := os.Getenv("TAPSTACK_TOOL_CACHE")
 	if cache == "" {
 		base := os.Getenv("XDG_CACHE_HOME")
 		if base == "" {
 			home, err := os.UserHomeDir()
 			if err != nil {
-				return "", "", err
+				return Paths{}, err
 			}
 			base = filepath.Join(home, ".cache")
 		}
@@ -67,13 +77,18 @@ func Binaries() (apiserver, etcd string, err error) {
 		}
 		return p, nil
 	}
-	if apiserver, err = find("TAPSTACK_KUBE_APISERVER", "kube-apiserver", KubernetesVersion); err != nil {
-		return "", "", err
+	var p Paths
+	var err error
+	if p.APIServer, err = find("TAPSTACK_KUBE_APISERVER", "kube-apiserver", KubernetesVersion); err != nil {
+		return Paths{}, err
 	}
-	if etcd, err = find("TAPSTACK_ETCD", "etcd", EtcdVersion); err != nil {
-		return "", "", err
+	if p.Etcd, err = find("TAPSTACK_ETCD", "etcd", EtcdVersion); err != nil {
+		return Paths{}, err
 	}
-	return apiserver, etcd, nil
+	if p.ControllerManager, err = find("TAPSTACK_KUBE_CONTROLLER_MANAGER", "kube-controller-manager", ControllerManagerVersion); err != nil {
+		return Paths{}, err
+	}
+	return p, nil
 }
 
 // Options configures Start.
@@ -82,6 +97,25 @@ type Options struct {
 	// (--authentication-token-webhook-config-file), as aws-iam-authenticator does in EKS. Without it bearer tokens
 	// are refused.
 	Authenticator http.Handler
+	// ControllerManager also runs kube-controller-manager with Controllers, so that Deployments make pods,
+	// PodDisruptionBudgets get a status and protection finalizers come off. Start returns once its service account
+	// controller has made the default namespace's ServiceAccount: its informers are synced.
+	ControllerManager bool
+}
+
+// Controllers are the controllers kube-controller-manager runs with Options.ControllerManager: those the tests
+// need, and none that need a cloud, a kubelet or a signing key (node lifecycle, attach/detach, the token
+// controller, CSR signing).
+var Controllers = []string{
+	"deployment-controller",
+	"replicaset-controller",
+	"disruption-controller",                       // PodDisruptionBudget status
+	"persistentvolume-binder-controller",          // PVC and PV phases (Bound, Released)
+	"persistentvolumeclaim-protection-controller", // kubernetes.io/pvc-protection
+	"persistentvolume-protection-controller",      // kubernetes.io/pv-protection
+	"garbage-collector-controller",                // owner references: a deleted Deployment's ReplicaSets and pods
+	"namespace-controller",
+	"serviceaccount-controller", // the default ServiceAccount pods need, and Start's sign of readiness
 }
 
 // Server is a running API server.
@@ -91,6 +125,7 @@ type Server struct {
 	Admin  *rest.Config // a client certificate in system:masters, for the tests' own setup and checks
 
 	dir string
+	kcm issued // kube-controller-manager's client certificate, with Options.ControllerManager
 }
 
 // Start starts etcd and kube-apiserver on free loopback ports, in t.TempDir(), and waits until the API server is
@@ -102,7 +137,7 @@ func Start(t testing.TB, opts Options) *Server {
 		t.Fatalf("%s starts a Kubernetes API server: its name must start with %s, so that .ci/run runs it once the "+
 			"binaries are built", t.Name(), TestPrefix)
 	}
-	apiserver, etcd, err := Binaries()
+	bins, err := Binaries()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,12 +154,19 @@ func Start(t testing.TB, opts Options) *Server {
 	// A port taken between choosing it and the process binding it is retried, as StartMoto does.
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
-		if lastErr = s.start(t, apiserver, etcd, flags, attempt); lastErr == nil {
-			return s
+		if lastErr = s.start(t, bins.APIServer, bins.Etcd, flags, attempt); lastErr == nil {
+			break
 		}
 	}
-	t.Fatalf("kubeapi: %v", lastErr)
-	return nil
+	if lastErr != nil {
+		t.Fatalf("kubeapi: %v", lastErr)
+	}
+	if opts.ControllerManager {
+		if err := s.startControllerManager(t, bins.ControllerManager); err != nil {
+			t.Fatalf("kubeapi: %v", err)
+		}
+	}
+	return s
 }
 
 // prepare writes the certificates, keys and webhook configuration, starts the webhook, and returns the API
@@ -148,6 +190,13 @@ func (s *Server) prepare(t testing.TB, ca *authority, opts Options) ([]string, e
 	s.Admin = &rest.Config{TLSClientConfig: rest.TLSClientConfig{CAData: ca.pem, CertData: admin.certPEM, KeyData: admin.keyPEM}}
 	if err := writeServiceAccountKeys(path("sa.key"), path("sa.pub")); err != nil {
 		return nil, err
+	}
+	if opts.ControllerManager {
+		// With --use-service-account-credentials=false every controller acts as this one user, whose bootstrap
+		// role only reads; system:masters gives it what each controller's own role would.
+		if s.kcm, err = ca.issue(pkix.Name{CommonName: "system:kube-controller-manager", Organization: []string{AdminGroup}}, false); err != nil {
+			return nil, err
+		}
 	}
 	flags := []string{
 		"--bind-address=127.0.0.1",
@@ -285,6 +334,67 @@ func (s *Server) waitReady(etcd, api *process) error {
 	}
 }
 
+// startControllerManager runs kube-controller-manager against the API server and waits until its service account
+// controller has made default/default. No serving port (--secure-port=0): nothing here asks it anything.
+func (s *Server) startControllerManager(t testing.TB, bin string) error {
+	kubeconfig := fmt.Sprintf(`apiVersion: v1
+kind: Config
+clusters:
+- name: test
+  cluster:
+    server: %s
+    certificate-authority-data: %s
+users:
+- name: kube-controller-manager
+  user:
+    client-certificate-data: %s
+    client-key-data: %s
+contexts:
+- name: test
+  context:
+    cluster: test
+    user: kube-controller-manager
+current-context: test
+`, s.URL, base64.StdEncoding.EncodeToString(s.CAData), base64.StdEncoding.EncodeToString(s.kcm.certPEM),
+		base64.StdEncoding.EncodeToString(s.kcm.keyPEM))
+	path := filepath.Join(s.dir, "kube-controller-manager.kubeconfig")
+	if err := os.WriteFile(path, []byte(kubeconfig), 0o600); err != nil {
+		return err
+	}
+	proc, err := startProcess(t, filepath.Join(s.dir, "kube-controller-manager.log"), bin,
+		"--kubeconfig="+path,
+		"--controllers="+strings.Join(Controllers, ","),
+		"--use-service-account-credentials=false",
+		"--leader-elect=false",
+		"--secure-port=0",
+		"--profiling=false",
+	)
+	if err != nil {
+		return err
+	}
+	client, err := kubernetes.NewForConfig(s.Admin)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	defer cancel()
+	for {
+		if proc.exited() {
+			return fmt.Errorf("kube-controller-manager exited; its log ends:\n%s", proc.logTail())
+		}
+		_, err := client.CoreV1().ServiceAccounts("default").Get(ctx, "default", metav1.GetOptions{})
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("kube-controller-manager made no default ServiceAccount within %s (last: %v); its log ends:\n%s",
+				startTimeout, err, proc.logTail())
+		case <-time.After(200 * time.Millisecond): // clock: a polling interval
+		}
+	}
+}
+
 // Config returns a client configuration that authenticates with a bearer token only (no client certificate).
 func (s *Server) Config(token string) *rest.Config {
 	return &rest.Config{Host: s.URL, BearerToken: token, TLSClientConfig: rest.TLSClientConfig{CAData: s.CAData}}
@@ -301,7 +411,15 @@ func (s *Server) Logs() string {
 	for _, name := range []string{"kube-apiserver", "etcd"} {
 		fmt.Fprintf(&b, "--- %s:\n%s\n", name, tail(filepath.Join(last, name+".log")))
 	}
+	if kcm := filepath.Join(s.dir, "kube-controller-manager.log"); fileExists(kcm) {
+		fmt.Fprintf(&b, "--- kube-controller-manager:\n%s\n", tail(kcm))
+	}
 	return b.String()
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 // process is a child running in its own process group.

@@ -41,7 +41,7 @@ func TestKubeRoll(t *testing.T) {
 	start := time.Now() // clock: measures a duration for the log
 	defer func() { t.Logf("TestKubeRoll took %s", time.Since(start).Round(100*time.Millisecond)) }()
 	harness.TerraformBinary(t)
-	if _, _, err := kubeapi.Binaries(); err != nil {
+	if _, err := kubeapi.Binaries(); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)

@@ -25,10 +25,10 @@ import (
 
 // TestKubeRoll rolls a node group onto new instance types through the CLI, against moto behind the front whose
 // DescribeCluster points at a real kube-apiserver (test/kubeapi), which authenticates tapstack's EKS tokens against
-// the emulator's STS. Nothing runs in that API server but what the harness plays: harness.Nodes plays the node
-// groups' instances (Node objects for the front's groups, Ready, on the group's version, gone with the group) and
-// EKS's coredns add-on (its Deployment, available); kubeapi.Workload plays the ReplicaSet and disruption
-// controllers, the scheduler and the kubelet for one workload of three replicas under a PodDisruptionBudget of
+// the emulator's STS, with kube-controller-manager (Deployments make pods, PodDisruptionBudgets get their status).
+// The rest the harness plays: harness.Nodes the node groups' instances (Node objects for the front's groups, Ready,
+// on the group's version, gone with the group) and EKS's coredns add-on (its Deployment), kubeapi.Scheduler the
+// scheduler and the kubelet for every pod. The workload is a Deployment of three replicas under a budget of
 // minAvailable 2.
 //
 // deploy refuses the change, pointing to roll; a roll whose drain cannot finish (no replacement pod comes up while
@@ -70,7 +70,7 @@ func TestKubeRoll(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := kubeapi.Start(t, kubeapi.Options{Authenticator: auth})
+	srv := kubeapi.Start(t, kubeapi.Options{Authenticator: auth, ControllerManager: true})
 	a.front.ServeKubernetesAPI(cluster, srv.URL, srv.CAData)
 	admin := rest.CopyConfig(srv.Admin)
 	admin.QPS, admin.Burst = 100, 200 // the players' calls must not wait on each other
@@ -78,7 +78,11 @@ func TestKubeRoll(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	nodes := harness.StartNodes(t, a.front.URL, cluster, kube)
+	nodes := harness.StartNodes(t, a.front.URL, cluster, kube, true)
+	// The scheduler and the kubelet for every pod; web's first three go on two old nodes and a spot node.
+	sched := &kubeapi.Scheduler{Client: kube, ReadyAfter: 2 * time.Second, Place: map[string][]string{}}
+	play, stopPlay := context.WithCancel(ctx)
+	defer stopPlay()
 
 	wc := t.TempDir()
 	base := []string{"--environment-suffix", suffix, "--state-bucket", liveBucket, "--state-bucket-region", harness.Region, "--region", harness.Region}
@@ -94,20 +98,19 @@ func TestKubeRoll(t *testing.T) {
 	deployArgs := append(slices.Clone(base), "--date", harness.TestDay, "--live-timeout", liveLimit)
 	run(0, append([]string{"deploy", "--lock-timeout", "30s"}, deployArgs...)...)
 	oldNodes := waitNodes(t, ctx, nodes, old, 2)
-	must(t, nodes.WaitCoreDNS(ctx))
 	spotNodes := waitNodes(t, ctx, nodes, "node-group-spot-v1-"+suffix, 3)
+	sched.Place["web"] = []string{oldNodes[0], oldNodes[1], spotNodes[0]}
+	go sched.Run(play)
+	must(t, nodes.WaitCoreDNS(ctx))
 
-	// The workload: web-1 and web-2 on the old group's nodes, web-3 on a spot node; at most one away at a time.
-	w := &kubeapi.Workload{Client: kube, Namespace: "shop", Name: "web", Replicas: 3, ReadyAfter: 2 * time.Second}
-	must(t, w.Setup(ctx))
-	must(t, w.Pod(ctx, "web-1", oldNodes[0], true))
-	must(t, w.Pod(ctx, "web-2", oldNodes[1], true))
-	must(t, w.Pod(ctx, "web-3", spotNodes[0], true))
-	must(t, w.Budget(ctx, 2))
-	play, stopPlay := context.WithCancel(ctx)
-	defer stopPlay()
-	go w.Run(play)
-	must(t, w.WaitBudget(ctx, 1))
+	// The workload: a Deployment of three, two on the old group's nodes, under a budget of minAvailable 2.
+	w := &kubeapi.Workload{Client: kube, Namespace: "shop", Name: "web", Replicas: 3, MinAvailable: 2}
+	must(t, w.Create(ctx))
+	must(t, w.WaitSettled(ctx))
+	first, err := w.OnNode(ctx, oldNodes[0])
+	must(t, err)
+	second, err := w.OnNode(ctx, oldNodes[1])
+	must(t, err)
 
 	verify := func(want int, cfgArgs ...string) liveRun {
 		t.Helper()
@@ -126,20 +129,21 @@ func TestKubeRoll(t *testing.T) {
 		t.Errorf("the guard's refusal does not say %q:\n%s", want, liveTail(r.stderr, 20))
 	}
 
-	// A failure in the middle of the drain: no replacement comes up, so the budget holds web-2 until the timeout.
-	w.Pause(true)
+	// A failure in the middle of the drain: no replacement comes up (the scheduler finds no room), so the budget
+	// holds the second pod until the timeout.
+	sched.Pause(true)
 	rollArgs := append([]string{"roll", "--config", cfg, "--node-group", old, "--yes"}, base...)
 	rollArgs = append(rollArgs, "--date", harness.TestDay)
 	r = run(1, append(rollArgs, "--timeout", "60s")...)
 	t.Logf("the stopped roll:\n%s%s", r.stdout, liveTail(r.stderr, 25))
-	for _, want := range []string{"stopped in phase drain", "shop/web-2", "would violate the pod's disruption budget", "run `tapstack roll --node-group " + old + "` again"} {
+	for _, want := range []string{"stopped in phase drain", "shop/" + second, "would violate the pod's disruption budget", "run `tapstack roll --node-group " + old + "` again"} {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("the stopped roll does not say %q:\n%s", want, liveTail(r.stderr, 30))
 		}
 	}
-	// web-1 went (the budget allowed one), web-2 stayed: the report says that, not the deadline's errors.
-	if !strings.Contains(r.stdout, "NOT EVICTED shop/web-2") || strings.Contains(r.stdout, "shop/web-1") ||
-		!strings.Contains(r.stdout, "1 pod(s) evicted") {
+	// The first went (the budget allowed one), the second stayed: the report says that, not the deadline's errors.
+	if !strings.Contains(r.stdout, "NOT EVICTED shop/"+second) || strings.Contains(r.stdout, "NOT EVICTED shop/"+first) ||
+		!strings.Contains(r.stdout, "NOT READY AGAIN ReplicaSet shop/web") {
 		t.Errorf("the stopped roll's report:\n%s", r.stdout)
 	}
 	record := rollRecord(t, ctx, a.front.URL, suffix)
@@ -151,7 +155,7 @@ func TestKubeRoll(t *testing.T) {
 	}
 
 	// Run again: it resumes with the drain, the replacements come up as the budget allows, the old group goes.
-	w.Pause(false)
+	sched.Pause(false)
 	r = run(0, append(rollArgs, "--timeout", "10m")...)
 	t.Logf("the resumed roll:\n%s%s", r.stdout, liveTail(r.stderr, 25))
 	if !strings.Contains(r.stderr, "resuming the roll recorded in phase drain") || strings.Contains(r.stderr, "Creation complete") {

@@ -67,7 +67,7 @@ func TestKubeDeployStorageClass(t *testing.T) {
 		t.Fatal(err)
 	}
 	// verify also checks the nodes and coredns: the harness plays the node groups' instances and the add-on.
-	nodes := harness.StartNodes(t, front.URL, d.cluster(), admin)
+	nodes := harness.StartNodes(t, front.URL, d.cluster(), admin, false)
 	// In EKS the deployer's access entry (the cluster creator's, AmazonEKSClusterAdminPolicy) makes it
 	// cluster-admin. The test server has no access-entry authorization: the webhook authenticates the deployer as
 	// a member with no group, and this binding gives it cluster-admin through RBAC.

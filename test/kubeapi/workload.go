@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -15,96 +16,35 @@ import (
 	"k8s.io/client-go/kubernetes"
 )
 
-// Workload plays, for one ReplicaSet's pods on an API server where no controller, scheduler or kubelet runs, what
-// those would do, so that a test can drain nodes under a PodDisruptionBudget:
-//
-//   - the service account controller: the namespace's default ServiceAccount, which admission requires of a pod;
-//   - the ReplicaSet controller: a new pod, with the ReplicaSet as controller, for each one short of Replicas;
-//   - the scheduler: the new pod bound at creation to the Ready, schedulable node holding fewest of its pods;
-//   - the kubelet: the pod marked Ready (status subresource) ReadyAfter later. Every pod has
-//     terminationGracePeriodSeconds 0, so an evicted pod is deleted at once, as once a kubelet confirms it stopped
-//     (Kubernetes docs, "Termination of Pods": a grace period of 0 deletes the object immediately);
-//   - the disruption controller: the budget's status (observedGeneration, currentHealthy, desiredHealthy,
-//     expectedPods, disruptionsAllowed) from the ready pods, counting those the eviction API recorded in
-//     disruptedPods as gone while they exist (pkg/controller/disruption), so the API server's eviction check
-//     (429 while disruptionsAllowed is 0) works as in a cluster.
-type Workload struct {
+// Scheduler plays, with kube-controller-manager running (Options.ControllerManager), the two parts of a cluster
+// still missing for pods to come up: the scheduler, which binds each pending pod (pods/binding) to a Ready,
+// schedulable node (the next of Place for its app label, else the one holding fewest pods), and the kubelet, which
+// reports a bound pod running and Ready (status subresource) ReadyAfter later. While paused it does neither, so a
+// replacement pod stays Pending, as when no node has room for it.
+type Scheduler struct {
 	Client     kubernetes.Interface
-	Namespace  string
-	Name       string // the ReplicaSet's name; its pods carry the label app=Name
-	Replicas   int
 	ReadyAfter time.Duration
+	// Place lists, by a pod's app label, the nodes its first pods go to, in order.
+	Place map[string][]string
 
 	mu     sync.Mutex
 	paused bool
-	made   int
+	placed map[string]int // by app label: how many of Place were used
+	bound  map[string]time.Time
 }
 
-// Owner is the controller reference of the workload's pods.
-func (w *Workload) Owner() metav1.OwnerReference {
-	yes := true
-	return metav1.OwnerReference{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: w.Name,
-		UID: "0b7c1d2e-0000-4000-8000-00000000000a", Controller: &yes}
+// Pause stops (true) or resumes binding and readying pods.
+func (s *Scheduler) Pause(paused bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.paused = paused
 }
 
-// Setup creates the namespace (if need be) and its default ServiceAccount.
-func (w *Workload) Setup(ctx context.Context) error {
-	_, err := w.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: w.Namespace}}, metav1.CreateOptions{})
-	if err != nil && !apierrors.IsAlreadyExists(err) {
-		return err
-	}
-	_, err = w.Client.CoreV1().ServiceAccounts(w.Namespace).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "default"}}, metav1.CreateOptions{})
-	if err != nil && !apierrors.IsAlreadyExists(err) {
-		return err
-	}
-	return nil
-}
-
-// Pod creates one of the workload's pods on node, Ready at once when ready.
-func (w *Workload) Pod(ctx context.Context, name, node string, ready bool) error {
-	zero := int64(0)
-	_, err := w.Client.CoreV1().Pods(w.Namespace).Create(ctx, &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"app": w.Name}, OwnerReferences: []metav1.OwnerReference{w.Owner()}},
-		Spec: corev1.PodSpec{NodeName: node, TerminationGracePeriodSeconds: &zero,
-			Containers: []corev1.Container{{Name: "app", Image: "public.ecr.aws/docker/library/nginx:1.27"}}},
-	}, metav1.CreateOptions{})
-	if err != nil || !ready {
-		return err
-	}
-	return w.markReady(ctx, name)
-}
-
-func (w *Workload) markReady(ctx context.Context, name string) error {
-	p, err := w.Client.CoreV1().Pods(w.Namespace).Get(ctx, name, metav1.GetOptions{})
-	if err != nil {
-		return err
-	}
-	p.Status.Phase = corev1.PodRunning
-	p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue, LastTransitionTime: metav1.Now()}}
-	_, err = w.Client.CoreV1().Pods(w.Namespace).UpdateStatus(ctx, p, metav1.UpdateOptions{})
-	return err
-}
-
-// Budget creates a PodDisruptionBudget keeping minAvailable of the workload's pods.
-func (w *Workload) Budget(ctx context.Context, minAvailable int) error {
-	m := intstr.FromInt32(int32(minAvailable))
-	_, err := w.Client.PolicyV1().PodDisruptionBudgets(w.Namespace).Create(ctx, &policyv1.PodDisruptionBudget{
-		ObjectMeta: metav1.ObjectMeta{Name: w.Name},
-		Spec: policyv1.PodDisruptionBudgetSpec{MinAvailable: &m,
-			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": w.Name}}},
-	}, metav1.CreateOptions{})
-	return err
-}
-
-// Pause stops (true) or resumes the ReplicaSet controller's part: no replacement is made while paused.
-func (w *Workload) Pause(paused bool) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.paused = paused
-}
-
-// Run plays the controllers, scheduler and kubelet until ctx ends.
-func (w *Workload) Run(ctx context.Context) {
+// Run schedules and readies pods until ctx ends.
+func (s *Scheduler) Run(ctx context.Context) {
+	s.mu.Lock()
+	s.placed, s.bound = map[string]int{}, map[string]time.Time{}
+	s.mu.Unlock()
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -113,72 +53,97 @@ func (w *Workload) Run(ctx context.Context) {
 			return
 		case <-tick.C:
 		}
-		w.replace(ctx)
-		w.computeBudget(ctx)
-	}
-}
-
-func (w *Workload) pods(ctx context.Context) ([]corev1.Pod, error) {
-	l, err := w.Client.CoreV1().Pods(w.Namespace).List(ctx, metav1.ListOptions{LabelSelector: "app=" + w.Name})
-	if err != nil {
-		return nil, err
-	}
-	return l.Items, nil
-}
-
-func (w *Workload) replace(ctx context.Context) {
-	w.mu.Lock()
-	paused := w.paused
-	w.mu.Unlock()
-	if paused {
-		return
-	}
-	pods, err := w.pods(ctx)
-	if err != nil || len(pods) >= w.Replicas {
-		return
-	}
-	node, err := w.schedule(ctx, pods)
-	if err != nil || node == "" {
-		return // nowhere to go yet: the pod would stay Pending
-	}
-	w.mu.Lock()
-	w.made++
-	name := fmt.Sprintf("%s-r%d", w.Name, w.made)
-	w.mu.Unlock()
-	if err := w.Pod(ctx, name, node, false); err != nil {
-		return
-	}
-	go func() {
-		select {
-		case <-ctx.Done():
-		case <-time.After(w.ReadyAfter):
-			_ = w.markReady(ctx, name)
+		s.mu.Lock()
+		paused := s.paused
+		s.mu.Unlock()
+		if !paused {
+			s.round(ctx)
 		}
-	}()
+	}
 }
 
-// schedule picks the Ready, schedulable node with the fewest of the workload's pods.
-func (w *Workload) schedule(ctx context.Context, pods []corev1.Pod) (string, error) {
-	nodes, err := w.Client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+func (s *Scheduler) round(ctx context.Context) {
+	pods, err := s.Client.CoreV1().Pods(metav1.NamespaceAll).List(ctx, metav1.ListOptions{})
 	if err != nil {
-		return "", err
+		return
+	}
+	nodes, err := s.Client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return
 	}
 	count := map[string]int{}
-	for _, p := range pods {
+	for _, p := range pods.Items {
 		count[p.Spec.NodeName]++
 	}
-	var best []string
+	var schedulable []string
 	for _, n := range nodes.Items {
-		if n.Spec.Unschedulable || !nodeReady(&n) {
-			continue
+		if !n.Spec.Unschedulable && nodeReady(&n) {
+			schedulable = append(schedulable, n.Name)
 		}
-		best = append(best, n.Name)
 	}
-	if len(best) == 0 {
-		return "", nil
+	for _, p := range pods.Items {
+		key := p.Namespace + "/" + p.Name + "/" + string(p.UID)
+		switch {
+		case p.DeletionTimestamp != nil:
+		case p.Spec.NodeName == "":
+			node := s.choose(p.Labels["app"], schedulable, count)
+			if node == "" {
+				continue
+			}
+			if err := s.Client.CoreV1().Pods(p.Namespace).Bind(ctx, &corev1.Binding{ObjectMeta: metav1.ObjectMeta{Name: p.Name, UID: p.UID},
+				Target: corev1.ObjectReference{Kind: "Node", Name: node}}, metav1.CreateOptions{}); err == nil {
+				count[node]++
+				s.mu.Lock()
+				s.bound[key] = time.Now() // clock: when the kubelet started the pod
+				s.mu.Unlock()
+			}
+		case !podReady(&p):
+			s.mu.Lock()
+			at, ok := s.bound[key]
+			if !ok {
+				s.bound[key] = time.Now() // clock: bound before this scheduler looked
+				at = s.bound[key]
+			}
+			s.mu.Unlock()
+			if time.Since(at) >= s.ReadyAfter { // clock: the kubelet's start-up time
+				_ = markReady(ctx, s.Client, &p)
+			}
+		}
 	}
+}
+
+// choose picks a node for a pod of app: the next of Place, else the schedulable node with the fewest pods.
+func (s *Scheduler) choose(app string, schedulable []string, count map[string]int) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if want := s.Place[app]; s.placed[app] < len(want) {
+		node := want[s.placed[app]]
+		if !slices.Contains(schedulable, node) {
+			return ""
+		}
+		s.placed[app]++
+		return node
+	}
+	if len(schedulable) == 0 {
+		return ""
+	}
+	best := slices.Clone(schedulable)
 	slices.SortStableFunc(best, func(a, b string) int { return count[a] - count[b] })
-	return best[0], nil
+	return best[0]
+}
+
+func markReady(ctx context.Context, c kubernetes.Interface, p *corev1.Pod) error {
+	now := metav1.Now()
+	p.Status.Phase = corev1.PodRunning
+	p.Status.StartTime = &now
+	p.Status.Conditions = []corev1.PodCondition{
+		{Type: corev1.PodScheduled, Status: corev1.ConditionTrue, LastTransitionTime: now},
+		{Type: corev1.PodInitialized, Status: corev1.ConditionTrue, LastTransitionTime: now},
+		{Type: corev1.ContainersReady, Status: corev1.ConditionTrue, LastTransitionTime: now},
+		{Type: corev1.PodReady, Status: corev1.ConditionTrue, LastTransitionTime: now},
+	}
+	_, err := c.CoreV1().Pods(p.Namespace).UpdateStatus(ctx, p, metav1.UpdateOptions{})
+	return err
 }
 
 func nodeReady(n *corev1.Node) bool {
@@ -199,62 +164,105 @@ func podReady(p *corev1.Pod) bool {
 	return false
 }
 
-// computeBudget writes the budget's status. The budget is read before the pods and written with its
-// resourceVersion: an eviction in between changes it, and the write is refused and redone next time.
-func (w *Workload) computeBudget(ctx context.Context) {
-	pdb, err := w.Client.PolicyV1().PodDisruptionBudgets(w.Namespace).Get(ctx, w.Name, metav1.GetOptions{})
-	if err != nil {
-		return
-	}
-	pods, err := w.pods(ctx)
-	if err != nil {
-		return
-	}
-	healthy, disrupted := int32(0), map[string]metav1.Time{}
-	for _, p := range pods {
-		if at, ok := pdb.Status.DisruptedPods[p.Name]; ok {
-			disrupted[p.Name] = at
-			continue
-		}
-		if p.DeletionTimestamp == nil && podReady(&p) {
-			healthy++
-		}
-	}
-	desired := pdb.Spec.MinAvailable.IntVal
-	pdb.Status.ObservedGeneration = pdb.Generation
-	pdb.Status.CurrentHealthy, pdb.Status.DesiredHealthy = healthy, desired
-	pdb.Status.ExpectedPods = int32(len(pods))
-	pdb.Status.DisruptionsAllowed = max(0, healthy-desired)
-	pdb.Status.DisruptedPods = disrupted
-	_, _ = w.Client.PolicyV1().PodDisruptionBudgets(w.Namespace).UpdateStatus(ctx, pdb, metav1.UpdateOptions{})
+// Workload is a Deployment of Replicas pods labelled app=Name, with a PodDisruptionBudget keeping MinAvailable of
+// them, for kube-controller-manager's deployment, ReplicaSet and disruption controllers to run and a Scheduler to
+// place. Its pods stop at once when deleted (terminationGracePeriodSeconds 0: with a grace period of 0 the API
+// server deletes the object immediately, Kubernetes docs, "Termination of Pods"), standing in for a kubelet that
+// confirms the stop.
+type Workload struct {
+	Client       kubernetes.Interface
+	Namespace    string
+	Name         string
+	Replicas     int32
+	MinAvailable int
 }
 
-// WaitBudget waits until the budget's status is computed with allowed disruptions.
-func (w *Workload) WaitBudget(ctx context.Context, allowed int32) error {
-	for {
-		pdb, err := w.Client.PolicyV1().PodDisruptionBudgets(w.Namespace).Get(ctx, w.Name, metav1.GetOptions{})
-		if err == nil && pdb.Status.ObservedGeneration == pdb.Generation && pdb.Status.DisruptionsAllowed == allowed && pdb.Status.ExpectedPods > 0 {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("budget %s/%s never showed %d disruptions allowed (last: %v, %v)", w.Namespace, w.Name, allowed, pdb, err)
-		case <-time.After(100 * time.Millisecond):
-		}
+// Create makes the namespace (if need be), the Deployment and the budget.
+func (w *Workload) Create(ctx context.Context) error {
+	_, err := w.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: w.Namespace}}, metav1.CreateOptions{})
+	if err != nil && !apierrors.IsAlreadyExists(err) {
+		return err
 	}
+	labels := map[string]string{"app": w.Name}
+	zero := int64(0)
+	if _, err := w.Client.AppsV1().Deployments(w.Namespace).Create(ctx, &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: w.Name},
+		Spec: appsv1.DeploymentSpec{Replicas: &w.Replicas, Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec: corev1.PodSpec{TerminationGracePeriodSeconds: &zero, Containers: PauseContainer()}}},
+	}, metav1.CreateOptions{}); err != nil {
+		return err
+	}
+	m := intstr.FromInt32(int32(w.MinAvailable))
+	_, err = w.Client.PolicyV1().PodDisruptionBudgets(w.Namespace).Create(ctx, &policyv1.PodDisruptionBudget{
+		ObjectMeta: metav1.ObjectMeta{Name: w.Name},
+		Spec:       policyv1.PodDisruptionBudgetSpec{MinAvailable: &m, Selector: &metav1.LabelSelector{MatchLabels: labels}},
+	}, metav1.CreateOptions{})
+	return err
 }
 
-// ReadyOn lists the workload's ready pods (not terminating) by node.
+// Pods lists the workload's pods that are not being deleted.
+func (w *Workload) Pods(ctx context.Context) ([]corev1.Pod, error) {
+	l, err := w.Client.CoreV1().Pods(w.Namespace).List(ctx, metav1.ListOptions{LabelSelector: "app=" + w.Name})
+	if err != nil {
+		return nil, err
+	}
+	var out []corev1.Pod
+	for _, p := range l.Items {
+		if p.DeletionTimestamp == nil {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+// ReadyOn lists the workload's ready pods by node.
 func (w *Workload) ReadyOn(ctx context.Context) (map[string][]string, error) {
-	pods, err := w.pods(ctx)
+	pods, err := w.Pods(ctx)
 	if err != nil {
 		return nil, err
 	}
 	out := map[string][]string{}
 	for _, p := range pods {
-		if p.DeletionTimestamp == nil && podReady(&p) {
+		if podReady(&p) {
 			out[p.Spec.NodeName] = append(out[p.Spec.NodeName], p.Name)
 		}
 	}
 	return out, nil
+}
+
+// WaitSettled waits until all Replicas pods are ready and the disruption controller allows the budget's
+// disruptions (ready pods beyond MinAvailable).
+func (w *Workload) WaitSettled(ctx context.Context) error {
+	for {
+		ready, err := w.ReadyOn(ctx)
+		n := 0
+		for _, ps := range ready {
+			n += len(ps)
+		}
+		pdb, perr := w.Client.PolicyV1().PodDisruptionBudgets(w.Namespace).Get(ctx, w.Name, metav1.GetOptions{})
+		if err == nil && perr == nil && n == int(w.Replicas) && pdb.Status.ObservedGeneration == pdb.Generation &&
+			pdb.Status.DisruptionsAllowed == w.Replicas-int32(w.MinAvailable) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("workload %s/%s not settled: ready %v (%v), budget %+v (%v)", w.Namespace, w.Name, ready, err, pdb, perr)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// OnNode is the name of the workload's pod on node; "" when there is none.
+func (w *Workload) OnNode(ctx context.Context, node string) (string, error) {
+	pods, err := w.Pods(ctx)
+	if err != nil {
+		return "", err
+	}
+	for _, p := range pods {
+		if p.Spec.NodeName == node {
+			return p.Name, nil
+		}
+	}
+	return "", nil
 }

@@ -32,8 +32,10 @@ import (
 //     of the group's Kubernetes version (vMINOR.4-eks-0a1b2c3, the form of an EKS AMI's kubelet);
 //   - for a node group DELETING or gone, deletes its Node objects, as the cloud node lifecycle controller does
 //     once their instances are terminated (kubernetes/cloud-provider-aws);
-//   - once the coredns add-on is ACTIVE, keeps its Deployment kube-system/coredns with two replicas available (the
-//     add-on's manifest, and the status the deployment controller would report);
+//   - once the coredns add-on is ACTIVE, keeps its Deployment kube-system/coredns of two replicas (the add-on's
+//     manifest; terminationGracePeriodSeconds 0, as no kubelet confirms a stop here). With controllers (the test
+//     runs kube-controller-manager) its ReplicaSet and pods come from there and its status from its pods (placed
+//     by test/kubeapi.Scheduler); without, the harness reports it available, as the deployment controller would;
 //   - SetReady turns a node's Ready condition off and on, as a kubelet that stops and resumes posting status.
 //
 // Pods are no business of it: a test places and readies its own (test/kubeapi.Workload).
@@ -42,6 +44,8 @@ type Nodes struct {
 	client  kubernetes.Interface
 	eks     *eks.Client
 	cluster string
+	// controllers: kube-controller-manager runs, so coredns's Deployment gets its status from its pods.
+	controllers bool
 
 	mu       sync.Mutex
 	notReady map[string]bool
@@ -51,11 +55,11 @@ type Nodes struct {
 }
 
 // StartNodes plays the nodes and add-on objects of cluster in the front at frontURL on the API server that
-// client reaches, until the test ends.
-func StartNodes(t testing.TB, frontURL, cluster string, client kubernetes.Interface) *Nodes {
+// client reaches, until the test ends; controllers says that kube-controller-manager runs there.
+func StartNodes(t testing.TB, frontURL, cluster string, client kubernetes.Interface, controllers bool) *Nodes {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	n := &Nodes{t: t, client: client, cluster: cluster, notReady: map[string]bool{}, seen: map[string]string{}, stop: cancel,
+	n := &Nodes{t: t, client: client, cluster: cluster, controllers: controllers, notReady: map[string]bool{}, seen: map[string]string{}, stop: cancel,
 		done: make(chan struct{}),
 		eks: eks.New(eks.Options{Region: Region, BaseEndpoint: aws.String(frontURL),
 			Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")})}
@@ -232,18 +236,19 @@ func (n *Nodes) coreDNS(ctx context.Context) error {
 	deps := n.client.AppsV1().Deployments("kube-system")
 	d, err := deps.Get(ctx, "coredns", metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
-		two := int32(2)
+		two, zero := int32(2), int64(0)
 		labels := map[string]string{"k8s-app": "kube-dns"}
 		d, err = deps.Create(ctx, &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "coredns", Labels: labels},
 			Spec: appsv1.DeploymentSpec{Replicas: &two, Selector: &metav1.LabelSelector{MatchLabels: labels},
 				Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels},
-					Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "coredns", Image: "public.ecr.aws/eks-distro/coredns/coredns:v1.11.4"}}}}}},
+					Spec: corev1.PodSpec{TerminationGracePeriodSeconds: &zero,
+						Containers: []corev1.Container{{Name: "coredns", Image: "public.ecr.aws/eks-distro/coredns/coredns:v1.11.4"}}}}}},
 			metav1.CreateOptions{})
 	}
 	if err != nil {
 		return fmt.Errorf("coredns Deployment: %w", err)
 	}
-	if d.Status.AvailableReplicas == *d.Spec.Replicas {
+	if n.controllers || d.Status.AvailableReplicas == *d.Spec.Replicas {
 		return nil
 	}
 	d.Status.Replicas, d.Status.ReadyReplicas, d.Status.AvailableReplicas, d.Status.UpdatedReplicas = *d.Spec.Replicas, *d.Spec.Replicas, *d.Spec.Replicas, *d.Spec.Replicas

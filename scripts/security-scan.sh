@@ -14,7 +14,7 @@ mkdir -p "$out"
 
 # TRIVY names a binary; otherwise the pinned version from the tool cache, built there on first use.
 trivy=${TRIVY:-$(bash scripts/build-trivy.sh)}
-"$trivy" --version | head -1
+"$trivy" --version | sed -n 1p # not head: exiting early would SIGPIPE trivy under pipefail
 
 if [[ -z "${TF_CLI_CONFIG_FILE:-}" || ! -f "${TF_CLI_CONFIG_FILE}" ]]; then
   TF_CLI_CONFIG_FILE=$(bash scripts/terraform-cli-config.sh)

@@ -59,6 +59,7 @@ func TestCommandFlags(t *testing.T) {
 		"outputs":  with(environment, "config", "engine", "flat", "lock-timeout", "out", "outputs-file"),
 		"verify":   with(shape, "config", "format", "outputs", "skip-in-cluster", "timeout"),
 		"destroy":  with(environment, "config", "engine", "lock-timeout", "out", "yes"),
+		"roll":     with(build, "flat", "lock-timeout", "node-group", "outputs-file", "timeout", "yes"),
 		"envs":     with(nil, "config", "format", "now", "state-bucket", "state-bucket-region"),
 		"drift":    with(nil, "cache-dir", "config", "engine", "format", "parallel", "state-bucket", "state-bucket-region"),
 		"gc": with(nil, "cache-dir", "config", "engine", "expired", "keep", "now", "older-than", "parallel", "state-bucket",

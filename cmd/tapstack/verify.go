@@ -31,12 +31,15 @@ func newVerifyCommand(s stdio) *cobra.Command {
 		Long: `verify reads the outputs file (nested or flat; snake_case, camelCase or PascalCase keys) and checks the live
 stack against it and the configuration: the cluster ACTIVE on the configured version with the same endpoint; the
 OIDC provider for its issuer; each node group with its capacity type, instance types and scaling; the vpc-cni
-add-on with its version and configuration; the log group's retention; the subnets; with the EBS CSI driver on,
-through the cluster's Kubernetes API, the default StorageClass (encrypted gp3 with the stack's key, the only
-default) and, with autoscaling: cluster-autoscaler, the Cluster Autoscaler (available, on the configured version's
-release, with its flags, service account and region); --skip-in-cluster leaves them out, for a runner that cannot
-reach the endpoint. Each mismatch is printed
-as expected vs actual.
+add-on with its version and configuration; the log group's retention; the subnets. Through the cluster's
+Kubernetes API (as the caller's AWS identity, like tapstack token): every node Ready and on the cluster's minor
+version as EKS reports it (the kubelet's version), coredns's Deployment available and the other add-ons'
+Deployments and DaemonSets available where they run; with the EBS CSI driver on, the default StorageClass
+(encrypted gp3 with the stack's key, the only default); with autoscaling: cluster-autoscaler, the Cluster
+Autoscaler (available, on the configured version's release, with its flags, service account and region). When
+that API cannot be reached (a private endpoint from outside the VPC) verify says so for each of those checks,
+which count as not verified; --skip-in-cluster leaves them out on purpose, for a runner that cannot reach the
+endpoint, and the report lists them as skipped. Each mismatch is printed as expected vs actual.
 
 Exit 0 when every fact was read and matches, 2 when a fact does not match (or the input is bad), 1 when nothing
 mismatched but some fact could not be read.`,
@@ -50,7 +53,7 @@ mismatched but some fact could not be read.`,
 	flags.StringVar(&path, "outputs", outputs.DefaultPath, "the outputs file (nested per stack or flat; any key case)")
 	rf = addReportFlags(flags, "the time limit of each part of the verification")
 	flags.BoolVar(&skipInCluster, "skip-in-cluster", false,
-		"do not verify the default StorageClass or the Cluster Autoscaler through the cluster's Kubernetes API (for a runner that cannot reach the endpoint)")
+		"do not verify through the cluster's Kubernetes API (nodes, add-on workloads, the default StorageClass, the Cluster Autoscaler), for a runner that cannot reach the endpoint")
 	return cmd
 }
 

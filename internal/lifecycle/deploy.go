@@ -79,6 +79,9 @@ func Deploy(ctx context.Context, p *Prepared, o Options, do DeployOptions) (*Dep
 		return nil, err
 	}
 	defer ss.close()
+	if err := ss.refuseRolling(); err != nil {
+		return nil, err
+	}
 	res := &DeployResult{Stack: ss.stackName(), OutputsFile: do.Outputs.File}
 
 	// The account's view comes before anything is planned or created: name collisions, versions the region
@@ -179,14 +182,16 @@ func (ss *session) applyRound(ctx context.Context, allowDestroy, details bool, w
 			return round, false, step("show", err)
 		}
 		round.Summary = engine.Summarize(tp)
-		violations = engine.Guard(tp, stack.ProtectedTypes)
+		violations = slices.DeleteFunc(engine.Guard(tp, stack.ProtectedTypes), func(v engine.Violation) bool {
+			return ss.expectDeleted[v.Address] && v.Action == "delete" && v.Deposed == ""
+		})
 	} else {
 		round.Summary = engine.SummarizeChanges(planned, keptAddresses(ss.p.Options.Existing))
 	}
 	engine.WriteSummary(ss.pr.Log(), round.Summary)
 	if len(violations) > 0 {
 		if !allowDestroy {
-			return round, false, step("guard", &GuardError{Plan: what, Violations: violations})
+			return round, false, step("guard", &GuardError{Plan: what, Violations: violations, Rolls: ss.rollHints(violations)})
 		}
 		round.Allowed = violations
 		fmt.Fprintf(ss.pr.Log(), "--allow-destroy: applying a plan that deletes or replaces %d protected resource(s):\n", len(violations))
@@ -196,6 +201,30 @@ func (ss *session) applyRound(ctx context.Context, allowDestroy, details bool, w
 		return round, true, step("apply", err)
 	}
 	return round, true, nil
+}
+
+// rollHints names the node groups a refused plan replaces, for the guard's message: `tapstack roll` replaces one
+// without dropping its pods.
+func (ss *session) rollHints(vs []engine.Violation) []string {
+	var out []string
+	for _, v := range vs {
+		if v.Type != "aws_eks_node_group" || v.Action == "delete" {
+			continue
+		}
+		name := ""
+		if ex := ss.p.Options.Existing; ex != nil {
+			name = ex.NodeGroupNames[v.Address]
+		}
+		if name == "" {
+			if r, ok := ss.p.Stack.Doc.Lookup(v.Address); ok {
+				name, _ = r.Body["node_group_name"].(string)
+			}
+		}
+		if name != "" && !slices.Contains(out, name) {
+			out = append(out, name)
+		}
+	}
+	return out
 }
 
 // liveTrouble lists the live checks that failed to run or could not check, and reports whether there were any.

@@ -223,6 +223,18 @@ func Destroy(ctx context.Context, p *Prepared, o Options, do DestroyOptions) (*D
 	if err != nil {
 		return res, step("destroy", err)
 	}
+	// A roll record outlives the groups it names: a later environment of the same name must not resume it. It is
+	// kept beside the state, so it goes where the state is read from S3 (a caller reading the state its own way,
+	// such as gc, removes it itself) or where a store is given.
+	if ss.o.Rolls != nil || ss.o.State == nil {
+		store, err := ss.rollStore(ctx)
+		if err == nil {
+			err = store.Clear(ctx, ss.p.Config)
+		}
+		if err != nil {
+			ss.pr.Note(fmt.Sprintf("could not remove the roll record beside the state, if any: %v", err))
+		}
+	}
 	if res.LogGroupDeleted, err = removeLogGroup(ctx, cl, env.cluster, log); err != nil {
 		return res, err
 	}

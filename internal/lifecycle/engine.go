@@ -60,6 +60,8 @@ type Options struct {
 	State StateReader
 	// Progress receives what the workflow does; nil discards it.
 	Progress Progress
+	// Rolls keeps the environment's roll record (tapstack roll); nil: beside the state in S3.
+	Rolls RollStore
 	// Kube connects to the cluster's Kubernetes API for what tapstack applies inside it; nil: ClusterClient.
 	Kube KubeClient
 }
@@ -105,6 +107,9 @@ type session struct {
 	// followed is set once the state before the first apply was read; autoscalerBefore says whether it held the
 	// Cluster Autoscaler's association (noteAutoscaler).
 	followed, autoscalerBefore bool
+	// expectDeleted are the addresses the next round is meant to delete (a roll removing the old node group):
+	// the guard lets their deletion through.
+	expectDeleted map[string]bool
 }
 
 // open refuses the findings of the refused kinds (step check), locks the stack directory (lock), writes the

@@ -30,6 +30,8 @@ type GuardError struct {
 	// Plan names the plan refused ("the plan", "the plan of step 1/2: ...").
 	Plan       string
 	Violations []engine.Violation
+	// Rolls are the node groups the plan replaces: `tapstack roll` replaces them without dropping their pods.
+	Rolls []string
 }
 
 func (e *GuardError) Error() string {
@@ -37,8 +39,12 @@ func (e *GuardError) Error() string {
 	for i, v := range e.Violations {
 		addrs[i] = v.Address
 	}
-	return fmt.Sprintf("the plan would delete or replace %d protected resource(s) (%s), so nothing was applied; if "+
+	msg := fmt.Sprintf("the plan would delete or replace %d protected resource(s) (%s), so nothing was applied; if "+
 		"that is intended, run again with --allow-destroy", len(e.Violations), strings.Join(addrs, ", "))
+	for _, n := range e.Rolls {
+		msg += fmt.Sprintf("; to replace node group %s without dropping its pods, run `tapstack roll --node-group %s`", n, n)
+	}
+	return msg
 }
 
 func (e *GuardError) Refused() bool { return true }

@@ -39,6 +39,8 @@ type fakeEngine struct {
 	// applyErr fails the apply of the plan with that index (1-based; 0 never).
 	applyErr map[int]error
 	applied  int
+	// onApply, when set, runs at each apply before the state changes (a test reads the document applied).
+	onApply func()
 }
 
 // fakePlan is one plan: its resource changes and the state an apply leaves.
@@ -114,6 +116,9 @@ func (f *fakeEngine) Apply(ctx context.Context, file string) error {
 		return fmt.Errorf("no saved plan: %w", err)
 	}
 	f.applied++
+	if f.onApply != nil {
+		f.onApply()
+	}
 	p := f.current()
 	f.next++
 	if err := f.applyErr[f.applied]; err != nil {
@@ -192,6 +197,8 @@ type harness struct {
 	kube      *k8sfake.Clientset
 	kubeCalls int
 	kubeErr   error // what connecting returns, when set
+	// rolls keeps the roll record in memory.
+	rolls *memStore
 }
 
 func newHarness(t *testing.T, st *tfjson.State) *harness {
@@ -204,6 +211,7 @@ func newHarness(t *testing.T, st *tfjson.State) *harness {
 	out := t.TempDir()
 	h := &harness{t: t, pr: &recorder{}, out: out, cfg: cfg, kube: k8sfake.NewClientset()}
 	h.eng = &fakeEngine{dir: filepath.Join(out, "stacks", cfg.StackName()), state: st}
+	h.rolls = &memStore{eng: h.eng}
 	return h
 }
 
@@ -217,7 +225,7 @@ func (h *harness) prepared() *Prepared {
 }
 
 func (h *harness) options() Options {
-	return Options{Out: h.out, Progress: h.pr, State: fakeBackend{h.eng}, Account: &fakeAccount{},
+	return Options{Out: h.out, Progress: h.pr, State: fakeBackend{h.eng}, Account: &fakeAccount{}, Rolls: h.rolls,
 		OpenEngine: func(context.Context, engine.Kind, string, io.Writer, time.Duration) (Engine, error) {
 			return h.eng, nil
 		},

@@ -271,6 +271,11 @@ func (gc GCOptions) reap(ctx context.Context, kind engine.Kind, fo FleetOptions,
 			fail("destroyed, but removing the empty state object: %v", err)
 			return
 		}
+		// A roll record beside it would be resumed by a later environment of the same name.
+		if err := live.DeleteBucketObject(ctx, fo.S3, fo.Bucket, live.RollRecordKey(entry.Key)); err != nil {
+			fail("destroyed, but removing the roll record beside the state: %v", err)
+			return
+		}
 	}
 	entry.Status, entry.StateRemoved = Destroyed, true
 }

@@ -244,12 +244,13 @@ func TestGCDestroys(t *testing.T) {
 	}
 }
 
-// --parallel 2 destroys two environments at once, and both state objects go.
+// --parallel 2 destroys two environments at once, and both state objects go, with the roll record beside one.
 func TestGCDestroysInParallel(t *testing.T) {
 	b := &fakes3.Bucket{Name: "states"}
 	for _, s := range []string{"ex1", "ex2"} {
 		b.Put(fakestate.Key(s), fakestate.Env{Suffix: s, Tags: map[string]string{"tapstack:expires-at": expiredAt}}.Raw(), fleetNow)
 	}
+	b.Put(live.RollRecordKey(fakestate.Key("ex1")), []byte(`{"phase":"drain"}`), fleetNow)
 	w := &gcWorld{t: t, b: b, located: map[string]*config.Config{}, together: make(chan struct{})}
 	r, err := GC(context.Background(), fleetOptions(b), GCOptions{Expired: true, Yes: true, Parallel: 2, CacheDir: t.TempDir(),
 		Workflow: Options{OpenEngine: w.open, State: w, Account: runsAsRecorded{}, Kube: fakeCluster()},

@@ -85,6 +85,9 @@ func Upgrade(ctx context.Context, p *Prepared, o Options, uo UpgradeOptions) (*U
 		return nil, err
 	}
 	defer ss.close()
+	if err := ss.refuseRolling(); err != nil {
+		return nil, err
+	}
 	ex := ss.p.Options.Existing
 	cluster := ss.p.Config.ClusterName()
 	u := &upgradeRun{ss: ss, o: uo, out: ss.pr.Out(), current: ex}

@@ -304,6 +304,10 @@ func TestDestroyWithLeftovers(t *testing.T) {
 		if len(cl.removed) != 1 || !slices.Contains(h.eng.runs, "destroy") || !res.LogGroupDeleted || res.Resources != 2 {
 			t.Errorf("with yes: removed %v, runs %q, result %+v", cl.removed, h.runs(), res)
 		}
+		// The roll record goes with the environment, after its resources.
+		if i, j := slices.Index(h.eng.runs, "destroy"), slices.Index(h.eng.runs, "record:clear"); j < i {
+			t.Errorf("runs %q: the roll record is not cleared after the destroy", h.runs())
+		}
 		if !strings.Contains(h.pr.log.String(), "Kubernetes left 1 object(s) in VPC vpc-1") {
 			t.Errorf("leftovers not listed:\n%s", h.pr.log.String())
 		}

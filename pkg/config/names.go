@@ -34,6 +34,14 @@ func (c *Config) SubnetName(i int) string    { return c.name("eks-public-subnet-
 func (c *Config) LogGroupName() string       { return "/aws/eks/" + c.ClusterName() + "/cluster" }
 func (c *Config) LegacyLogGroupName() string { return "/aws/eks/" + c.ClusterName() }
 
+// AlternateSuffix ends the name of a node group's second generation. EKS names a node group once (the name is
+// ForceNew) and one cluster cannot hold two of one name, so the replacement `tapstack roll` runs beside a group takes
+// the other name: node-group-od-v1-<suffix>-b, then back to the plain name on the next roll.
+const AlternateSuffix = "-b"
+
+// AlternateGroupName is the name of a node group's second generation.
+func AlternateGroupName(name string) string { return name + AlternateSuffix }
+
 // NameKind is a kind of AWS name with its own limits.
 type NameKind string
 
@@ -63,6 +71,8 @@ func (c *Config) Names() []Name {
 		{KindLogGroup, "aws_cloudwatch_log_group.eks_cluster_log_group", c.LogGroupName()},
 		{KindTag, "aws_vpc.vpc (tag Name)", c.VPCName()},
 		{KindTag, "aws_subnet.public_subnet_1 (tag Name)", c.SubnetName(1)},
+		{KindNodeGroup, "aws_eks_node_group.on_demand_node_group_b (tapstack roll)", AlternateGroupName(c.OnDemandGroupName())},
+		{KindNodeGroup, "aws_eks_node_group.spot_node_group_b (tapstack roll)", AlternateGroupName(c.SpotGroupName())},
 	}
 	if c.Addons.VPCCNI.IRSA {
 		ns = append(ns, Name{KindIAMRole, "aws_iam_role.vpc_cni_role", c.VPCCNIRoleName()})

@@ -81,6 +81,8 @@ type Clients struct {
 	Logs   LogsAPI
 	S3     S3API
 	Quotas QuotasAPI
+	// StateObjects is the same S3 client as S3, for the objects kept beside the state (a roll's record).
+	StateObjects StateObjectsAPI
 }
 
 // NewClients loads the standard credential chain and configuration (config.LoadDefaultConfig: environment,
@@ -96,17 +98,19 @@ func NewClients(ctx context.Context, region, stateRegion string) (*Clients, erro
 		stateRegion = region
 	}
 	pathStyle := cfg.BaseEndpoint != nil || os.Getenv("AWS_ENDPOINT_URL_S3") != ""
+	s3c := s3.NewFromConfig(cfg, func(o *s3.Options) {
+		o.Region = stateRegion
+		o.UsePathStyle = o.UsePathStyle || pathStyle
+	})
 	return &Clients{
-		STS:  sts.NewFromConfig(cfg),
-		IAM:  iam.NewFromConfig(cfg),
-		EKS:  eks.NewFromConfig(cfg),
-		EC2:  ec2.NewFromConfig(cfg),
-		Logs: cloudwatchlogs.NewFromConfig(cfg),
-		S3: s3.NewFromConfig(cfg, func(o *s3.Options) {
-			o.Region = stateRegion
-			o.UsePathStyle = o.UsePathStyle || pathStyle
-		}),
-		Quotas: servicequotas.NewFromConfig(cfg),
+		STS:          sts.NewFromConfig(cfg),
+		IAM:          iam.NewFromConfig(cfg),
+		EKS:          eks.NewFromConfig(cfg),
+		EC2:          ec2.NewFromConfig(cfg),
+		Logs:         cloudwatchlogs.NewFromConfig(cfg),
+		S3:           s3c,
+		StateObjects: s3c,
+		Quotas:       servicequotas.NewFromConfig(cfg),
 	}, nil
 }
 

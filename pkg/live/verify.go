@@ -55,8 +55,9 @@ type VerifyInput struct {
 	Doc *tfdoc.Document
 	// Outputs are the pipeline's outputs (cfn-outputs/flat-outputs.json).
 	Outputs outputs.Values
-	// Kube connects to the cluster's Kubernetes API for the in-cluster parts (the default StorageClass, when the
-	// EBS CSI driver runs; the Cluster Autoscaler, when it is on); nil leaves them out, and KubeSkipped says why in
+	// Kube connects to the cluster's Kubernetes API for the checks inside the cluster (nodes, add-on workloads,
+	// the default StorageClass when the EBS CSI driver runs, the Cluster Autoscaler when it is on); nil leaves them
+	// out, and KubeSkipped says why in
 	// the report.
 	Kube        func(ctx context.Context) (kubernetes.Interface, error)
 	KubeSkipped string
@@ -136,14 +137,22 @@ func Verify(ctx context.Context, c *Clients, in VerifyInput, opts Options) *Veri
 			func(ctx context.Context, v *verifier) []Item { return verifyNodeGroup(ctx, v, ng) }})
 	}
 	var skipped []string
+	why := in.KubeSkipped
+	if why == "" {
+		why = "not verified (no connection to the cluster's Kubernetes API was given)"
+	}
+	if in.Kube != nil {
+		parts = append(parts, verifyPart{"nodes", "Kubernetes nodes", verifyNodes},
+			verifyPart{"workloads", "add-on workloads", verifyWorkloads})
+	} else {
+		for _, c := range InsideChecks {
+			skipped = append(skipped, c+": "+why)
+		}
+	}
 	if in.Config.Addons.EBSCSIDriver {
 		if in.Kube != nil {
 			parts = append(parts, verifyPart{"storage-class", "default StorageClass", verifyStorageClass})
 		} else {
-			why := in.KubeSkipped
-			if why == "" {
-				why = "not verified (no connection to the cluster's Kubernetes API was given)"
-			}
 			skipped = append(skipped, "default StorageClass: "+why)
 		}
 	}
@@ -151,10 +160,6 @@ func Verify(ctx context.Context, c *Clients, in VerifyInput, opts Options) *Veri
 		if in.Kube != nil {
 			parts = append(parts, verifyPart{"autoscaler", "Cluster Autoscaler", verifyAutoscaler})
 		} else {
-			why := in.KubeSkipped
-			if why == "" {
-				why = "not verified (no connection to the cluster's Kubernetes API was given)"
-			}
 			skipped = append(skipped, "Cluster Autoscaler: "+why)
 		}
 	}
@@ -359,11 +364,15 @@ func verifyNodeGroup(ctx context.Context, v *verifier, ng nodeGroup) []Item {
 	if ng.Capacity == "SPOT" {
 		outName = "spot_node_group_name"
 	}
-	items := []Item{compare(ng.Name, "output "+outName, ng.Name, v.out.String(outName))}
-	name := ng.Name
+	// The output names the generation in use: the group's name, or its alternate after a roll.
+	name, want := ng.Name, ng.Name
 	if n := v.out.String(outName); n != "" {
 		name = n
+		if n == config.AlternateGroupName(ng.Name) {
+			want = n
+		}
 	}
+	items := []Item{compare(ng.Name, "output "+outName, want, v.out.String(outName))}
 	cluster := v.clusterName()
 	out, err := v.c.EKS.DescribeNodegroup(ctx, &eks.DescribeNodegroupInput{ClusterName: aws.String(cluster), NodegroupName: aws.String(name)})
 	if hasCode(err, "ResourceNotFoundException") {

@@ -2,6 +2,7 @@ package live
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
@@ -58,9 +59,10 @@ func TestVerifyAutoscaler(t *testing.T) {
 	cfg.Addons.EBSCSIDriver = false // the StorageClass's part is TestVerifyStorageClass's
 	_, out := deployed(t, cfg)
 
+	// (The fake cluster has no node or coredns: the other inside checks' mismatches are theirs.)
 	r := verifyKube(t, cfg, out, runningAutoscaler(t, cfg, "1.36"))
 	items := autoscalerItems(r)
-	if !r.OK() || len(items) != 9 {
+	if len(items) != 9 || slices.ContainsFunc(items, func(it Item) bool { return it.Status != Match }) {
 		t.Fatalf("a running autoscaler as applied does not verify (%d items):\n%s", len(items), text(r))
 	}
 	for _, it := range items {
@@ -77,7 +79,7 @@ func TestVerifyAutoscaler(t *testing.T) {
 	}
 
 	r = verifyKube(t, cfg, out, nil)
-	if !r.OK() || len(autoscalerItems(r)) != 0 || !strings.Contains(text(r), "SKIPPED  Cluster Autoscaler: not verified (--skip-in-cluster)") {
+	if len(autoscalerItems(r)) != 0 || !strings.Contains(text(r), "SKIPPED  Cluster Autoscaler: not verified (--skip-in-cluster)") {
 		t.Errorf("skipped:\n%s", text(r))
 	}
 

@@ -32,8 +32,12 @@ func verifyKube(t *testing.T, cfg *config.Config, out outputs.Values, kube func(
 		KubeSkipped: "not verified (--skip-in-cluster)"}, Options{Timeout: 5 * time.Second})
 }
 
+// cluster is an API server holding objs, beside a healthy node and coredns (healthyInside), so that only the
+// StorageClass can differ.
 func cluster(objs ...runtime.Object) func(context.Context) (kubernetes.Interface, error) {
-	return func(context.Context) (kubernetes.Interface, error) { return k8sfake.NewClientset(objs...), nil }
+	return func(context.Context) (kubernetes.Interface, error) {
+		return k8sfake.NewClientset(append(healthyInside(), objs...)...), nil
+	}
 }
 
 func text(r *VerifyReport) string {

@@ -106,30 +106,24 @@ func buildClusterAutoscaler(d *tfdoc.Document, cfg *config.Config, r iam, cl clu
 	}
 }
 
-// buildScaleFromZeroTags tags the Auto Scaling group of each node group whose minSize is 0 with the labels EKS puts
-// on its nodes. With no node of a group to look at, the autoscaler reads labels from the group's tags; it asks EKS
-// (eks:DescribeNodegroup) only for a group that never had a node, not one scaled back to zero
-// (cluster-autoscaler/cloudprovider/aws/README.md), so a pod selecting SPOT or ON_DEMAND capacity would otherwise
-// stay pending. The groups have no taints of their own to tag. A managed node group has one Auto Scaling group,
-// which EKS creates; aws_autoscaling_group_tag adds a tag to it without managing the group.
-func buildScaleFromZeroTags(d *tfdoc.Document, cfg *config.Config, ngs []*tfdoc.Resource) {
-	groups := []struct {
-		short, name, capacity string
-		min                   int
-	}{
-		{"on_demand", cfg.OnDemandGroupName(), "ON_DEMAND", cfg.NodeGroups.OnDemand.MinSize},
-		{"spot", cfg.SpotGroupName(), "SPOT", cfg.NodeGroups.Spot.MinSize},
-	}
-	for i, g := range groups {
-		if g.min != 0 || i >= len(ngs) {
+// buildScaleFromZeroTags tags the Auto Scaling group of each node group in use (inUse, in NodeGroupKinds' order)
+// whose minSize is 0 with the labels EKS puts on its nodes. With no node of a group to look at, the autoscaler reads
+// labels from the group's tags; it asks EKS (eks:DescribeNodegroup) only for a group that never had a node, not one
+// scaled back to zero (cluster-autoscaler/cloudprovider/aws/README.md), so a pod selecting SPOT or ON_DEMAND
+// capacity would otherwise stay pending. The groups have no taints of their own to tag. A managed node group has
+// one Auto Scaling group, which EKS creates; aws_autoscaling_group_tag adds a tag to it without managing the group.
+func buildScaleFromZeroTags(d *tfdoc.Document, cfg *config.Config, inUse []*tfdoc.Resource) {
+	for i, k := range NodeGroupKinds(cfg) {
+		if k.Group.MinSize != 0 || i >= len(inUse) || inUse[i] == nil {
 			continue
 		}
-		asg := ngs[i].Ref("resources[0].autoscaling_groups[0].name")
+		asg := inUse[i].Ref("resources[0].autoscaling_groups[0].name")
+		name, _ := inUse[i].Body["node_group_name"].(string)
 		for _, l := range []struct{ addr, label, value string }{
-			{"capacity_type", CapacityTypeLabel, g.capacity},
-			{"nodegroup", NodeGroupLabel, g.name},
+			{"capacity_type", CapacityTypeLabel, k.Capacity},
+			{"nodegroup", NodeGroupLabel, name},
 		} {
-			d.Resource("aws_autoscaling_group_tag", g.short+"_autoscaler_"+l.addr, tfdoc.Body{
+			d.Resource("aws_autoscaling_group_tag", k.Short+"_autoscaler_"+l.addr, tfdoc.Body{
 				"autoscaling_group_name": asg,
 				"tag": tfdoc.Body{
 					"key":                 AutoscalerNodeTemplateLabelTag(l.label),

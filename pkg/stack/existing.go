@@ -37,6 +37,9 @@ type Existing struct {
 	ClusterName    string
 	NodeGroupNames map[string]string
 	AddonAddresses map[string]string
+	// NodeGroupOutputs are the state's outputs that name the node groups in use (on_demand_node_group_name,
+	// spot_node_group_name), for the generation the outputs keep naming while a roll is under way.
+	NodeGroupOutputs map[string]string
 	// ExpiresAt is the expiry tag (TagExpiresAt) the state records on the cluster, or else on any resource; Build
 	// keeps it, so that the expiry is recorded once.
 	ExpiresAt string
@@ -57,7 +60,15 @@ func ExistingFrom(st *tfjson.State) *Existing {
 		return nil
 	}
 	e := &Existing{Addresses: map[string]bool{}, NodeGroupVersions: map[string]string{}, AddonVersions: map[string]string{},
-		LaunchTemplateNames: map[string]string{}, NodeGroupNames: map[string]string{}, AddonAddresses: map[string]string{}}
+		LaunchTemplateNames: map[string]string{}, NodeGroupNames: map[string]string{}, AddonAddresses: map[string]string{},
+		NodeGroupOutputs: map[string]string{}}
+	for _, name := range []string{"on_demand_node_group_name", "spot_node_group_name"} {
+		if o := st.Values.Outputs[name]; o != nil {
+			if v, ok := o.Value.(string); ok {
+				e.NodeGroupOutputs[name] = v
+			}
+		}
+	}
 	for _, r := range st.Values.RootModule.Resources {
 		// A deposed object (a failed create_before_destroy replacement) shares its instance's address; the
 		// current object is what runs.

@@ -51,6 +51,9 @@ type Options struct {
 	// Date is the day support-based decisions are made on (the upgrade policy an existing cluster can take);
 	// zero makes none.
 	Date versions.Date
+	// Roll renders a step of `tapstack roll`: the node group it names in its new generation and, while it keeps
+	// the old one, that one as it runs.
+	Roll *NodeGroupRoll
 	// Now is the moment a ttl counts from when the state records no expiry yet (the first deploy); zero records
 	// none. The caller reads the clock: Build never does.
 	Now time.Time
@@ -71,6 +74,9 @@ type Stack struct {
 	// the new state gives the configured environment (say, the node role's CNI policy removed only after
 	// vpc-cni runs with its own role). It says why.
 	FollowUp string
+	// Rolling are the node groups (by their generation-A name) with both generations in state and no Roll: a roll
+	// is under way, both are held as they run, and deploy and upgrade leave them to `tapstack roll`.
+	Rolling []string
 }
 
 // Build renders the whole environment. It never fails on a bad configuration: the rules report those.
@@ -142,7 +148,7 @@ func Build(cfg *config.Config, opts Options) *Stack {
 		ads := buildAddons(d, cfg, cl, cniRole, opts)
 		ads.vpcCNI.DependOn(cniAttached...)
 		var notes []string
-		ngs, notes = buildNodeGroups(d, cfg, net, iam, cl, ads, nodeGroupVersion(cfg, s.KubernetesVersion, opts), opts.Existing)
+		ngs, s.Rolling, notes = buildNodeGroups(d, cfg, net, iam, cl, ads, nodeGroupVersion(cfg, s.KubernetesVersion, opts), opts)
 		s.Notes = append(s.Notes, notes...)
 		buildCoreDNS(d, cfg, cl, ngs, opts)
 		buildPlatformAddons(d, cfg, iam, cl, key, ngs, opts)

@@ -68,6 +68,8 @@ func TestKubeDeployStorageClass(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// verify also checks the nodes and coredns: the harness plays the node groups' instances and the add-on.
+	nodes := harness.StartNodes(t, front.URL, d.cluster(), admin, false)
 	// In EKS the deployer's access entry (the cluster creator's, AmazonEKSClusterAdminPolicy) makes it
 	// cluster-admin. The test server has no access-entry authorization: the webhook authenticates the deployer as
 	// a member with no group, and this binding gives it cluster-admin through RBAC.
@@ -156,6 +158,9 @@ func TestKubeDeployStorageClass(t *testing.T) {
 	autoscalerVersion := markAutoscalerAvailable(t, ctx, admin)
 
 	// verify reports the class through the same API server.
+	if err := nodes.WaitCoreDNS(ctx); err != nil {
+		t.Fatal(err)
+	}
 	r = run(t, 0, "verify", "--format", "json")
 	var rep live.VerifyReport
 	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {

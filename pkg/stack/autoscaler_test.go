@@ -164,3 +164,24 @@ func TestAutoscalerScaleFromZeroTags(t *testing.T) {
 		t.Errorf("tags without the autoscaler: %v", got)
 	}
 }
+
+// After a roll the group in use is generation B: its scale-from-zero tags name its Auto Scaling group and its
+// name. While a roll is under way both generations are held as they run (ignore_changes all), the autoscaler's
+// desired size included.
+func TestAutoscalerFollowsTheNodeGroupGeneration(t *testing.T) {
+	c, _ := config.Defaults("default")
+	c.NodeGroups.OnDemand.MinSize = 0
+	d := Build(&c, Options{Existing: inState(nil, odB, spA)}).Doc
+	tag := res(t, d, "aws_autoscaling_group_tag.on_demand_autoscaler_nodegroup")
+	if tag["autoscaling_group_name"] != "${aws_eks_node_group.on_demand_node_group_b.resources[0].autoscaling_groups[0].name}" ||
+		tag["tag"].(tfdoc.Body)["value"] != "node-group-od-v1-dev-b" {
+		t.Errorf("generation B's tag %v", tag)
+	}
+	if r, _ := d.Lookup(odB); !reflect.DeepEqual(r.Lifecycle, tfdoc.Body{"ignore_changes": []string{DesiredSizeIgnored}}) {
+		t.Errorf("generation B's lifecycle %v", r.Lifecycle)
+	}
+	rolling := Build(&c, Options{Existing: inState(nil, odA, odB, spA)}).Doc
+	if !isFrozen(rolling, odA) || !isFrozen(rolling, odB) {
+		t.Error("a roll under way does not hold both generations")
+	}
+}

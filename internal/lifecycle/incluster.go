@@ -69,8 +69,8 @@ func (r *InClusterResult) Lines() []string {
 }
 
 // wantsInCluster says whether the configuration has tapstack apply anything inside the cluster: the default
-// StorageClass, which needs the EBS CSI driver to provision its volumes.
-func wantsInCluster(cfg *config.Config) bool { return cfg.Addons.EBSCSIDriver }
+// StorageClass.
+func wantsInCluster(cfg *config.Config) bool { return stack.OwnsDefaultStorageClass(cfg) }
 
 // clusterKeyARN is the ARN of the stack's KMS key in the state; "" when the stack has none (no encryption).
 func clusterKeyARN(st *tfjson.State) string {

@@ -106,7 +106,7 @@ func (ss *session) noteAutoscaler(ex *stack.Existing) {
 // cluster could not be reached and how to run it.
 func (ss *session) inCluster(ctx context.Context, st *tfjson.State, skip bool) (*InClusterResult, error) {
 	cfg := ss.p.Config
-	storage, autoscale := cfg.Addons.EBSCSIDriver, cfg.RunsClusterAutoscaler()
+	storage, autoscale := stack.OwnsDefaultStorageClass(cfg), cfg.RunsClusterAutoscaler()
 	removeAutoscaler := !autoscale && ss.autoscalerBefore
 	if !storage && !autoscale && !removeAutoscaler {
 		return nil, nil

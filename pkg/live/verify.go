@@ -149,7 +149,7 @@ func Verify(ctx context.Context, c *Clients, in VerifyInput, opts Options) *Veri
 			skipped = append(skipped, c+": "+why)
 		}
 	}
-	if in.Config.Addons.EBSCSIDriver {
+	if stack.OwnsDefaultStorageClass(in.Config) {
 		if in.Kube != nil {
 			parts = append(parts, verifyPart{"storage-class", "default StorageClass", verifyStorageClass})
 		} else {

@@ -6,8 +6,9 @@ package outputs
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
-	"sort"
+	"slices"
 	"strings"
 	"unicode"
 
@@ -107,7 +108,7 @@ func Decode(b []byte, stack string) (Values, error) {
 		case stack != "":
 			m, ok := top[stack].(map[string]any)
 			if !ok {
-				return nil, fmt.Errorf("outputs: no entry for stack %s (have %s)", stack, strings.Join(keys(top), ", "))
+				return nil, fmt.Errorf("outputs: no entry for stack %s (have %s)", stack, strings.Join(slices.Sorted(maps.Keys(top)), ", "))
 			}
 			src = m
 		case len(top) == 1:
@@ -119,7 +120,7 @@ func Decode(b []byte, stack string) (Values, error) {
 				src = m
 			}
 		default:
-			return nil, fmt.Errorf("outputs: the file holds several stacks (%s); name one", strings.Join(keys(top), ", "))
+			return nil, fmt.Errorf("outputs: the file holds several stacks (%s); name one", strings.Join(slices.Sorted(maps.Keys(top)), ", "))
 		}
 	}
 	out := Values{}
@@ -169,13 +170,4 @@ func SnakeCase(s string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
-}
-
-func keys(m map[string]any) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -4,8 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 	"unicode"
 
@@ -163,7 +164,7 @@ func policyProblems(doc string) []string {
 		return []string{"not a JSON object"}
 	}
 	var out []string
-	for _, k := range sortedKeys(top) {
+	for _, k := range slices.Sorted(maps.Keys(top)) {
 		if k != "Version" && k != "Id" && k != "Statement" {
 			out = append(out, fmt.Sprintf("unknown element %q", k))
 		}
@@ -189,7 +190,7 @@ func policyProblems(doc string) []string {
 			out = append(out, at+" is not an object")
 			continue
 		}
-		for _, k := range sortedKeys(s) {
+		for _, k := range slices.Sorted(maps.Keys(s)) {
 			switch k {
 			case "Sid", "Effect", "Action", "NotAction", "Resource", "NotResource", "Condition":
 			case "Principal", "NotPrincipal":
@@ -213,7 +214,7 @@ func policyProblems(doc string) []string {
 			if m, ok := c.(map[string]any); !ok || len(m) == 0 {
 				out = append(out, at+": Condition is not an object of operators")
 			} else {
-				for _, op := range sortedKeys(m) {
+				for _, op := range slices.Sorted(maps.Keys(m)) {
 					if _, ok := m[op].(map[string]any); !ok {
 						out = append(out, fmt.Sprintf("%s: Condition %s is not an object of keys", at, op))
 					}
@@ -278,15 +279,6 @@ func oneOf2(at string, s map[string]any, a, b string, check func(string) string)
 			out = append(out, fmt.Sprintf("%s: %s %s", at, key, msg))
 		}
 	}
-	return out
-}
-
-func sortedKeys(m map[string]any) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
 	return out
 }
 

@@ -51,6 +51,18 @@ func PlatformAddons(cfg *config.Config) []PlatformAddon {
 	return out
 }
 
+// OwnsDefaultStorageClass says whether tapstack applies and verifies its default StorageClass in the cluster:
+// whenever the stack installs the EBS CSI add-on that provisions its volumes (never in Auto Mode, whose own EBS
+// driver the add-on is not).
+func OwnsDefaultStorageClass(cfg *config.Config) bool {
+	for _, p := range PlatformAddons(cfg) {
+		if p.Name == "aws-ebs-csi-driver" {
+			return true
+		}
+	}
+	return false
+}
+
 // containerInsightsLogPattern is the key policy's logs condition for the CloudWatch add-on's groups; "" when it is
 // off.
 func containerInsightsLogPattern(cfg *config.Config, logsARNPrefix string) string {

@@ -254,3 +254,22 @@ func TestLaunchTemplateMetadataOptions(t *testing.T) {
 		}
 	}
 }
+
+// The default StorageClass comes with the EBS CSI add-on the stack installs: not when it is off, nor in Auto Mode.
+func TestOwnsDefaultStorageClass(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		mutate func(*config.Config)
+		want   bool
+	}{
+		{"default", func(*config.Config) {}, true},
+		{"ebs csi off", func(c *config.Config) { c.Addons.EBSCSIDriver = false }, false},
+		{"auto mode", func(c *config.Config) { c.Cluster.Compute = config.ComputeAuto }, false},
+	} {
+		cfg, _ := config.Defaults("default")
+		c.mutate(&cfg)
+		if got := OwnsDefaultStorageClass(&cfg); got != c.want {
+			t.Errorf("%s: OwnsDefaultStorageClass = %v, want %v", c.name, got, c.want)
+		}
+	}
+}

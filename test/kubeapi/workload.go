@@ -19,8 +19,8 @@ import (
 // Scheduler plays, with kube-controller-manager running (Options.ControllerManager), the two parts of a cluster
 // still missing for pods to come up: the scheduler, which binds each pending pod (pods/binding) to a Ready,
 // schedulable node (the next of Place for its app label, else the one holding fewest pods), and the kubelet, which
-// reports a bound pod running and Ready (status subresource) ReadyAfter later. While paused it does neither, so a
-// replacement pod stays Pending, as when no node has room for it.
+// reports a bound pod running and Ready (status subresource) ReadyAfter later and removes a bound pod being
+// deleted. While paused it does none of these, so a replacement pod stays Pending, as when no node has room for it.
 type Scheduler struct {
 	Client     kubernetes.Interface
 	ReadyAfter time.Duration
@@ -84,6 +84,13 @@ func (s *Scheduler) round(ctx context.Context) {
 	for _, p := range pods.Items {
 		key := p.Namespace + "/" + p.Name + "/" + string(p.UID)
 		switch {
+		case p.DeletionTimestamp != nil && p.Spec.NodeName != "":
+			// The kubelet's end of a graceful deletion: once the containers have stopped it removes the pod with
+			// a grace period of 0 (Kubernetes docs, "Termination of Pods"). The pause containers stop at once,
+			// so it confirms without waiting out the pod's terminationGracePeriodSeconds.
+			zero := int64(0)
+			_ = s.Client.CoreV1().Pods(p.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{GracePeriodSeconds: &zero,
+				Preconditions: &metav1.Preconditions{UID: &p.UID}})
 		case p.DeletionTimestamp != nil:
 		case p.Spec.NodeName == "":
 			node := s.choose(p.Labels["app"], schedulable, count)

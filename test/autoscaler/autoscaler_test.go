@@ -6,6 +6,7 @@ package autoscaler_test
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -167,7 +168,7 @@ func TestKubeClusterAutoscaler(t *testing.T) {
 	if res.Changed() {
 		t.Errorf("second apply changed %v", res.Changes)
 	}
-	if after := resourceVersions(t, ctx, c); !mapsEqual(before, after) {
+	if after := resourceVersions(t, ctx, c); !maps.Equal(before, after) {
 		t.Errorf("second apply: resourceVersions %v, then %v", before, after)
 	}
 
@@ -240,16 +241,4 @@ func TestKubeClusterAutoscaler(t *testing.T) {
 	if img := container(t, d).Image; img != a136.Image {
 		t.Errorf("after the apply: image %s", img)
 	}
-}
-
-func mapsEqual(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
 }

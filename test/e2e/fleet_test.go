@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -355,7 +356,7 @@ func fleetDrift(t *testing.T, stacks map[string]*deployStack, fleet func(*testin
 			t.Errorf("flt2's drift %+v, want only the log group's retention 30 -> 7", e.Changes)
 		}
 	}
-	if want := map[string]string{"flt1": "in-sync", "flt2": "drifted", "flt3": "in-sync"}; !mapsEqual(status, want) {
+	if want := map[string]string{"flt1": "in-sync", "flt2": "drifted", "flt3": "in-sync"}; !maps.Equal(status, want) {
 		t.Errorf("drift: %v, want %v", status, want)
 	}
 
@@ -375,18 +376,6 @@ func fleetDrift(t *testing.T, stacks map[string]*deployStack, fleet func(*testin
 			t.Errorf("%s: the second drift ran init again, or no refresh (%v):\n%s", s, err, tail(string(log), 10))
 		}
 	}
-}
-
-func mapsEqual(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
 }
 
 // fleetGC: beside the three, the live bucket gets an expired environment whose state lock is held and two
